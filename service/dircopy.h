@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* How host ids are translated when a directory chroot is copied into a session. */
+typedef struct IdShift {
+        uid_t self_uid;       /* the service's own uid: becomes 0 */
+        gid_t self_gid;       /* the service's own gid: becomes 0 */
+        uint32_t uid_base;    /* subordinate uid range: base+n becomes n */
+        uint32_t gid_base;
+        uint32_t count;       /* size of the ranges (65536) */
+} IdShift;
+
+/* Translate one host uid/gid as described on IdShift; ids below count (a tree made by
+ * the real root) stay as they are; anything else becomes 65534 (nobody). */
+uid_t idshift_uid(const IdShift *s, uid_t host);
+gid_t idshift_gid(const IdShift *s, gid_t host);
+
+/* Walk the directory tree at src_dirfd (never following symlinks, staying on its file
+ * system) and write it as a pax tar stream to out_fd, with ids translated by shift.
+ * Runs with the service's own credentials on the host. Returns 0 or -errno; on failure
+ * *ret_error gets a malloc()ed message naming the file ("Cannot read 'etc/shadow':
+ * Permission denied"). */
+int dircopy_write_tar(int src_dirfd, int out_fd, const IdShift *shift, char **ret_error);

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+/* Safe extraction of a hostile archive. Called in a child process that is already
+ * root in the session's user namespace and chroot()ed into the (empty) destination,
+ * so that nothing can escape even if a check were missed; the checks below make
+ * every unsafe archive fail with a message instead of being half-extracted. */
+
+typedef struct UnpackLimits {
+        uint64_t max_entries;   /* default 10 million */
+        uint64_t max_bytes;     /* sum of regular file sizes; default 64 GiB */
+        unsigned max_depth;     /* path components; default 256 */
+} UnpackLimits;
+
+#define UNPACK_LIMITS_DEFAULT ((UnpackLimits) { 10000000, UINT64_C(64) << 30, 256 })
+
+typedef struct UnpackStats {
+        uint64_t entries;
+        uint64_t bytes;
+        uint64_t skipped_devices; /* char/block device entries, which we never create */
+} UnpackStats;
+
+/* Read an archive (tar in any format libarchive reads; plain, gzip, xz, zstd, bzip2)
+ * from fd and extract it into dest_dirfd. Ownership and modes come from the archive's
+ * numeric ids (no name lookups), with timestamps, xattrs and ACLs where present.
+ * Refused, with -EPERM and a message in *ret_error ("unsafe member name '../x'"):
+ * absolute names, ".." components, hard links with such targets, any entry whose path
+ * passes through a symlink, and members that exceed the limits. Device nodes are
+ * skipped (counted in stats): Run binds the host's. Returns 0 or -errno; on failure
+ * *ret_error (if not NULL) gets a malloc()ed one-line message. */
+int unpack_archive(int fd, int dest_dirfd, const UnpackLimits *limits, UnpackStats *ret_stats, char **ret_error);
