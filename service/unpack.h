@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Safe extraction of a hostile archive. Called in a child process that is already
@@ -20,7 +21,17 @@ typedef struct UnpackStats {
         uint64_t entries;
         uint64_t bytes;
         uint64_t skipped_devices; /* char/block device entries, which we never create */
+        uint64_t skipped_other;   /* sockets: tar cannot carry them, but some writers try */
+        uint64_t warnings;        /* entries whose xattrs, ACLs or timestamps could not be
+                                   * restored (never ownership, mode or contents: those fail) */
 } UnpackStats;
+
+typedef enum UnpackFlags {
+        /* Leave every file owned by the extracting user instead of the archive's ids, and
+         * drop setuid/setgid bits that would then be wrong. For callers that cannot chown:
+         * unprivileged unit tests, a session without subordinate ids. */
+        UNPACK_NO_OWNER = 1 << 0,
+} UnpackFlags;
 
 /* Read an archive (tar in any format libarchive reads; plain, gzip, xz, zstd, bzip2)
  * from fd and extract it into dest_dirfd. Ownership and modes come from the archive's
@@ -31,3 +42,13 @@ typedef struct UnpackStats {
  * skipped (counted in stats): Run binds the host's. Returns 0 or -errno; on failure
  * *ret_error (if not NULL) gets a malloc()ed one-line message. */
 int unpack_archive(int fd, int dest_dirfd, const UnpackLimits *limits, UnpackStats *ret_stats, char **ret_error);
+
+/* unpack_archive() with flags. limits may be NULL for UNPACK_LIMITS_DEFAULT. Error codes:
+ * -EPERM unsafe member (name, link target, symlink in the way), -EBADMSG corrupt or
+ * unreadable archive data, -EFBIG a limit exceeded (entries, bytes, depth, path length),
+ * -EOVERFLOW an owner that cannot be set (ids outside the mapped range), other -errno from
+ * the file system (-ENOSPC, -EDQUOT, ...). Changes the working directory while it runs
+ * and restores it; uses a UTF-8 LC_CTYPE on the calling thread so that pax names survive
+ * whatever the process locale is. */
+int unpack_archive_full(int fd, int dest_dirfd, const UnpackLimits *limits, UnpackFlags flags,
+                        UnpackStats *ret_stats, char **ret_error);

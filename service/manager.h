@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "catalog.h"
+#include "idmap.h"
+#include "paths.h"
+
+typedef struct Session Session;
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        Paths paths;
+        int sessions_dirfd;
+        Session *sessions; /* a list: a user has few sessions */
+        char *user;
+        uid_t uid;
+        gid_t gid;
+        const char *subuid_path;
+        const char *subgid_path;
+} Manager;
+
+/* Set up paths and state directories. Returns 0 or -errno. */
+int manager_new(sd_event *event, Manager **ret);
+Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m) {
+        manager_free(*m);
+}
+
+/* Look up a session by id. */
+Session *manager_get_session(Manager *m, const char *id);
+
+/* Load the current chroot definitions (they are re-read on every call: they are
+ * the user's files and change under us). */
+int manager_load_catalog(Manager *m, Catalog **ret);
+
+/* The id maps for the service's user, or -errno with *ret_error. */
+int manager_idmap(Manager *m, IdMap *ret, char **ret_error);
+
+/* Load the sessions on disk (at startup, once the bus is attached); sessions left
+ * half-made or half-removed by a crash are removed. Returns 0 or -errno. */
+int manager_load_sessions(Manager *m);
+
+/* True while anything is in flight: an unpack, a removal or a command. */
+bool manager_is_busy(Manager *m);

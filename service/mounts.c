@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "mounts.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+/* Open a mount point at path beneath dirfd, never through a symlink or out of the
+ * tree; create it (as a directory, or an empty file) if it is missing. */
+static int open_mount_point(int dirfd, const char *path, bool directory) {
+        struct open_how how = {
+                .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW | (directory ? O_DIRECTORY : 0),
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd;
+
+        fd = (int) syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+        if (fd >= 0 || errno != ENOENT)
+                return fd >= 0 ? fd : -errno;
+
+        /* Only single components are created: their parent is dirfd itself. */
+        if (strchr(path, '/'))
+                return -ENOENT;
+        if (directory) {
+                if (mkdirat(dirfd, path, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+        } else {
+                int f = openat(dirfd, path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+                if (f < 0 && errno != EEXIST)
+                        return -errno;
+                safe_close(f);
+        }
+        fd = (int) syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+        return fd >= 0 ? fd : -errno;
+}
+
+static int attach(int mntfd, int dirfd, const char *path, bool directory) {
+        _cleanup_close_ int target = -EBADF;
+
+        target = open_mount_point(dirfd, path, directory);
+        if (target < 0)
+                return target;
+        if (move_mount(mntfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Mount a new file system of type with options ("key", "value" pairs; a NULL value
+ * sets a flag) at path beneath dirfd. */
+static int mount_new(const char *type, const char *const *options, unsigned attrs, int dirfd, const char *path) {
+        _cleanup_close_ int fs = -EBADF, mnt = -EBADF;
+
+        fs = fsopen(type, FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return -errno;
+        for (const char *const *o = options; o && *o; o += 2) {
+                int r = o[1] ? fsconfig(fs, FSCONFIG_SET_STRING, o[0], o[1], 0)
+                             : fsconfig(fs, FSCONFIG_SET_FLAG, o[0], NULL, 0);
+                if (r < 0)
+                        return -errno;
+        }
+        if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return -errno;
+        mnt = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+        if (mnt < 0)
+                return -errno;
+        return attach(mnt, dirfd, path, true);
+}
+
+/* Bind a host path (trusted: the host's own /dev and /sys) onto path beneath dirfd. */
+static int bind_host(const char *source, bool recursive, unsigned attrs, int dirfd, const char *path, bool directory) {
+        _cleanup_close_ int mnt = -EBADF;
+
+        mnt = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+        if (mnt < 0)
+                return -errno;
+        if (attrs) {
+                struct mount_attr attr = { .attr_set = attrs };
+                if (mount_setattr(mnt, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
+                        return -errno;
+        }
+        return attach(mnt, dirfd, path, directory);
+}
+
+static int setup_dev(int rootfd, const char **ret_what) {
+        static const char *const tmpfs_opts[] = { "mode", "0755", "size", "4m", NULL };
+        static const char *const shm_opts[] = { "mode", "1777", NULL };
+        static const char *const pts_opts[] = { "newinstance", NULL, "ptmxmode", "0666", "mode", "0620", "gid", "5", NULL };
+        static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+        static const char *const links[][2] = {
+                { "fd", "/proc/self/fd" },        { "stdin", "/proc/self/fd/0" },
+                { "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+                { "ptmx", "pts/ptmx" },
+        };
+        _cleanup_close_ int devfd = -EBADF;
+        int r;
+
+        *ret_what = "mount /dev";
+        r = mount_new("tmpfs", tmpfs_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, rootfd, "dev");
+        if (r < 0)
+                return r;
+        /* From here on /dev is our own tmpfs: nothing in it comes from the tree. */
+        devfd = open_mount_point(rootfd, "dev", true);
+        if (devfd < 0)
+                return devfd;
+
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                _cleanup_free_ char *src = strf("/dev/%s", nodes[i]);
+                *ret_what = "bind device nodes into /dev";
+                if (!src)
+                        return -ENOMEM;
+                r = bind_host(src, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, devfd, nodes[i], false);
+                if (r < 0)
+                        return r;
+        }
+        *ret_what = "create /dev symlinks";
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlinkat(links[i][1], devfd, links[i][0]) < 0)
+                        return -errno;
+
+        *ret_what = "mount /dev/pts";
+        r = mount_new("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, devfd, "pts");
+        if (r < 0)
+                return r;
+        *ret_what = "mount /dev/shm";
+        return mount_new("tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, devfd, "shm");
+}
+
+int mounts_setup(int rootfd, const char **ret_what) {
+        const unsigned safe = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+        int r;
+
+        *ret_what = "mount /proc";
+        r = mount_new("proc", NULL, safe, rootfd, "proc");
+        if (r < 0)
+                return r;
+
+        /* A fresh sysfs needs the network namespace's owner to be privileged; the
+         * host's, read-only, shows the same devices. */
+        *ret_what = "bind /sys";
+        r = bind_host("/sys", true, safe | MOUNT_ATTR_RDONLY, rootfd, "sys", true);
+        if (r < 0)
+                return r;
+
+        return setup_dev(rootfd, ret_what);
+}
+
+int mounts_pivot(int rootfd) {
+        if (fchdir(rootfd) < 0)
+                return -errno;
+        /* Stacking the old root on top of the new one and detaching it avoids needing
+         * a directory for the old root inside the tree. */
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return -errno;
+        if (umount2(".", MNT_DETACH) < 0)
+                return -errno;
+        if (chdir("/") < 0)
+                return -errno;
+        return 0;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The file system a command sees. Called in a Run's child, which is root in the
+ * session's user namespace and owns a new mount namespace, with rootfd an O_PATH fd
+ * for the bind mount of the session's tree. Mount points inside the tree are opened
+ * beneath rootfd without following symlinks (the tree belongs to whoever is root in
+ * it); everything else is mounted on file systems we create ourselves.
+ *
+ * Mounts: /proc fresh, /sys the host's read-only, /dev a tmpfs with null zero full
+ * random urandom tty bound from the host, /dev/pts a private devpts instance with
+ * /dev/ptmx, /dev/shm a tmpfs. Returns 0 or -errno, with *ret_what naming the step. */
+int mounts_setup(int rootfd, const char **ret_what);
+
+/* Make rootfd the root directory with pivot_root() and drop the old root.
+ * Returns 0 or -errno. */
+int mounts_pivot(int rootfd);

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "report.h"
+
+#include <stdint.h>
+
+enum {
+        RECORD_ERROR = 1,
+        RECORD_STATUS = 2,
+};
+
+typedef struct Record {
+        uint32_t type;
+        int32_t kind;
+        int32_t value; /* errno or wait status */
+        char message[REPORT_MESSAGE_MAX];
+} Record;
+
+_Static_assert(sizeof(Record) < 4096, "records must be written atomically");
+
+void report_error(int fd, ChildError kind, int error, const char *fmt, ...) {
+        Record rec = { .type = RECORD_ERROR, .kind = kind, .value = error };
+        va_list ap;
+
+        if (fd < 0)
+                return;
+        va_start(ap, fmt);
+        (void) vsnprintf(rec.message, sizeof(rec.message), fmt, ap);
+        va_end(ap);
+        (void) write_full(fd, &rec, sizeof(rec));
+}
+
+void report_status(int fd, int wstatus) {
+        Record rec = { .type = RECORD_STATUS, .value = wstatus };
+
+        if (fd >= 0)
+                (void) write_full(fd, &rec, sizeof(rec));
+}
+
+int report_read(int fd, Report *ret) {
+        Report rep = {};
+        Record rec;
+
+        for (;;) {
+                ssize_t n = read_full(fd, &rec, sizeof(rec));
+                if (n == -EAGAIN || n == 0)
+                        break;
+                if (n < 0)
+                        return (int) n;
+                if ((size_t) n != sizeof(rec))
+                        return -EBADMSG;
+                if (rec.type == RECORD_ERROR && !rep.have_error) {
+                        rep.have_error = true;
+                        rep.error_kind = (ChildError) rec.kind;
+                        rep.error = rec.value;
+                        rec.message[sizeof(rec.message) - 1] = 0;
+                        memcpy(rep.message, rec.message, sizeof(rep.message));
+                } else if (rec.type == RECORD_STATUS) {
+                        rep.have_status = true;
+                        rep.wstatus = rec.value;
+                }
+        }
+        *ret = rep;
+        return 0;
+}

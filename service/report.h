@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include "errors.h"
+#include "util.h"
+
+/* Children (a Run's init and command, an unpack) tell the service what happened
+ * through a pipe of fixed-size records. Each record is written with one write() of
+ * less than PIPE_BUF bytes, so records from several processes never interleave. The
+ * command's copy of the pipe is O_CLOEXEC: a successful exec leaves no record. */
+
+#define REPORT_MESSAGE_MAX 900
+
+typedef struct Report {
+        bool have_error;
+        ChildError error_kind;
+        int error;                     /* negative errno, or 0 */
+        char message[REPORT_MESSAGE_MAX];
+        bool have_status;
+        int wstatus;                   /* the command's wait status */
+} Report;
+
+/* Called in children: never fail, never allocate. */
+void report_error(int fd, ChildError kind, int error, const char *fmt, ...) _printf_(4, 5);
+void report_status(int fd, int wstatus);
+
+/* Called in the service once every writer has gone: read all records. The first
+ * error wins; the last status wins. Returns 0 or -errno. */
+int report_read(int fd, Report *ret);

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "idmap.h"
+#include "passwd.h"
+
+/* One command in namespaces made for it alone. */
+typedef struct RunParams {
+        char **argv;
+        char **environment;    /* the whole environment, or NULL for a clean one */
+        const char *user;      /* name or uid in the chroot's /etc/passwd */
+        const char *directory; /* inside the chroot */
+        bool network_none;     /* a network namespace with only lo */
+        const char *hostname;
+        const char *tree;      /* the session's tree on the host */
+        int stdio[3];
+} RunParams;
+
+/* Start the command: a child in new user, mount, pid, ipc, uts (and net) namespaces
+ * becomes the pid namespace's init, sets up the file system, forks the command and
+ * reaps everything until the command exits; when it exits, the kernel kills whatever
+ * is left in the pid namespace. Problems before exec and the command's wait status
+ * are written as report records to report_fd. Returns 0 with the init's pid and a
+ * pidfd, or -errno with *ret_error. */
+int run_start(const IdMap *map, const RunParams *p, int report_fd, pid_t *ret_pid, int *ret_pidfd, char **ret_error);
+
+/* The command's environment: base (or a clean one: HOME, LOGNAME, USER, SHELL, PATH)
+ * with USER and LOGNAME set to the target user and a default PATH if it has none. */
+int run_build_environment(char *const *base, const PasswdEntry *pw, char ***ret);

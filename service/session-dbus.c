@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "session-dbus.h"
+#include "errors.h"
+#include "names.h"
+#include "util.h"
+
+#include <fcntl.h>
+
+/* Limits on what one Run may ask for. */
+#define RUN_ARGV_MAX 4096
+#define RUN_ENV_MAX 4096
+#define RUN_STRINGS_BYTES_MAX (1024 * 1024)
+#define RUN_USER_MAX 256
+#define RUN_DIRECTORY_MAX 4096
+#define SESSION_RUNS_MAX 256
+
+int bus_check_caller(sd_bus_message *m, sd_bus_error *error) {
+        sd_bus_creds *creds = NULL;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
+        if (r >= 0) {
+                r = sd_bus_creds_get_euid(creds, &uid);
+                if (r < 0)
+                        r = sd_bus_creds_get_uid(creds, &uid);
+                sd_bus_creds_unref(creds);
+        }
+        if (r < 0)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_ACCESS_DENIED, "Cannot determine the caller's uid: %s",
+                                         strerror(-r));
+        if (uid != geteuid())
+                return sd_bus_error_setf(error, CHROOTD_ERROR_ACCESS_DENIED,
+                                         "chrootd of uid %u serves only its own user, not uid %u",
+                                         (unsigned) geteuid(), (unsigned) uid);
+        return 0;
+}
+
+int session_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                        sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *id = NULL;
+        Session *s;
+
+        if (sd_bus_path_decode(path, "/org/chrootd1/session", &id) <= 0)
+                return 0;
+        s = manager_get_session(m, id);
+        if (!s)
+                return 0;
+        *found = s;
+        return 1;
+}
+
+int session_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_strv_free_ char **l = NULL;
+
+        for (Session *s = m->sessions; s; s = s->next)
+                if (strv_extend(&l, s->object_path) < 0)
+                        return -ENOMEM;
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+static void reply_error(sd_bus_message *m, const Outcome *o) {
+        int r = sd_bus_reply_method_errorf(m, o->error_name, "%s", strempty(o->error_message));
+        if (r < 0)
+                log_warning("Failed to send an error reply: %s", strerror(-r));
+}
+
+void session_reply_begin(Session *s, const Outcome *o) {
+        int r;
+
+        if (!s->begin_message)
+                return;
+        if (o->error_name) {
+                reply_error(s->begin_message, o);
+                return;
+        }
+        r = sd_bus_reply_method_return(s->begin_message, "so", s->rec.id, s->object_path);
+        if (r < 0)
+                log_warning("Failed to reply to BeginSession: %s", strerror(-r));
+}
+
+void session_reply_run(Run *run, const Outcome *o) {
+        int r;
+
+        if (o->error_name) {
+                reply_error(run->message, o);
+                return;
+        }
+        r = sd_bus_reply_method_return(run->message, "si", o->killed ? "killed" : "exited", o->value);
+        if (r < 0)
+                log_warning("Failed to reply to Run: %s", strerror(-r));
+}
+
+void session_reply_end(Session *s, sd_bus_message *m, const Outcome *o) {
+        int r;
+
+        if (o->error_name) {
+                reply_error(m, o);
+                return;
+        }
+        r = sd_bus_reply_method_return(m, NULL);
+        if (r < 0)
+                log_warning("Failed to reply to End: %s", strerror(-r));
+}
+
+void session_emit_state_changed(Session *s) {
+        (void) sd_bus_emit_properties_changed(s->manager->bus, s->object_path, "org.chrootd1.Session", "State", NULL);
+}
+
+int bus_session_end(Session *s, sd_bus_message *m, sd_bus_error *error) {
+        int r = session_end(s, m);
+        if (r < 0)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_FAILED, "Cannot end session '%s': %s", s->rec.id,
+                                         strerror(-r));
+        return 1; /* replied once the session is gone */
+}
+
+static int method_end(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        int r = bus_check_caller(m, error);
+        if (r < 0)
+                return r;
+        return bus_session_end(userdata, m, error);
+}
+
+typedef struct RunRequest {
+        char **argv;
+        char **environment;
+        const char *user;
+        const char *directory;
+        const char *network;
+        int stdio[3];
+        int null_fd;
+} RunRequest;
+
+static void run_request_done(RunRequest *q) {
+        strv_free(q->argv);
+        strv_free(q->environment);
+        safe_close(q->null_fd);
+}
+
+static int check_strings(char **l, size_t max_count, size_t *bytes, const char *what, sd_bus_error *error) {
+        size_t n = 0;
+
+        for (char **i = l; i && *i; i++, n++) {
+                *bytes += strlen(*i) + 1;
+                if (n >= max_count)
+                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Too many %s (at most %zu)",
+                                                 what, max_count);
+        }
+        if (*bytes > RUN_STRINGS_BYTES_MAX)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                         "argv and environment exceed %d bytes", RUN_STRINGS_BYTES_MAX);
+        return 0;
+}
+
+static int read_run_options(sd_bus_message *m, RunRequest *q, sd_bus_error *error) {
+        static const char *const fd_names[3] = { "stdin", "stdout", "stderr" };
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key;
+                bool done = false;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                for (int i = 0; i < 3; i++)
+                        if (streq(key, fd_names[i])) {
+                                r = sd_bus_message_read(m, "v", "h", &q->stdio[i]);
+                                if (r < 0)
+                                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                                 "Option '%s' must be a file descriptor (h)", key);
+                                if (fcntl(q->stdio[i], F_GETFD) < 0)
+                                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                                 "Option '%s': bad file descriptor", key);
+                                done = true;
+                        }
+                if (done)
+                        ;
+                else if (streq(key, "user") || streq(key, "directory") || streq(key, "network")) {
+                        const char **dest = streq(key, "user") ? &q->user : streq(key, "directory") ? &q->directory
+                                                                                                     : &q->network;
+                        r = sd_bus_message_read(m, "v", "s", dest);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                         "Option '%s' must be a string (s)", key);
+                } else if (streq(key, "environment")) {
+                        r = sd_bus_message_enter_container(m, 'v', "as");
+                        if (r < 0)
+                                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                         "Option 'environment' must be a string array (as)");
+                        strv_free(q->environment);
+                        q->environment = NULL;
+                        r = sd_bus_message_read_strv(m, &q->environment);
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_exit_container(m);
+                        if (r < 0)
+                                return r;
+                        /* An empty list is a valid, empty environment, unlike no list. */
+                        if (!q->environment && !(q->environment = calloc(1, sizeof(char *))))
+                                return -ENOMEM;
+                } else
+                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Unknown option '%s'", key);
+
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int validate_run_request(RunRequest *q, sd_bus_error *error) {
+        size_t bytes = 0;
+        int r;
+
+        if (!q->argv || !q->argv[0])
+                return sd_bus_error_set(error, CHROOTD_ERROR_INVALID_ARGUMENT, "argv is empty");
+        if (!q->argv[0][0])
+                return sd_bus_error_set(error, CHROOTD_ERROR_INVALID_ARGUMENT, "argv[0] is an empty string");
+        r = check_strings(q->argv, RUN_ARGV_MAX, &bytes, "arguments", error);
+        if (r < 0)
+                return r;
+        r = check_strings(q->environment, RUN_ENV_MAX, &bytes, "environment variables", error);
+        if (r < 0)
+                return r;
+        for (char **e = q->environment; e && *e; e++) {
+                const char *eq = strchr(*e, '=');
+                if (!eq || eq == *e)
+                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                 "Environment entry '%s' is not KEY=VALUE", *e);
+        }
+        if (!q->user || !*q->user || strlen(q->user) > RUN_USER_MAX || strpbrk(q->user, ":\n/"))
+                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Invalid user name '%s'",
+                                         strempty(q->user));
+        if (q->directory[0] != '/' || strlen(q->directory) > RUN_DIRECTORY_MAX)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                         "Directory '%s' is not an absolute path", q->directory);
+        if (!streq(q->network, "host") && !streq(q->network, "none"))
+                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                         "Network '%s' is neither \"host\" nor \"none\"", q->network);
+        return 0;
+}
+
+static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(run_request_done) RunRequest q = {
+                .user = "root", .directory = "/", .network = "host",
+                .stdio = { -EBADF, -EBADF, -EBADF }, .null_fd = -EBADF,
+        };
+        _cleanup_free_ char *error_message = NULL;
+        const char *error_name = NULL;
+        Session *s = userdata;
+        int r;
+
+        r = bus_check_caller(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(m, &q.argv);
+        if (r < 0)
+                return r;
+        r = read_run_options(m, &q, error);
+        if (r < 0)
+                return r;
+        r = validate_run_request(&q, error);
+        if (r < 0)
+                return r;
+        if (s->n_runs >= SESSION_RUNS_MAX)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_LIMIT_EXCEEDED,
+                                         "Session '%s' already runs %d commands", s->rec.id, SESSION_RUNS_MAX);
+
+        for (int i = 0; i < 3; i++)
+                if (q.stdio[i] < 0) {
+                        if (q.null_fd < 0) {
+                                q.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+                                if (q.null_fd < 0)
+                                        return -errno;
+                        }
+                        q.stdio[i] = q.null_fd;
+                }
+
+        RunParams p = {
+                .argv = q.argv,
+                .environment = q.environment,
+                .user = q.user,
+                .directory = q.directory,
+                .network_none = streq(q.network, "none"),
+                .stdio = { q.stdio[0], q.stdio[1], q.stdio[2] },
+        };
+        r = session_run(s, &p, m, &error_name, &error_message);
+        if (r < 0)
+                return sd_bus_error_setf(error, error_name ? error_name : CHROOTD_ERROR_FAILED, "%s",
+                                         error_message ? error_message : strerror(-r));
+        return 1; /* replied when the command ends */
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        return sd_bus_message_append(reply, "s", session_state_to_string(s->rec.state));
+}
+
+static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        const char *v = streq(property, "Id") ? s->rec.id : streq(property, "Chroot") ? s->rec.chroot : s->tree;
+        return sd_bus_message_append(reply, "s", v);
+}
+
+const sd_bus_vtable session_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Chroot", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RootDirectory", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CreationTimestamp", "t", NULL, offsetof(Session, rec.created_usec),
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("RunningCommands", "u", NULL, offsetof(Session, n_runs), 0),
+        SD_BUS_METHOD_WITH_ARGS("Run",
+                                SD_BUS_ARGS("as", argv, "a{sv}", options),
+                                SD_BUS_RESULT("s", result, "i", value),
+                                method_run, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("End", NULL, NULL, method_end, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};

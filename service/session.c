@@ -1,0 +1,582 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "session.h"
+#include "dircopy.h"
+#include "report.h"
+#include "rmtree.h"
+#include "session-dbus.h"
+#include "spawn.h"
+#include "unpack.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+void outcome_done(Outcome *o) {
+        free(o->error_message);
+        *o = (Outcome) {};
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static Session *session_new(Manager *m, SessionRecord *rec) {
+        _cleanup_free_ Session *s = calloc(1, sizeof(Session));
+        int r;
+
+        if (!s)
+                return NULL;
+        s->manager = m;
+        s->worker_report_fd = -EBADF;
+        s->dir = strf("%s/%s", m->paths.sessions_dir, rec->id);
+        s->tree = strf("%s/%s/root", m->paths.sessions_dir, rec->id);
+        r = sd_bus_path_encode("/org/chrootd1/session", rec->id, &s->object_path);
+        if (!s->dir || !s->tree || r < 0) {
+                free(s->dir);
+                free(s->tree);
+                free(s->object_path);
+                return NULL;
+        }
+        s->rec = *rec;
+        *rec = (SessionRecord) {};
+        s->next = m->sessions;
+        m->sessions = s;
+        return TAKE_PTR(s);
+}
+
+Session *session_free(Session *s) {
+        Manager *m;
+
+        if (!s)
+                return NULL;
+        m = s->manager;
+        for (Session **i = &m->sessions; *i; i = &(*i)->next)
+                if (*i == s) {
+                        *i = s->next;
+                        break;
+                }
+        while (s->runs) {
+                Run *r = s->runs;
+                s->runs = r->next;
+                sd_event_source_unref(r->source); /* kills and reaps: see run_start_watch */
+                safe_close(r->report_fd);
+                sd_bus_message_unref(r->message);
+                free(r);
+        }
+        sd_event_source_unref(s->worker_source);
+        safe_close(s->worker_report_fd);
+        sd_bus_message_unref(s->begin_message);
+        for (size_t i = 0; i < s->n_end_messages; i++)
+                sd_bus_message_unref(s->end_messages[i]);
+        free(s->end_messages);
+        outcome_done(&s->begin_failure);
+        session_record_done(&s->rec);
+        free(s->object_path);
+        free(s->dir);
+        free(s->tree);
+        free(s);
+        return NULL;
+}
+
+static void session_set_state(Session *s, SessionState state) {
+        int r;
+
+        s->rec.state = state;
+        r = store_write(s->manager->sessions_dirfd, &s->rec);
+        if (r < 0)
+                log_warning("Failed to write the state of session '%s': %s", s->rec.id, strerror(-r));
+        session_emit_state_changed(s);
+}
+
+/* Turn a child's exit and report into an Outcome. */
+static void outcome_from_child(const siginfo_t *si, int report_fd, const char *what, Outcome *ret) {
+        Report rep = {};
+        Outcome o = {};
+
+        (void) report_read(report_fd, &rep);
+        if (rep.have_error) {
+                o.error_name = child_error_to_bus_name(rep.error_kind);
+                o.error_message = strdup(rep.message);
+        } else if (si->si_code != CLD_EXITED || si->si_status != 0) {
+                o.error_name = CHROOTD_ERROR_FAILED;
+                o.error_message = si->si_code == CLD_EXITED
+                                          ? strf("%s failed with exit status %d", what, si->si_status)
+                                          : strf("%s was killed by signal %s", what, strsignal(si->si_status));
+        }
+        *ret = o;
+}
+
+/* ---- helper children: unpack and removal, root in the namespace with the user's
+ * own ids mapped too, so they can reach sessions/<id> (which belongs to the user). */
+
+typedef struct WorkerChild {
+        int sessfd;
+        int source_fd;
+        bool source_is_directory;
+        IdShift shift;
+        int report_fd;
+        int input_fd;
+        pid_t reader;
+} WorkerChild;
+
+/* Directory chroots are copied as a tar stream read on the user's own credentials
+ * (a fork made before the maps are written) and unpacked with the same code as
+ * tarballs, so both get the same checks. */
+static int unpack_before_map(void *userdata) {
+        WorkerChild *w = userdata;
+        int p[2];
+
+        if (!w->source_is_directory) {
+                w->input_fd = w->source_fd;
+                return 0;
+        }
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return EXIT_FAILURE;
+        w->reader = fork();
+        if (w->reader < 0)
+                return EXIT_FAILURE;
+        if (w->reader == 0) {
+                _cleanup_free_ char *error = NULL;
+                safe_close(p[0]);
+                if (dircopy_write_tar(w->source_fd, p[1], &w->shift, &error) < 0) {
+                        report_error(w->report_fd, CHILD_ERROR_SOURCE, -EIO, "%s", strempty(error));
+                        _exit(EXIT_FAILURE);
+                }
+                _exit(EXIT_SUCCESS);
+        }
+        safe_close(p[1]);
+        safe_close(w->source_fd);
+        w->input_fd = p[0];
+        return 0;
+}
+
+static int unpack_after_map(void *userdata) {
+        WorkerChild *w = userdata;
+        _cleanup_free_ char *error = NULL;
+        UnpackLimits limits = UNPACK_LIMITS_DEFAULT;
+        UnpackStats stats = {};
+        int rootfd, r, status;
+
+        if (mkdirat(w->sessfd, "root", 0755) < 0 ||
+            (rootfd = openat(w->sessfd, "root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the session's tree: %m");
+                return EXIT_FAILURE;
+        }
+        /* Whatever the archive does, it cannot reach outside the tree. */
+        if (fchdir(rootfd) < 0 || chroot(".") < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot chroot into the session's tree: %m");
+                return EXIT_FAILURE;
+        }
+        r = unpack_archive(w->input_fd, rootfd, &limits, &stats, &error);
+        safe_close(w->input_fd);
+        if (w->reader > 0) {
+                while (waitpid(w->reader, &status, 0) < 0 && errno == EINTR)
+                        ;
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                        return EXIT_FAILURE; /* the reader reported why */
+        }
+        if (r < 0) {
+                report_error(w->report_fd, r == -EPERM ? CHILD_ERROR_UNSAFE_ARCHIVE : CHILD_ERROR_FAILED, r,
+                             "%s", error ? error : strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}
+
+static int remove_after_map(void *userdata) {
+        WorkerChild *w = userdata;
+        int r;
+
+        if (fchdir(w->sessfd) < 0 || chroot(".") < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot chroot into the session: %m");
+                return EXIT_FAILURE;
+        }
+        r = rm_rf_at(AT_FDCWD, "root");
+        if (r < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot remove the session's tree: %s", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}
+
+static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *userdata);
+
+static int start_worker(Session *s, WorkerChild *w, spawn_func_t before_map, spawn_func_t after_map, char **ret_error) {
+        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int pidfd = -EBADF;
+        IdMap map;
+        pid_t pid;
+        int r;
+
+        r = manager_idmap(s->manager, &map, ret_error);
+        if (r < 0)
+                return r;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        w->report_fd = p[1];
+        w->shift = (IdShift) { map.self_uid, map.self_gid, map.uid_base, map.gid_base, IDMAP_COUNT };
+
+        int keep[] = { w->sessfd, w->source_fd, p[1] };
+        SpawnParams sp = {
+                .map = &map,
+                .map_self = true,
+                .keep_fds = keep,
+                .n_keep_fds = w->source_fd >= 0 ? 3 : 2,
+                .before_map = before_map,
+                .after_map = after_map,
+                .userdata = w,
+        };
+        if (w->source_fd < 0)
+                keep[1] = p[1];
+
+        r = userns_spawn(&sp, &pid, &pidfd, ret_error);
+        if (r < 0)
+                return r;
+        r = sd_event_add_child_pidfd(s->manager->event, &s->worker_source, pidfd, WEXITED, on_worker_exit, s);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        (void) sd_event_source_set_child_pidfd_own(s->worker_source, true);
+        (void) sd_event_source_set_child_process_own(s->worker_source, true);
+        TAKE_FD(pidfd);
+        (void) fcntl(p[0], F_SETFL, O_NONBLOCK);
+        s->worker_report_fd = TAKE_FD(p[0]);
+        s->worker_pid = pid;
+        return 0;
+}
+
+static int session_start_removal(Session *s) {
+        _cleanup_close_ int sessfd = -EBADF;
+        _cleanup_free_ char *error = NULL;
+        WorkerChild w = { .source_fd = -EBADF, .input_fd = -EBADF };
+        int r;
+
+        sessfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sessfd < 0)
+                return -errno;
+        w.sessfd = sessfd;
+        r = start_worker(s, &w, NULL, remove_after_map, &error);
+        if (r < 0)
+                log_error("Failed to start removing session '%s': %s", s->rec.id, error ? error : strerror(-r));
+        return r;
+}
+
+/* The session is gone from disk: answer everyone who waited and forget it. */
+static void session_finish_removal(Session *s, const Outcome *removal) {
+        Outcome ok = {};
+        int r;
+
+        if (!removal->error_name) {
+                r = store_remove(s->manager->sessions_dirfd, s->rec.id);
+                if (r < 0)
+                        log_warning("Failed to remove the state of session '%s': %s", s->rec.id, strerror(-r));
+        } else
+                log_error("Failed to remove session '%s': %s", s->rec.id, strempty(removal->error_message));
+
+        if (s->begin_message)
+                session_reply_begin(s, s->begin_failure.error_name ? &s->begin_failure : removal);
+        for (size_t i = 0; i < s->n_end_messages; i++)
+                session_reply_end(s, s->end_messages[i], removal->error_name ? removal : &ok);
+
+        if (removal->error_name) {
+                /* Keep it listed as ending: the next End or start retries. */
+                s->worker_pid = 0;
+                s->begin_message = sd_bus_message_unref(s->begin_message);
+                for (size_t i = 0; i < s->n_end_messages; i++)
+                        sd_bus_message_unref(s->end_messages[i]);
+                s->n_end_messages = 0;
+                return;
+        }
+        session_free(s);
+}
+
+static void session_continue_end(Session *s) {
+        int r;
+        Outcome o = {};
+
+        if (s->rec.state != SESSION_ENDING || s->worker_source || s->n_runs > 0)
+                return;
+        r = session_start_removal(s);
+        if (r < 0) {
+                o.error_name = CHROOTD_ERROR_FAILED;
+                o.error_message = strf("Cannot remove the session: %s", strerror(-r));
+                session_finish_removal(s, &o);
+                outcome_done(&o);
+        }
+}
+
+static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
+        Session *s = userdata;
+        Outcome o = {};
+
+        outcome_from_child(si, s->worker_report_fd, s->rec.state == SESSION_PREPARING ? "Unpacking" : "Removal", &o);
+        s->worker_source = sd_event_source_unref(s->worker_source);
+        s->worker_report_fd = safe_close(s->worker_report_fd);
+        s->worker_pid = 0;
+
+        if (s->rec.state == SESSION_PREPARING) {
+                if (!o.error_name && !s->begin_failure.error_name) {
+                        session_set_state(s, SESSION_READY);
+                        session_reply_begin(s, &o);
+                        s->begin_message = sd_bus_message_unref(s->begin_message);
+                } else {
+                        /* Nothing of a failed (or ended) Begin may stay: remove it, then reply. */
+                        if (!s->begin_failure.error_name) {
+                                log_warning("Begin of session '%s' failed: %s", s->rec.id, strempty(o.error_message));
+                                s->begin_failure = o;
+                                o = (Outcome) {};
+                        }
+                        session_set_state(s, SESSION_ENDING);
+                        session_continue_end(s);
+                }
+        } else
+                session_finish_removal(s, &o);
+
+        outcome_done(&o);
+        return 0;
+}
+
+int session_begin(Manager *m, const Chroot *chroot, const char *id, sd_bus_message *message,
+                  Session **ret, const char **ret_error_name, char **ret_error_message) {
+        _cleanup_close_ int source_fd = -EBADF, sessfd = -EBADF;
+        _cleanup_free_ char *error = NULL;
+        SessionRecord rec = {};
+        struct stat st;
+        IdMap map;
+        Session *s;
+        int r;
+
+        r = manager_idmap(m, &map, ret_error_message);
+        if (r < 0) {
+                *ret_error_name = CHROOTD_ERROR_NO_SUBORDINATE_IDS;
+                return r;
+        }
+
+        source_fd = open(chroot->path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+                                               (chroot->type == CHROOT_DIRECTORY ? O_DIRECTORY : 0));
+        if (source_fd < 0 || fstat(source_fd, &st) < 0) {
+                *ret_error_name = CHROOTD_ERROR_SOURCE_UNAVAILABLE;
+                *ret_error_message = strf("Cannot open %s '%s' of chroot '%s': %m",
+                                          chroot->type == CHROOT_DIRECTORY ? "directory" : "tarball",
+                                          chroot->path, chroot->name);
+                return -errno;
+        }
+        if (chroot->type == CHROOT_FILE && !S_ISREG(st.st_mode)) {
+                *ret_error_name = CHROOTD_ERROR_SOURCE_UNAVAILABLE;
+                *ret_error_message = strf("Tarball '%s' of chroot '%s' is not a regular file", chroot->path, chroot->name);
+                return -EINVAL;
+        }
+
+        sessfd = store_create(m->sessions_dirfd, id);
+        if (sessfd < 0) {
+                *ret_error_name = sessfd == -EEXIST ? CHROOTD_ERROR_SESSION_EXISTS : CHROOTD_ERROR_FAILED;
+                *ret_error_message = sessfd == -EEXIST ? strf("Session '%s' already exists", id)
+                                                       : strf("Cannot make session directory: %s", strerror(-sessfd));
+                return sessfd;
+        }
+
+        rec.id = strdup(id);
+        rec.chroot = strdup(chroot->name);
+        rec.chroot_type = strdup(chroot_type_to_string(chroot->type));
+        rec.source = strdup(chroot->path);
+        rec.state = SESSION_PREPARING;
+        rec.created_usec = now_usec();
+        s = rec.id && rec.chroot && rec.chroot_type && rec.source ? session_new(m, &rec) : NULL;
+        session_record_done(&rec);
+        if (!s) {
+                (void) store_remove(m->sessions_dirfd, id);
+                *ret_error_name = CHROOTD_ERROR_FAILED;
+                *ret_error_message = strdup("Out of memory");
+                return -ENOMEM;
+        }
+        r = store_write(m->sessions_dirfd, &s->rec);
+        if (r >= 0) {
+                WorkerChild w = {
+                        .sessfd = sessfd,
+                        .source_fd = source_fd,
+                        .source_is_directory = chroot->type == CHROOT_DIRECTORY,
+                        .input_fd = -EBADF,
+                };
+                r = start_worker(s, &w, unpack_before_map, unpack_after_map, &error);
+        }
+        if (r < 0) {
+                (void) store_remove(m->sessions_dirfd, id);
+                session_free(s);
+                *ret_error_name = CHROOTD_ERROR_FAILED;
+                *ret_error_message = strf("Cannot start unpacking: %s", error ? error : strerror(-r));
+                return r;
+        }
+        s->begin_message = sd_bus_message_ref(message);
+        *ret = s;
+        return 0;
+}
+
+int session_load(Manager *m, const char *id) {
+        SessionRecord rec = {};
+        Session *s;
+        int r;
+
+        r = store_read(m->sessions_dirfd, id, &rec);
+        if (r < 0) {
+                /* A directory without a valid state is what a crash between mkdir and
+                 * the first state write leaves: remove it. */
+                log_warning("Session '%s' has no valid state (%s): removing it", id, strerror(-r));
+                rec = (SessionRecord) { .id = strdup(id), .chroot = strdup(""), .chroot_type = strdup(""),
+                                        .source = strdup(""), .state = SESSION_ENDING };
+                if (!rec.id || !rec.chroot || !rec.chroot_type || !rec.source) {
+                        session_record_done(&rec);
+                        return -ENOMEM;
+                }
+        }
+        s = session_new(m, &rec);
+        session_record_done(&rec);
+        if (!s)
+                return -ENOMEM;
+        if (s->rec.state != SESSION_READY) {
+                if (s->rec.state == SESSION_PREPARING)
+                        log_warning("Session '%s' was interrupted while being made: removing it", id);
+                s->rec.state = SESSION_ENDING;
+                session_continue_end(s);
+        }
+        return 0;
+}
+
+static int on_run_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
+        Run *run = userdata;
+        Session *s = run->session;
+        Report rep = {};
+        Outcome o = {};
+
+        (void) report_read(run->report_fd, &rep);
+        if (rep.have_error) {
+                o.error_name = child_error_to_bus_name(rep.error_kind);
+                o.error_message = strdup(rep.message);
+        } else if (rep.have_status) {
+                o.killed = !WIFEXITED(rep.wstatus);
+                o.value = WIFEXITED(rep.wstatus) ? WEXITSTATUS(rep.wstatus) : WTERMSIG(rep.wstatus);
+        } else if (s->rec.state == SESSION_ENDING) {
+                o.error_name = CHROOTD_ERROR_SESSION_ENDED;
+                o.error_message = strf("Session '%s' was ended while the command ran", s->rec.id);
+        } else {
+                o.error_name = CHROOTD_ERROR_FAILED;
+                o.error_message = si->si_code == CLD_EXITED
+                                          ? strf("The command's init failed with status %d", si->si_status)
+                                          : strf("The command's init was killed by signal %s", strsignal(si->si_status));
+        }
+        session_reply_run(run, &o);
+        outcome_done(&o);
+
+        for (Run **i = &s->runs; *i; i = &(*i)->next)
+                if (*i == run) {
+                        *i = run->next;
+                        break;
+                }
+        s->n_runs--;
+        sd_event_source_unref(run->source);
+        safe_close(run->report_fd);
+        sd_bus_message_unref(run->message);
+        free(run);
+
+        session_continue_end(s);
+        return 0;
+}
+
+int session_run(Session *s, const RunParams *p, sd_bus_message *message, const char **ret_error_name,
+                char **ret_error_message) {
+        _cleanup_close_pair_ int rp[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int pidfd = -EBADF;
+        _cleanup_free_ Run *run = NULL;
+        RunParams params = *p;
+        IdMap map;
+        pid_t pid;
+        int r;
+
+        if (s->rec.state != SESSION_READY) {
+                *ret_error_name = CHROOTD_ERROR_NOT_READY;
+                *ret_error_message = strf("Session '%s' is %s, not ready", s->rec.id, session_state_to_string(s->rec.state));
+                return -EBUSY;
+        }
+        r = manager_idmap(s->manager, &map, ret_error_message);
+        if (r < 0) {
+                *ret_error_name = CHROOTD_ERROR_NO_SUBORDINATE_IDS;
+                return r;
+        }
+        run = calloc(1, sizeof(Run));
+        if (!run || pipe2(rp, O_CLOEXEC) < 0) {
+                *ret_error_name = CHROOTD_ERROR_FAILED;
+                *ret_error_message = strdup("Out of memory or file descriptors");
+                return -ENOMEM;
+        }
+        params.tree = s->tree;
+        params.hostname = s->rec.chroot;
+        r = run_start(&map, &params, rp[1], &pid, &pidfd, ret_error_message);
+        if (r < 0) {
+                *ret_error_name = CHROOTD_ERROR_FAILED;
+                if (!*ret_error_message)
+                        *ret_error_message = strf("Cannot start the command: %s", strerror(-r));
+                return r;
+        }
+        rp[1] = safe_close(rp[1]);
+
+        r = sd_event_add_child_pidfd(s->manager->event, &run->source, pidfd, WEXITED, on_run_exit, run);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                *ret_error_name = CHROOTD_ERROR_FAILED;
+                *ret_error_message = strf("Cannot watch the command: %s", strerror(-r));
+                return r;
+        }
+        /* Freeing the source (session_free, service exit) kills the init, and with it
+         * the command's whole pid namespace. */
+        (void) sd_event_source_set_child_pidfd_own(run->source, true);
+        (void) sd_event_source_set_child_process_own(run->source, true);
+        TAKE_FD(pidfd);
+        (void) fcntl(rp[0], F_SETFL, O_NONBLOCK);
+        run->report_fd = TAKE_FD(rp[0]);
+        run->pid = pid;
+        run->session = s;
+        run->message = sd_bus_message_ref(message);
+        run->next = s->runs;
+        s->runs = TAKE_PTR(run);
+        s->n_runs++;
+        return 0;
+}
+
+int session_end(Session *s, sd_bus_message *message) {
+        if (message) {
+                sd_bus_message **l = realloc(s->end_messages, sizeof(sd_bus_message *) * (s->n_end_messages + 1));
+                if (!l)
+                        return -ENOMEM;
+                s->end_messages = l;
+                s->end_messages[s->n_end_messages++] = sd_bus_message_ref(message);
+        }
+
+        switch (s->rec.state) {
+        case SESSION_PREPARING:
+                /* Stop the unpack; on_worker_exit sees it failed and removes the rest. */
+                if (!s->begin_failure.error_name) {
+                        s->begin_failure.error_name = CHROOTD_ERROR_SESSION_ENDED;
+                        s->begin_failure.error_message = strf("Session '%s' was ended while it was being made", s->rec.id);
+                }
+                if (s->worker_pid > 0)
+                        (void) kill(s->worker_pid, SIGKILL);
+                return 0;
+        case SESSION_READY:
+                session_set_state(s, SESSION_ENDING);
+                for (Run *r = s->runs; r; r = r->next)
+                        (void) kill(r->pid, SIGKILL);
+                break;
+        case SESSION_ENDING:
+        default:
+                break;
+        }
+        session_continue_end(s);
+        return 0;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "catalog.h"
+#include "manager.h"
+#include "runner.h"
+#include "store.h"
+
+typedef struct Run Run;
+
+/* The outcome of something a child process did, in terms the bus layer can send. */
+typedef struct Outcome {
+        const char *error_name; /* NULL on success */
+        char *error_message;
+        /* for a Run: */
+        bool killed;
+        int value;
+} Outcome;
+
+void outcome_done(Outcome *o);
+
+struct Session {
+        Manager *manager;
+        Session *next;
+        SessionRecord rec;
+        char *object_path;
+        char *dir;  /* sessions/<id> */
+        char *tree; /* sessions/<id>/root */
+
+        /* The one long operation in flight: the unpack (preparing) or removal (ending). */
+        pid_t worker_pid;
+        sd_event_source *worker_source;
+        int worker_report_fd;
+
+        /* Callers waiting: Begin for the session to become ready, End for it to go. */
+        sd_bus_message *begin_message;
+        sd_bus_message **end_messages;
+        size_t n_end_messages;
+        /* Why a failed Begin failed, replied once its remains are removed. */
+        Outcome begin_failure;
+
+        Run *runs;
+        unsigned n_runs;
+};
+
+struct Run {
+        Session *session;
+        Run *next;
+        pid_t pid;
+        sd_event_source *source;
+        int report_fd;
+        sd_bus_message *message;
+};
+
+/* Make a new session of chroot and start unpacking (or copying) it; message gets
+ * its reply when the tree is ready or the attempt has been cleaned up. Validation
+ * failures come back as -errno with *ret_error_name / *ret_error_message set and
+ * nothing created. */
+int session_begin(Manager *m, const Chroot *chroot, const char *id, sd_bus_message *message,
+                  Session **ret, const char **ret_error_name, char **ret_error_message);
+
+/* Recreate a session found on disk at startup; unfinished ones are removed. */
+int session_load(Manager *m, const char *id);
+
+/* Start a command; message gets its reply when the command ends. */
+int session_run(Session *s, const RunParams *p, sd_bus_message *message, const char **ret_error_name,
+                char **ret_error_message);
+
+/* End the session: kill its commands, remove the tree and state. message (may be
+ * NULL) gets its reply when everything is gone. */
+int session_end(Session *s, sd_bus_message *message);
+
+Session *session_free(Session *s);

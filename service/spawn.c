@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "spawn.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+static int cmp_int(const void *a, const void *b) {
+        return *(const int *) a - *(const int *) b;
+}
+
+int close_all_fds_except(const int *keep, size_t n) {
+        int sorted[n + 1];
+        int from = 3;
+
+        memcpy(sorted, keep, n * sizeof(int));
+        qsort(sorted, n, sizeof(int), cmp_int);
+        for (size_t i = 0; i < n; i++) {
+                if (sorted[i] < from)
+                        continue;
+                if (sorted[i] > from && syscall(SYS_close_range, from, sorted[i] - 1, 0) < 0)
+                        return -errno;
+                from = sorted[i] + 1;
+        }
+        if (syscall(SYS_close_range, from, ~0U, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+void reset_signals(void) {
+        struct sigaction sa = { .sa_handler = SIG_DFL };
+        sigset_t none;
+
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &sa, NULL);
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+_noreturn_ static void child_main(const SpawnParams *p, int sync_fd, pid_t parent) {
+        char c;
+        int r;
+
+        /* Die with the service. The check catches a service that died before prctl. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(EXIT_FAILURE);
+        reset_signals();
+
+        {
+                int keep[p->n_keep_fds + 1];
+                memcpy(keep, p->keep_fds, p->n_keep_fds * sizeof(int));
+                keep[p->n_keep_fds] = sync_fd;
+                if (close_all_fds_except(keep, p->n_keep_fds + 1) < 0)
+                        _exit(EXIT_FAILURE);
+        }
+
+        if (p->before_map) {
+                r = p->before_map(p->userdata);
+                if (r != 0)
+                        _exit(r);
+        }
+
+        /* EOF instead of a byte means the parent could not write the maps. */
+        if (read_full(sync_fd, &c, 1) != 1)
+                _exit(EXIT_FAILURE);
+        sync_fd = safe_close(sync_fd);
+
+        if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                _exit(EXIT_FAILURE);
+
+        _exit(p->after_map ? p->after_map(p->userdata) : 0);
+}
+
+int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **ret_error) {
+        _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF };
+        int pidfd = -EBADF;
+        pid_t parent = getpid(), pid;
+        struct clone_args args = {
+                .flags = CLONE_NEWUSER | CLONE_PIDFD | p->extra_flags,
+                .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                .exit_signal = SIGCHLD,
+        };
+        int r;
+
+        if (pipe2(sync, O_CLOEXEC) < 0)
+                return -errno;
+
+        pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                sync[1] = safe_close(sync[1]);
+                child_main(p, sync[0], parent);
+        }
+
+        _cleanup_close_ int owned_pidfd = pidfd;
+        sync[0] = safe_close(sync[0]);
+
+        r = idmap_apply(p->map, pid, p->map_self, ret_error);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        if (write_full(sync[1], "x", 1) < 0) {
+                r = -errno;
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+
+        *ret_pid = pid;
+        *ret_pidfd = TAKE_FD(owned_pidfd);
+        return 0;
+}

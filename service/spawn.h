@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "idmap.h"
+
+/* Start a child in a new user namespace (plus extra_flags, more CLONE_NEW* flags),
+ * write its id maps, and let it become root there.
+ *
+ * The child first calls before_map(userdata), still with the service's credentials
+ * on the host (it may look up the service's own paths, which belong to the user),
+ * then waits for the maps, switches to uid/gid 0 inside and calls
+ * after_map(userdata), whose return value is its exit status. Either callback may be
+ * NULL. The child gets SIGKILL if the service dies, starts with all signals unblocked
+ * and default dispositions, and closes every fd except those listed in keep_fds.
+ *
+ * Returns 0 with the child's pid and a pidfd for it, or -errno; if the maps cannot
+ * be written the child is killed and reaped, and *ret_error says why. */
+typedef int (*spawn_func_t)(void *userdata);
+
+typedef struct SpawnParams {
+        const IdMap *map;
+        bool map_self;
+        unsigned long extra_flags;
+        const int *keep_fds;
+        size_t n_keep_fds;
+        spawn_func_t before_map;
+        spawn_func_t after_map;
+        void *userdata;
+} SpawnParams;
+
+int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **ret_error);
+
+/* Close every fd >= 3 except the ones in keep (any order). Returns 0 or -errno. */
+int close_all_fds_except(const int *keep, size_t n);
+
+/* Reset the signal mask and dispositions a child inherited from the service. */
+void reset_signals(void);

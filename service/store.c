@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "store.h"
+#include "keyfile.h"
+#include "names.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+
+static const char *const state_table[_SESSION_STATE_MAX] = {
+        [SESSION_PREPARING] = "preparing",
+        [SESSION_READY] = "ready",
+        [SESSION_ENDING] = "ending",
+};
+
+const char *session_state_to_string(SessionState s) {
+        return (unsigned) s < _SESSION_STATE_MAX ? state_table[s] : NULL;
+}
+
+int session_state_from_string(const char *s) {
+        for (int i = 0; i < _SESSION_STATE_MAX; i++)
+                if (s && streq(s, state_table[i]))
+                        return i;
+        return -EINVAL;
+}
+
+void session_record_done(SessionRecord *r) {
+        free(r->id);
+        free(r->chroot);
+        free(r->chroot_type);
+        free(r->source);
+        *r = (SessionRecord) {};
+}
+
+char *session_record_format(const SessionRecord *r) {
+        return strf("# chrootd session state; written atomically, do not edit\n"
+                    "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n",
+                    r->id, r->chroot, r->chroot_type, r->source, session_state_to_string(r->state),
+                    r->created_usec);
+}
+
+int session_record_parse(const char *text, SessionRecord *ret) {
+        _cleanup_(keyfile_freep) KeyFile *kf = NULL;
+        const char *id, *chroot, *type, *source, *state, *created;
+        SessionRecord r = {};
+        char *end;
+        int s;
+
+        if (keyfile_parse(text, &kf, NULL) < 0)
+                return -EBADMSG;
+        id = keyfile_get(kf, "Session", "Id");
+        chroot = keyfile_get(kf, "Session", "Chroot");
+        type = keyfile_get(kf, "Session", "Type");
+        source = keyfile_get(kf, "Session", "Source");
+        state = keyfile_get(kf, "Session", "State");
+        created = keyfile_get(kf, "Session", "Created");
+        if (!id || !name_is_valid(id) || !chroot || !type || !source || !state || !created)
+                return -EBADMSG;
+        s = session_state_from_string(state);
+        if (s < 0)
+                return -EBADMSG;
+        errno = 0;
+        r.created_usec = strtoull(created, &end, 10);
+        if (errno || *end || !*created)
+                return -EBADMSG;
+        r.state = (SessionState) s;
+        r.id = strdup(id);
+        r.chroot = strdup(chroot);
+        r.chroot_type = strdup(type);
+        r.source = strdup(source);
+        if (!r.id || !r.chroot || !r.chroot_type || !r.source) {
+                session_record_done(&r);
+                return -ENOMEM;
+        }
+        *ret = r;
+        return 0;
+}
+
+static int open_session_dir(int sessions_dirfd, const char *id) {
+        int fd = openat(sessions_dirfd, id, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_RDONLY);
+        return fd < 0 ? -errno : fd;
+}
+
+int store_write(int sessions_dirfd, const SessionRecord *r) {
+        _cleanup_close_ int dfd = -EBADF;
+        _cleanup_free_ char *text = NULL;
+
+        dfd = open_session_dir(sessions_dirfd, r->id);
+        if (dfd < 0)
+                return dfd;
+        text = session_record_format(r);
+        if (!text)
+                return -ENOMEM;
+        return write_file_atomic_at(dfd, "state", text, 0600);
+}
+
+int store_read(int sessions_dirfd, const char *id, SessionRecord *ret) {
+        _cleanup_close_ int dfd = -EBADF;
+        _cleanup_free_ char *text = NULL;
+        SessionRecord r;
+        int k;
+
+        dfd = open_session_dir(sessions_dirfd, id);
+        if (dfd < 0)
+                return dfd;
+        k = read_file_at(dfd, "state", 64 * 1024, &text);
+        if (k < 0)
+                return k;
+        k = session_record_parse(text, &r);
+        if (k < 0)
+                return k;
+        if (!streq(r.id, id)) {
+                session_record_done(&r);
+                return -EBADMSG;
+        }
+        *ret = r;
+        return 0;
+}
+
+int store_create(int sessions_dirfd, const char *id) {
+        if (mkdirat(sessions_dirfd, id, 0700) < 0)
+                return -errno;
+        return open_session_dir(sessions_dirfd, id);
+}
+
+int store_remove(int sessions_dirfd, const char *id) {
+        _cleanup_close_ int dfd = open_session_dir(sessions_dirfd, id);
+
+        if (dfd < 0)
+                return dfd == -ENOENT ? 0 : dfd;
+        if (unlinkat(dfd, "state", 0) < 0 && errno != ENOENT)
+                return -errno;
+        (void) unlinkat(dfd, ".#state.tmp", 0);
+        if (unlinkat(sessions_dirfd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int store_list(int sessions_dirfd, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
+        int fd;
+
+        fd = fcntl(sessions_dirfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return -errno;
+        }
+        rewinddir(d);
+        for (struct dirent *de; (de = readdir(d));) {
+                if (de->d_type != DT_DIR || !name_is_valid(de->d_name))
+                        continue;
+                if (strv_extend(&l, de->d_name) < 0)
+                        return -ENOMEM;
+        }
+        if (l)
+                qsort(l, strv_length(l), sizeof(char *), cmp_str);
+        *ret = TAKE_PTR(l);
+        return 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+/* A session on disk: sessions/<id>/state (a key file, replaced atomically) and
+ * sessions/<id>/root (the tree, owned by subordinate ids). Between commands this is
+ * all there is of a session, so it survives restarts of the service and reboots. */
+
+typedef enum SessionState {
+        SESSION_PREPARING, /* Begin is unpacking or copying the tree */
+        SESSION_READY,
+        SESSION_ENDING,    /* End is removing the tree */
+        _SESSION_STATE_MAX,
+} SessionState;
+
+const char *session_state_to_string(SessionState s);
+/* Returns the state or -EINVAL. */
+int session_state_from_string(const char *s);
+
+typedef struct SessionRecord {
+        char *id;
+        char *chroot;
+        char *chroot_type; /* "file" or "directory" */
+        char *source;      /* the tarball or directory it was made from */
+        SessionState state;
+        uint64_t created_usec;
+} SessionRecord;
+
+void session_record_done(SessionRecord *r);
+
+/* Serialise / parse the state file. Parsing checks every field (the id must be a
+ * valid name); returns 0 or -EBADMSG. */
+char *session_record_format(const SessionRecord *r);
+int session_record_parse(const char *text, SessionRecord *ret);
+
+/* Write sessions/<id>/state atomically. Returns 0 or -errno. */
+int store_write(int sessions_dirfd, const SessionRecord *r);
+/* Read sessions/<id>/state. Returns 0, -ENOENT or -EBADMSG. */
+int store_read(int sessions_dirfd, const char *id, SessionRecord *ret);
+/* Make sessions/<id> (mode 0700). Returns an O_DIRECTORY fd, or -EEXIST / -errno. */
+int store_create(int sessions_dirfd, const char *id);
+/* Remove sessions/<id> once its tree is gone: the state file, then the directory. */
+int store_remove(int sessions_dirfd, const char *id);
+/* The names of all session directories, sorted. */
+int store_list(int sessions_dirfd, char ***ret);
