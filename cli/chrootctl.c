@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* chrootctl: the command-line client of chrootd (org.chrootd1 on the user bus).
+ *
+ * Every failure is reported as exactly one line on stderr, "chrootctl: <what failed>:
+ * <why>", with exit status 1; usage errors exit with 2. "run" exits with the status of
+ * the command it ran (128+N when it was killed by signal N), like a shell. */
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <systemd/sd-bus.h>
+
+#include "config.h"
+#include "util.h"
+
+#define BUS_NAME "org.chrootd1"
+#define MANAGER_PATH "/org/chrootd1"
+#define MANAGER_IFACE "org.chrootd1.Manager"
+#define SESSION_IFACE "org.chrootd1.Session"
+
+/* Begin unpacks whole tarballs and Run lasts as long as the command: never time out. */
+#define CALL_TIMEOUT UINT64_MAX
+
+#define EXIT_USAGE 2
+
+extern char **environ;
+
+enum {
+        OPT_NAME = 1 << 0,
+        OPT_USER = 1 << 1,
+        OPT_DIRECTORY = 1 << 2,
+        OPT_NETWORK = 1 << 3,
+        OPT_PRESERVE_ENV = 1 << 4,
+        OPT_NO_LEGEND = 1 << 5,
+};
+
+/* Indexed by the bit number of OPT_*. */
+static const char *const option_names[] = {
+        "name", "user", "directory", "network", "preserve-environment", "no-legend",
+};
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_NO_LEGEND,
+        ARG_NETWORK,
+};
+
+static struct {
+        bool legend;
+        const char *name;
+        const char *user;
+        const char *directory;
+        const char *network;
+        bool preserve_environment;
+        unsigned seen; /* OPT_* given on the command line, checked against the verb */
+} arg = {
+        .legend = true,
+};
+
+/* "+": stop at the first non-option, so a command's own options are left alone;
+ * ":": report missing arguments ourselves, in one line. */
+#define OPTSTRING "+:hn:u:d:p"
+
+static const struct option options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, ARG_VERSION },
+        { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+        { "name", required_argument, NULL, 'n' },
+        { "user", required_argument, NULL, 'u' },
+        { "directory", required_argument, NULL, 'd' },
+        { "network", required_argument, NULL, ARG_NETWORK },
+        { "preserve-environment", no_argument, NULL, 'p' },
+        {}
+};
+
+static void usage_error(const char *fmt, ...) _printf_(1, 2);
+static void usage_error(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("chrootctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs(", see --help\n", stderr);
+}
+
+/* Print "chrootctl: <what>: <why>", the why taken from the D-Bus error when there is
+ * one (the service explains itself there), else from r. Returns r (negative). */
+static int log_failure(const sd_bus_error *error, int r, const char *fmt, ...) _printf_(3, 4);
+static int log_failure(const sd_bus_error *error, int r, const char *fmt, ...) {
+        va_list ap;
+        const char *why;
+
+        if (error && sd_bus_error_is_set(error))
+                why = error->message ? error->message : error->name;
+        else
+                why = strerror(r < 0 ? -r : r);
+
+        fputs("chrootctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, ": %s\n", why);
+        return r < 0 ? r : -EIO;
+}
+
+static int log_parse_failure(int r) {
+        return log_failure(NULL, r, "Failed to parse reply from " BUS_NAME);
+}
+
+static int log_oom(void) {
+        return log_failure(NULL, -ENOMEM, "Out of memory");
+}
+
+static int bus_connect(sd_bus **ret) {
+        int r;
+
+        r = sd_bus_open_user(ret);
+        if (r == -ENOMEDIUM) {
+                /* sd-bus's way of saying it has no address to try at all. */
+                fputs("chrootctl: Failed to connect to the user bus: neither "
+                      "$DBUS_SESSION_BUS_ADDRESS nor $XDG_RUNTIME_DIR is set\n", stderr);
+                return r;
+        }
+        if (r < 0)
+                return log_failure(NULL, r, "Failed to connect to the user bus");
+        return 0;
+}
+
+/* sd_bus_call_method() without its 25 s timeout. On failure error is filled and a
+ * negative errno returned. */
+static int call(sd_bus *bus, const char *path, const char *iface, const char *method,
+                sd_bus_error *error, sd_bus_message **reply, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, path, iface, method);
+        if (r < 0)
+                return r;
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_call(bus, m, CALL_TIMEOUT, error, reply);
+}
+
+#define call_manager(bus, method, ...) call(bus, MANAGER_PATH, MANAGER_IFACE, method, __VA_ARGS__)
+
+static int cmp_row(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Print cells (n_columns per row, rows contiguous) as a table sorted by the first
+ * column; the last column is not padded so long descriptions do not leave trailing
+ * blanks. noun and nouns name one row and several in the footer. */
+static void print_table(const char *const *headers, size_t n_columns, char **cells,
+                        const char *noun, const char *nouns) {
+        size_t n_rows = strv_length(cells) / n_columns;
+        size_t width[8] = {};
+
+        if (n_rows == 0) {
+                if (arg.legend)
+                        printf("No %s.\n", nouns);
+                return;
+        }
+
+        qsort(cells, n_rows, n_columns * sizeof(char *), cmp_row);
+
+        for (size_t c = 0; c < n_columns; c++) {
+                width[c] = arg.legend ? strlen(headers[c]) : 0;
+                for (size_t i = 0; i < n_rows; i++) {
+                        size_t l = strlen(cells[i * n_columns + c]);
+                        if (l > width[c])
+                                width[c] = l;
+                }
+        }
+
+        for (size_t i = arg.legend ? 0 : 1; i <= n_rows; i++)
+                for (size_t c = 0; c < n_columns; c++) {
+                        const char *s = i == 0 ? headers[c] : cells[(i - 1) * n_columns + c];
+                        if (c + 1 < n_columns)
+                                printf("%-*s  ", (int) width[c], s);
+                        else
+                                printf("%s\n", s);
+                }
+
+        if (arg.legend)
+                printf("\n%zu %s listed.\n", n_rows, n_rows == 1 ? noun : nouns);
+}
+
+static int verb_list(sd_bus *bus, char **args) {
+        static const char *const headers[] = { "NAME", "TYPE", "PATH", "ALIASES", "DESCRIPTION" };
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **cells = NULL;
+        const char *name, *type, *path, *description;
+        int r;
+
+        r = call_manager(bus, "ListChroots", &error, &reply, NULL);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to list chroots");
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssas)");
+        if (r < 0)
+                return log_parse_failure(r);
+        while ((r = sd_bus_message_enter_container(reply, 'r', "ssssas")) > 0) {
+                _cleanup_strv_free_ char **aliases = NULL;
+                _cleanup_free_ char *joined = NULL;
+
+                r = sd_bus_message_read(reply, "ssss", &name, &type, &path, &description);
+                if (r < 0)
+                        return log_parse_failure(r);
+                r = sd_bus_message_read_strv(reply, &aliases);
+                if (r < 0)
+                        return log_parse_failure(r);
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return log_parse_failure(r);
+
+                for (char **a = aliases; a && *a; a++) {
+                        char *j = strf("%s%s%s", strempty(joined), joined ? "," : "", *a);
+                        if (!j)
+                                return log_oom();
+                        free(joined);
+                        joined = j;
+                }
+
+                if (strv_extend(&cells, name) < 0 || strv_extend(&cells, type) < 0 ||
+                    strv_extend(&cells, path) < 0 ||
+                    strv_extend(&cells, joined ? joined : "-") < 0 ||
+                    strv_extend(&cells, description[0] ? description : "-") < 0)
+                        return log_oom();
+        }
+        if (r < 0)
+                return log_parse_failure(r);
+
+        print_table(headers, ELEMENTSOF(headers), cells, "chroot", "chroots");
+        return 0;
+}
+
+static int verb_sessions(sd_bus *bus, char **args) {
+        static const char *const headers[] = { "ID", "CHROOT", "STATE" };
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **cells = NULL;
+        const char *id, *chroot, *state, *path;
+        int r;
+
+        r = call_manager(bus, "ListSessions", &error, &reply, NULL);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to list sessions");
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ssso)");
+        if (r < 0)
+                return log_parse_failure(r);
+        while ((r = sd_bus_message_read(reply, "(ssso)", &id, &chroot, &state, &path)) > 0)
+                if (strv_extend(&cells, id) < 0 || strv_extend(&cells, chroot) < 0 ||
+                    strv_extend(&cells, state) < 0)
+                        return log_oom();
+        if (r < 0)
+                return log_parse_failure(r);
+
+        print_table(headers, ELEMENTSOF(headers), cells, "session", "sessions");
+        return 0;
+}
+
+static int verb_begin(sd_bus *bus, char **args) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *id, *path;
+        int r;
+
+        r = call_manager(bus, "BeginSession", &error, &reply, "ssa{sv}", args[1],
+                         strempty(arg.name), 0);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to begin a session of '%s'", args[1]);
+
+        r = sd_bus_message_read(reply, "so", &id, &path);
+        if (r < 0)
+                return log_parse_failure(r);
+
+        printf("%s\n", id);
+        return 0;
+}
+
+static int verb_end(sd_bus *bus, char **args) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = call_manager(bus, "EndSession", &error, NULL, "s", args[1]);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to end session '%s'", args[1]);
+        return 0;
+}
+
+/* Look up the object path of a session; the path is copied out of the reply. */
+static int get_session(sd_bus *bus, const char *id, char **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path;
+        int r;
+
+        r = call_manager(bus, "GetSession", &error, &reply, "s", id);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to find session '%s'", id);
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return log_parse_failure(r);
+        *ret = strdup(path);
+        return *ret ? 0 : log_oom();
+}
+
+/* schroot's default environment filter: variables that change how the dynamic linker,
+ * shells or resolver behave and so must not leak from the caller into the chroot. */
+static bool environment_unsafe(const char *entry) {
+        static const char *const names[] = {
+                "BASH_ENV", "CDPATH", "ENV", "HOSTALIASES", "IFS", "KRB5_CONFIG",
+                "KRBCONFDIR", "KRBTKFILE", "KRB_CONF", "LOCALDOMAIN", "NLSPATH",
+                "PATH_LOCALE", "RES_OPTIONS", "TERMINFO", "TERMINFO_DIRS", "TERMPATH",
+        };
+        const char *eq = strchr(entry, '=');
+        size_t l;
+
+        if (!eq || eq == entry)
+                return true; /* not KEY=VALUE: drop it too */
+        if (startswith(entry, "LD_"))
+                return true;
+        l = (size_t) (eq - entry);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strlen(names[i]) == l && strncmp(entry, names[i], l) == 0)
+                        return true;
+        return false;
+}
+
+static int append_run_options(sd_bus_message *m) {
+        static const char *const streams[] = { "stdin", "stdout", "stderr" };
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+
+        /* A closed standard stream stays closed: the service then uses /dev/null. */
+        for (int fd = 0; fd < 3; fd++)
+                if (fcntl(fd, F_GETFD) >= 0) {
+                        r = sd_bus_message_append(m, "{sv}", streams[fd], "h", fd);
+                        if (r < 0)
+                                return r;
+                }
+
+        if (arg.user && (r = sd_bus_message_append(m, "{sv}", "user", "s", arg.user)) < 0)
+                return r;
+        if (arg.directory &&
+            (r = sd_bus_message_append(m, "{sv}", "directory", "s", arg.directory)) < 0)
+                return r;
+        if (arg.network &&
+            (r = sd_bus_message_append(m, "{sv}", "network", "s", arg.network)) < 0)
+                return r;
+
+        if (arg.preserve_environment) {
+                _cleanup_strv_free_ char **env = NULL;
+
+                for (char **e = environ; e && *e; e++)
+                        if (!environment_unsafe(*e) && strv_extend(&env, *e) < 0)
+                                return -ENOMEM;
+
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "environment");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(m, env);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+        }
+
+        return sd_bus_message_close_container(m);
+}
+
+static int verb_run(sd_bus *bus, char **args) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *id = args[1], *result;
+        int32_t value;
+        int r;
+
+        r = get_session(bus, id, &path);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, path, SESSION_IFACE, "Run");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, args + 2);
+        if (r >= 0)
+                r = append_run_options(m);
+        if (r < 0)
+                return log_failure(NULL, r, "Failed to build the Run request");
+
+        r = sd_bus_call(bus, m, CALL_TIMEOUT, &error, &reply);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to run '%s' in session '%s'", args[2], id);
+
+        r = sd_bus_message_read(reply, "si", &result, &value);
+        if (r < 0)
+                return log_parse_failure(r);
+
+        if (streq(result, "exited"))
+                return value & 0xff;
+        if (streq(result, "killed"))
+                return 128 + (value & 0x7f);
+        fprintf(stderr, "chrootctl: Failed to run '%s' in session '%s': unknown result '%s'\n",
+                args[2], id, result);
+        return -EPROTO;
+}
+
+static int verb_info(sd_bus *bus, char **args) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *id = NULL, *chroot = NULL, *state = NULL, *root = NULL, *key;
+        uint64_t created = 0;
+        uint32_t running = 0;
+        char date[128] = "n/a";
+        int r;
+
+        r = get_session(bus, args[1], &path);
+        if (r < 0)
+                return r;
+
+        r = call(bus, path, "org.freedesktop.DBus.Properties", "GetAll", &error, &reply, "s",
+                 SESSION_IFACE);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to read properties of session '%s'",
+                                   args[1]);
+
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return log_parse_failure(r);
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r >= 0) {
+                        if (streq(key, "Id"))
+                                r = sd_bus_message_read(reply, "v", "s", &id);
+                        else if (streq(key, "Chroot"))
+                                r = sd_bus_message_read(reply, "v", "s", &chroot);
+                        else if (streq(key, "State"))
+                                r = sd_bus_message_read(reply, "v", "s", &state);
+                        else if (streq(key, "RootDirectory"))
+                                r = sd_bus_message_read(reply, "v", "s", &root);
+                        else if (streq(key, "CreationTimestamp"))
+                                r = sd_bus_message_read(reply, "v", "t", &created);
+                        else if (streq(key, "RunningCommands"))
+                                r = sd_bus_message_read(reply, "v", "u", &running);
+                        else
+                                r = sd_bus_message_skip(reply, "v");
+                }
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return log_parse_failure(r);
+        }
+        if (r < 0)
+                return log_parse_failure(r);
+
+        if (created > 0) {
+                time_t t = (time_t) (created / 1000000);
+                struct tm tm;
+
+                if (localtime_r(&t, &tm))
+                        strftime(date, sizeof(date), "%a %Y-%m-%d %H:%M:%S %Z", &tm);
+        }
+
+        printf("Id: %s\n", strempty(id));
+        printf("Chroot: %s\n", strempty(chroot));
+        printf("State: %s\n", strempty(state));
+        printf("RootDirectory: %s\n", strempty(root));
+        printf("CreationTimestamp: %s\n", date);
+        printf("RunningCommands: %" PRIu32 "\n", running);
+        return 0;
+}
+
+static const struct verb {
+        const char *name;
+        size_t min_args, max_args; /* counting the verb itself */
+        unsigned options;          /* OPT_* that make sense with it */
+        const char *usage;
+        int (*run)(sd_bus *bus, char **args);
+} verbs[] = {
+        { "list", 1, 1, OPT_NO_LEGEND, "list", verb_list },
+        { "sessions", 1, 1, OPT_NO_LEGEND, "sessions", verb_sessions },
+        { "begin", 2, 2, OPT_NAME, "begin CHROOT", verb_begin },
+        { "run", 3, SIZE_MAX, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV,
+          "run SESSION [--] COMMAND...", verb_run },
+        { "end", 2, 2, 0, "end SESSION", verb_end },
+        { "info", 2, 2, 0, "info SESSION", verb_info },
+};
+
+static void help(void) {
+        printf("chrootctl [OPTIONS...] COMMAND ...\n"
+               "\n"
+               "Use unprivileged chroot sessions of chrootd.\n"
+               "\n"
+               "Commands:\n"
+               "  list                        List chroots\n"
+               "  sessions                    List sessions\n"
+               "  begin CHROOT                Begin a session of CHROOT and print its id\n"
+               "  run SESSION [--] CMD...     Run a command in a session\n"
+               "  end SESSION                 End a session and remove its tree\n"
+               "  info SESSION                Show the properties of a session\n"
+               "\n"
+               "Options:\n"
+               "  -h --help                   Show this help\n"
+               "     --version                Show the version\n"
+               "     --no-legend              Do not print column headers and footer\n"
+               "  -n --name=NAME              begin: session id (default CHROOT-UUID)\n"
+               "  -u --user=USER              run: user name or uid in the chroot (root)\n"
+               "  -d --directory=DIR          run: working directory in the chroot (/)\n"
+               "     --network=host|none      run: share the host's network or only\n"
+               "                              get loopback (host)\n"
+               "  -p --preserve-environment   run: pass this environment, less variables\n"
+               "                              that are unsafe in a chroot (as schroot)\n");
+}
+
+/* Collect positional arguments into *ret_args. Options may come anywhere, except that
+ * for "run" everything from the first non-option after SESSION on is the command. */
+static int parse_argv(int argc, char *argv[], char ***ret_args) {
+        _cleanup_strv_free_ char **args = NULL;
+        int c;
+
+        opterr = 0;
+        for (;;) {
+                int before = optind;
+
+                c = getopt_long(argc, argv, OPTSTRING, options, NULL);
+                if (c == -1) {
+                        bool dashdash = optind == before + 1 && streq(argv[before], "--");
+                        bool command = args && streq(args[0], "run") && strv_length(args) >= 2;
+
+                        if (optind >= argc)
+                                break;
+                        if (dashdash || command) {
+                                for (; optind < argc; optind++)
+                                        if (strv_extend(&args, argv[optind]) < 0)
+                                                return log_oom();
+                                break;
+                        }
+                        if (strv_extend(&args, argv[optind++]) < 0)
+                                return log_oom();
+                        continue;
+                }
+
+                switch (c) {
+                case 'h':
+                        help();
+                        exit(EXIT_SUCCESS);
+                case ARG_VERSION:
+                        printf("chrootctl %s\n", VERSION);
+                        exit(EXIT_SUCCESS);
+                case ARG_NO_LEGEND:
+                        arg.legend = false;
+                        arg.seen |= OPT_NO_LEGEND;
+                        break;
+                case 'n':
+                        arg.name = optarg;
+                        arg.seen |= OPT_NAME;
+                        break;
+                case 'u':
+                        arg.user = optarg;
+                        arg.seen |= OPT_USER;
+                        break;
+                case 'd':
+                        arg.directory = optarg;
+                        arg.seen |= OPT_DIRECTORY;
+                        break;
+                case ARG_NETWORK:
+                        if (!streq(optarg, "host") && !streq(optarg, "none")) {
+                                usage_error("--network must be 'host' or 'none', not '%s'",
+                                            optarg);
+                                return -EINVAL;
+                        }
+                        arg.network = optarg;
+                        arg.seen |= OPT_NETWORK;
+                        break;
+                case 'p':
+                        arg.preserve_environment = true;
+                        arg.seen |= OPT_PRESERVE_ENV;
+                        break;
+                case ':':
+                        /* getopt has stepped past the option that lacks its argument. */
+                        usage_error("option '%s' needs an argument", argv[optind - 1]);
+                        return -EINVAL;
+                default:
+                        /* An unknown short option may sit inside a cluster ("-px"), so
+                         * name the character; anything else is a whole long option. */
+                        if (optopt > 0 && optopt < 0x100 && !strchr(OPTSTRING, optopt))
+                                usage_error("unknown option '-%c'", optopt);
+                        else
+                                usage_error("invalid option '%s'", argv[optind - 1]);
+                        return -EINVAL;
+                }
+        }
+
+        *ret_args = TAKE_PTR(args);
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_strv_free_ char **args = NULL;
+        const struct verb *verb = NULL;
+        size_t n;
+        int r;
+
+        /* A closed pipe downstream must not kill us silently halfway through a table. */
+        signal(SIGPIPE, SIG_IGN);
+
+        if (parse_argv(argc, argv, &args) < 0)
+                return EXIT_USAGE;
+        if (!args && strv_extend(&args, "list") < 0) {
+                log_oom();
+                return EXIT_FAILURE;
+        }
+        n = strv_length(args);
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, args[0]))
+                        verb = &verbs[i];
+        if (!verb) {
+                usage_error("unknown command '%s'", args[0]);
+                return EXIT_USAGE;
+        }
+        if (n < verb->min_args || n > verb->max_args) {
+                usage_error("usage: chrootctl %s", verb->usage);
+                return EXIT_USAGE;
+        }
+        if (arg.seen & ~verb->options) {
+                usage_error("option '--%s' is not valid with '%s'",
+                            option_names[__builtin_ctz(arg.seen & ~verb->options)], verb->name);
+                return EXIT_USAGE;
+        }
+
+        r = bus_connect(&bus);
+        if (r < 0)
+                return EXIT_FAILURE;
+
+        r = verb->run(bus, args);
+        if (r < 0)
+                return EXIT_FAILURE;
+
+        if (fflush(stdout) != 0 && errno != EPIPE) {
+                log_failure(NULL, -errno, "Failed to write to standard output");
+                return EXIT_FAILURE;
+        }
+        return r;
+}
