@@ -22,5 +22,12 @@ gid_t idshift_gid(const IdShift *s, gid_t host);
  * system) and write it as a pax tar stream to out_fd, with ids translated by shift.
  * Runs with the service's own credentials on the host. Returns 0 or -errno; on failure
  * *ret_error gets a malloc()ed message naming the file ("Cannot read 'etc/shadow':
- * Permission denied"). */
+ * Permission denied").
+ *
+ * Kept: types, modes, mtimes, symlinks, hard links (by dev/ino), fifos, and the xattrs
+ * user.* and security.capability of files and directories. Skipped: device nodes and
+ * sockets; a mount point becomes an empty directory. Names are sorted and atime/ctime
+ * left out, so the same tree makes the same stream. After a failure no end-of-archive
+ * marker is written: the reader sees a truncated archive, never a smaller tree. SIGPIPE
+ * is blocked on the calling thread meanwhile, so a reader that went away is -EPIPE. */
 int dircopy_write_tar(int src_dirfd, int out_fd, const IdShift *shift, char **ret_error);

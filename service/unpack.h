@@ -21,7 +21,7 @@ typedef struct UnpackStats {
         uint64_t entries;
         uint64_t bytes;
         uint64_t skipped_devices; /* char/block device entries, which we never create */
-        uint64_t skipped_other;   /* sockets: tar cannot carry them, but some writers try */
+        uint64_t skipped_other;   /* sockets, skipped as well */
         uint64_t warnings;        /* entries whose xattrs, ACLs or timestamps could not be
                                    * restored (never ownership, mode or contents: those fail) */
 } UnpackStats;
@@ -36,12 +36,21 @@ typedef enum UnpackFlags {
 /* Read an archive (tar in any format libarchive reads; plain, gzip, xz, zstd, bzip2)
  * from fd and extract it into dest_dirfd. Ownership and modes come from the archive's
  * numeric ids (no name lookups), with timestamps, xattrs and ACLs where present.
- * Refused, with -EPERM and a message in *ret_error ("unsafe member name '../x'"):
- * absolute names, ".." components, hard links with such targets, any entry whose path
- * passes through a symlink, and members that exceed the limits. Device nodes are
- * skipped (counted in stats): Run binds the host's. Returns 0 or -errno; on failure
- * *ret_error (if not NULL) gets a malloc()ed one-line message. */
+ * Refused, with -EPERM and a message in *ret_error ("Unsafe member name '../x' in
+ * archive"): absolute names, ".." components, hard links with such targets, any entry
+ * or hard link target whose path passes through a symlink; with -EFBIG, members beyond
+ * the limits. Device nodes and sockets are skipped (counted in stats): Run binds the
+ * host's nodes. Returns 0 or -errno; on failure *ret_error (if not NULL) gets a
+ * malloc()ed one-line message. Stats are written only on success. */
 int unpack_archive(int fd, int dest_dirfd, const UnpackLimits *limits, UnpackStats *ret_stats, char **ret_error);
+
+/* Room for any result of unpack_quote_name(). */
+#define UNPACK_QUOTE_SIZE ((200 + 4) * 4 + 8)
+
+/* A file name from an archive or a tree, made fit for a one-line message that goes out on
+ * D-Bus: control characters, backslashes and bytes that are not UTF-8 become \xNN, and
+ * names longer than 200 bytes are cut. Writes into buf and returns it. */
+const char *unpack_quote_name(char buf[static UNPACK_QUOTE_SIZE], const char *name);
 
 /* unpack_archive() with flags. limits may be NULL for UNPACK_LIMITS_DEFAULT. Error codes:
  * -EPERM unsafe member (name, link target, symlink in the way), -EBADMSG corrupt or
