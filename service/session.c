@@ -518,6 +518,13 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
         params.hostname = s->rec.chroot;
         r = run_start(&map, &params, rp[1], &pid, &pidfd, ret_error_message);
         if (r < 0) {
+                Report rep = {};
+
+                /* A child that failed early said why in the report pipe. */
+                rp[1] = safe_close(rp[1]);
+                (void) fcntl(rp[0], F_SETFL, O_NONBLOCK);
+                if (!*ret_error_message && report_read(rp[0], &rep) >= 0 && rep.have_error)
+                        *ret_error_message = strdup(rep.message);
                 *ret_error_name = CHROOTD_ERROR_FAILED;
                 if (!*ret_error_message)
                         *ret_error_message = strf("Cannot start the command: %s", strerror(-r));

@@ -44,12 +44,13 @@ void reset_signals(void) {
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-_noreturn_ static void child_main(const SpawnParams *p, int sync_fd, pid_t parent) {
+_noreturn_ static void child_main(const SpawnParams *p, int sync_fd) {
         char c;
         int r;
 
-        /* Die with the service. The check catches a service that died before prctl. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        /* Die with the service. If it died before prctl, the read of sync_fd below
+         * sees EOF (getppid() cannot tell: it is 0 in a new pid namespace). */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 _exit(EXIT_FAILURE);
         reset_signals();
 
@@ -81,7 +82,7 @@ _noreturn_ static void child_main(const SpawnParams *p, int sync_fd, pid_t paren
 int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **ret_error) {
         _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF };
         int pidfd = -EBADF;
-        pid_t parent = getpid(), pid;
+        pid_t pid;
         struct clone_args args = {
                 .flags = CLONE_NEWUSER | CLONE_PIDFD | p->extra_flags,
                 .pidfd = (uint64_t) (uintptr_t) &pidfd,
@@ -97,7 +98,7 @@ int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **re
                 return -errno;
         if (pid == 0) {
                 sync[1] = safe_close(sync[1]);
-                child_main(p, sync[0], parent);
+                child_main(p, sync[0]);
         }
 
         _cleanup_close_ int owned_pidfd = pidfd;
@@ -109,8 +110,8 @@ int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **re
                 (void) waitpid(pid, NULL, 0);
                 return r;
         }
-        if (write_full(sync[1], "x", 1) < 0) {
-                r = -errno;
+        r = write_full(sync[1], "x", 1);
+        if (r < 0) {
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 return r;
