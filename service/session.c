@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -69,6 +70,7 @@ Session *session_free(Session *s) {
                 free(r);
         }
         sd_event_source_unref(s->worker_source);
+        sd_event_source_unref(s->reader_source);
         safe_close(s->worker_report_fd);
         sd_bus_message_unref(s->begin_message);
         for (size_t i = 0; i < s->n_end_messages; i++)
@@ -116,43 +118,53 @@ static void outcome_from_child(const siginfo_t *si, int report_fd, const char *w
 
 typedef struct WorkerChild {
         int sessfd;
-        int source_fd;
-        bool source_is_directory;
-        IdShift shift;
+        int input_fd; /* the archive to unpack, or -EBADF */
         int report_fd;
-        int input_fd;
-        pid_t reader;
 } WorkerChild;
 
-/* Directory chroots are copied as a tar stream read on the user's own credentials
- * (a fork made before the maps are written) and unpacked with the same code as
- * tarballs, so both get the same checks. */
-static int unpack_before_map(void *userdata) {
-        WorkerChild *w = userdata;
-        int p[2];
+/* Directory chroots are streamed as a tar archive and unpacked by the same code as
+ * tarballs, so both get the same checks. The reader runs on the host with the user's
+ * own credentials: it must see host ids (a namespace would show unmapped owners as
+ * 65534) and read what the user can read. It reports failures itself; the unpack then
+ * fails on the truncated stream. Returns the read end of the stream. */
+/* The reader's failures travel in the report pipe; its exit needs only reaping. */
+static int on_reader_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
+        return 0;
+}
 
-        if (!w->source_is_directory) {
-                w->input_fd = w->source_fd;
-                return 0;
-        }
+static int start_reader(Session *s, int source_fd, const IdShift *shift, int report_fd) {
+        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
+        pid_t pid;
+        int r;
+
         if (pipe2(p, O_CLOEXEC) < 0)
-                return EXIT_FAILURE;
-        w->reader = fork();
-        if (w->reader < 0)
-                return EXIT_FAILURE;
-        if (w->reader == 0) {
+                return -errno;
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
                 _cleanup_free_ char *error = NULL;
-                safe_close(p[0]);
-                if (dircopy_write_tar(w->source_fd, p[1], &w->shift, &error) < 0) {
-                        report_error(w->report_fd, CHILD_ERROR_SOURCE, -EIO, "%s", strempty(error));
+                int keep[] = { source_fd, p[1], report_fd };
+
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                        _exit(EXIT_FAILURE);
+                reset_signals();
+                if (close_all_fds_except(keep, ELEMENTSOF(keep)) < 0)
+                        _exit(EXIT_FAILURE);
+                if (dircopy_write_tar(source_fd, p[1], shift, &error) < 0) {
+                        report_error(report_fd, CHILD_ERROR_SOURCE, -EIO, "%s", strempty(error));
                         _exit(EXIT_FAILURE);
                 }
                 _exit(EXIT_SUCCESS);
         }
-        safe_close(p[1]);
-        safe_close(w->source_fd);
-        w->input_fd = p[0];
-        return 0;
+        r = sd_event_add_child(s->manager->event, &s->reader_source, pid, WEXITED, on_reader_exit, NULL);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        (void) sd_event_source_set_child_process_own(s->reader_source, true);
+        return TAKE_FD(p[0]);
 }
 
 static int unpack_after_map(void *userdata) {
@@ -160,7 +172,7 @@ static int unpack_after_map(void *userdata) {
         _cleanup_free_ char *error = NULL;
         UnpackLimits limits = UNPACK_LIMITS_DEFAULT;
         UnpackStats stats = {};
-        int rootfd, r, status;
+        int rootfd, r;
 
         if (mkdirat(w->sessfd, "root", 0755) < 0 ||
             (rootfd = openat(w->sessfd, "root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
@@ -173,13 +185,6 @@ static int unpack_after_map(void *userdata) {
                 return EXIT_FAILURE;
         }
         r = unpack_archive(w->input_fd, rootfd, &limits, &stats, &error);
-        safe_close(w->input_fd);
-        if (w->reader > 0) {
-                while (waitpid(w->reader, &status, 0) < 0 && errno == EINTR)
-                        ;
-                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                        return EXIT_FAILURE; /* the reader reported why */
-        }
         if (r < 0) {
                 report_error(w->report_fd, r == -EPERM ? CHILD_ERROR_UNSAFE_ARCHIVE : CHILD_ERROR_FAILED, r,
                              "%s", error ? error : strerror(-r));
@@ -206,9 +211,11 @@ static int remove_after_map(void *userdata) {
 
 static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *userdata);
 
-static int start_worker(Session *s, WorkerChild *w, spawn_func_t before_map, spawn_func_t after_map, char **ret_error) {
+/* Start an unpack or removal child. With dir_fd >= 0 (a directory chroot), its input
+ * is a tar stream of that directory, made by a reader process. */
+static int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map, char **ret_error) {
         _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int pidfd = -EBADF;
+        _cleanup_close_ int pidfd = -EBADF, stream = -EBADF;
         IdMap map;
         pid_t pid;
         int r;
@@ -219,20 +226,23 @@ static int start_worker(Session *s, WorkerChild *w, spawn_func_t before_map, spa
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
         w->report_fd = p[1];
-        w->shift = (IdShift) { map.self_uid, map.self_gid, map.uid_base, map.gid_base, IDMAP_COUNT };
+        if (dir_fd >= 0) {
+                IdShift shift = { map.self_uid, map.self_gid, map.uid_base, map.gid_base, IDMAP_COUNT };
+                stream = start_reader(s, dir_fd, &shift, p[1]);
+                if (stream < 0)
+                        return stream;
+                w->input_fd = stream;
+        }
 
-        int keep[] = { w->sessfd, w->source_fd, p[1] };
+        int keep[] = { w->sessfd, p[1], w->input_fd };
         SpawnParams sp = {
                 .map = &map,
                 .map_self = true,
                 .keep_fds = keep,
-                .n_keep_fds = w->source_fd >= 0 ? 3 : 2,
-                .before_map = before_map,
+                .n_keep_fds = w->input_fd >= 0 ? 3 : 2,
                 .after_map = after_map,
                 .userdata = w,
         };
-        if (w->source_fd < 0)
-                keep[1] = p[1];
 
         r = userns_spawn(&sp, &pid, &pidfd, ret_error);
         if (r < 0)
@@ -255,14 +265,14 @@ static int start_worker(Session *s, WorkerChild *w, spawn_func_t before_map, spa
 static int session_start_removal(Session *s) {
         _cleanup_close_ int sessfd = -EBADF;
         _cleanup_free_ char *error = NULL;
-        WorkerChild w = { .source_fd = -EBADF, .input_fd = -EBADF };
+        WorkerChild w = { .input_fd = -EBADF };
         int r;
 
         sessfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sessfd < 0)
                 return -errno;
         w.sessfd = sessfd;
-        r = start_worker(s, &w, NULL, remove_after_map, &error);
+        r = start_worker(s, &w, -EBADF, remove_after_map, &error);
         if (r < 0)
                 log_error("Failed to start removing session '%s': %s", s->rec.id, error ? error : strerror(-r));
         return r;
@@ -318,6 +328,8 @@ static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *us
 
         outcome_from_child(si, s->worker_report_fd, s->rec.state == SESSION_PREPARING ? "Unpacking" : "Removal", &o);
         s->worker_source = sd_event_source_unref(s->worker_source);
+        /* Kills a reader still blocked on a stream that the unpack abandoned. */
+        s->reader_source = sd_event_source_unref(s->reader_source);
         s->worker_report_fd = safe_close(s->worker_report_fd);
         s->worker_pid = 0;
 
@@ -398,13 +410,10 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, sd_bus_messa
         }
         r = store_write(m->sessions_dirfd, &s->rec);
         if (r >= 0) {
-                WorkerChild w = {
-                        .sessfd = sessfd,
-                        .source_fd = source_fd,
-                        .source_is_directory = chroot->type == CHROOT_DIRECTORY,
-                        .input_fd = -EBADF,
-                };
-                r = start_worker(s, &w, unpack_before_map, unpack_after_map, &error);
+                bool dir = chroot->type == CHROOT_DIRECTORY;
+                WorkerChild w = { .sessfd = sessfd, .input_fd = dir ? -EBADF : source_fd };
+
+                r = start_worker(s, &w, dir ? source_fd : -EBADF, unpack_after_map, &error);
         }
         if (r < 0) {
                 (void) store_remove(m->sessions_dirfd, id);

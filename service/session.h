@@ -34,6 +34,7 @@ struct Session {
         /* The one long operation in flight: the unpack (preparing) or removal (ending). */
         pid_t worker_pid;
         sd_event_source *worker_source;
+        sd_event_source *reader_source; /* a directory chroot's reader, during Begin */
         int worker_report_fd;
 
         /* Callers waiting: Begin for the session to become ready, End for it to go. */
