@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Refusals that need another identity or another /etc/subuid, tested without root on a
+# private dbus-daemon (suite "bus": no systemd):
+# - a caller whose uid is not the service's gets org.chrootd1.Error.AccessDenied;
+# - a user without subordinate ids gets org.chrootd1.Error.NoSubordinateIds naming the
+#   file to fix, and nothing is created.
+# The foreign caller is a process whose kernel uid is the first of our subordinate uids
+# (unshare --map-users, via newuidmap). dbus-daemon refuses uids it cannot look up in
+# /etc/passwd, so it runs in a user namespace that maps only our own uid: there the
+# foreign caller is "nobody", which exists. The service without subordinate ids runs in
+# a user and mount namespace where /etc/subuid and /etc/subgid are empty files (bound
+# there with busybox mount: util-linux mount refuses non-root uids even with the
+# capability).
+. "$(dirname "${BASH_SOURCE[0]}")/../system/tap.sh"
+
+: "${CHROOTD_BINARY:?run by meson}"
+command -v gdbus >/dev/null || skip_all "gdbus (libglib2.0-bin) is not installed"
+command -v dbus-daemon >/dev/null || skip_all "dbus-daemon is not installed"
+
+me=$(id -un)
+subuid=$(awk -F: -v u="$me" -v id="$(id -u)" '($1 == u || $1 == id) && $3 >= 65536 { print $2; exit }' /etc/subuid)
+subgid=$(awk -F: -v u="$me" -v id="$(id -u)" '($1 == u || $1 == id) && $3 >= 65536 { print $2; exit }' /etc/subgid)
+
+tmp=$(mktemp -d)
+chmod 755 "$tmp" # the foreign caller must reach the socket
+pids=()
+cleanup() {
+        local p
+        for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+        wait 2>/dev/null
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+cat >"$tmp/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$tmp/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+export DBUS_SESSION_BUS_ADDRESS=unix:path=$tmp/bus
+export XDG_CACHE_HOME=$tmp/cache XDG_CONFIG_HOME=$tmp/config XDG_STATE_HOME=$tmp/state
+mkdir -p "$XDG_CACHE_HOME/sbuild"
+if [ -n "${CHROOTD_TEST_ROOTFS:-}" ] && [ -f "$CHROOTD_TEST_ROOTFS/busybox.tar.gz" ]; then
+        cp "$CHROOTD_TEST_ROOTFS/busybox.tar.gz" "$XDG_CACHE_HOME/sbuild/"
+else
+        tar -C "$tmp" -czf "$XDG_CACHE_HOME/sbuild/busybox.tar.gz" bus.conf
+fi
+
+if unshare --map-current-user true 2>/dev/null; then
+        unshare --map-current-user -- dbus-daemon --config-file="$tmp/bus.conf" --nofork >/dev/null 2>"$tmp/daemon.log" &
+else
+        dbus-daemon --config-file="$tmp/bus.conf" --nofork >/dev/null 2>"$tmp/daemon.log" &
+fi
+pids+=($!)
+wait_until 10 test -S "$tmp/bus" || bail_out "dbus-daemon did not start: $(cat "$tmp/daemon.log")"
+chmod 666 "$tmp/bus"
+
+# start_service [WRAPPER...]: the built service on the private bus; waits for its name.
+start_service() {
+        "$@" "$CHROOTD_BINARY" --idle-timeout 0 2>>"$tmp/chrootd.log" &
+        svc=$!
+        pids+=("$svc")
+        wait_until 10 gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+                --method org.freedesktop.DBus.GetNameOwner org.chrootd1 >/dev/null 2>&1
+}
+stop_service() {
+        kill "$svc" 2>/dev/null
+        wait "$svc" 2>/dev/null
+}
+
+# gcall ARGS...: gdbus call on the manager; sets OUT/ERR/RC.
+gcall() {
+        capture gdbus call --session --dest org.chrootd1 --object-path /org/chrootd1 \
+                --method "org.chrootd1.Manager.$1" "${@:2}"
+}
+
+# --- AccessDenied ---
+if ! start_service; then
+        bail_out "chrootd did not take its name: $(cat "$tmp/chrootd.log")"
+fi
+gcall ListSessions
+assert_eq 0 "$RC" "the service's own user is served" || diag "$ERR"
+
+if [ -z "$subuid" ] || [ -z "$subgid" ] || ! command -v newuidmap >/dev/null; then
+        skip "a foreign uid is refused" "no subordinate ids for $me or no newuidmap: cannot become another uid"
+        skip "the refusal names both uids" "as above"
+else
+        capture unshare --map-users="$subuid,$subuid,1" --map-groups="$subgid,$subgid,1" \
+                --setuid "$subuid" --setgid "$subgid" -- \
+                gdbus call --session --dest org.chrootd1 --object-path /org/chrootd1 \
+                --method org.chrootd1.Manager.ListSessions
+        assert_contains "org.chrootd1.Error.AccessDenied" "$ERR" "a foreign uid is refused with AccessDenied" ||
+                diag "rc=$RC out=$OUT err=$ERR"
+        assert_contains "serves only its own user" "$ERR" "the refusal says why"
+fi
+stop_service
+
+# --- NoSubordinateIds ---
+if ! unshare --map-current-user --keep-caps --mount true 2>/dev/null; then
+        skip "a user without subordinate ids gets NoSubordinateIds" "unprivileged user and mount namespaces are not available"
+        skip "the error names /etc/subuid" "as above"
+        skip "nothing is created" "as above"
+else
+        : >"$tmp/empty"
+        start_service unshare --map-current-user --keep-caps --mount -- sh -c \
+                'busybox mount -o bind "$0" /etc/subuid && busybox mount -o bind "$0" /etc/subgid && exec "$@"' "$tmp/empty" ||
+                bail_out "chrootd without subordinate ids did not start: $(cat "$tmp/chrootd.log")"
+        gcall BeginSession busybox "" "{}"
+        assert_contains "org.chrootd1.Error.NoSubordinateIds" "$ERR" "a user without subordinate ids gets NoSubordinateIds" ||
+                diag "rc=$RC out=$OUT err=$ERR"
+        assert_contains "/etc/subuid" "$ERR" "the error names the file to fix"
+        left=$(find "$XDG_STATE_HOME/chrootd/sessions" -mindepth 1 2>/dev/null)
+        assert_eq "" "$left" "nothing is created"
+        gcall ListSessions
+        assert_eq "(@a(ssso) [],)" "$OUT" "no session is listed"
+        stop_service
+fi
+
+done_testing
