@@ -32,9 +32,6 @@ static int method_list_chroots(sd_bus_message *m, void *userdata, sd_bus_error *
         Manager *mgr = userdata;
         int r;
 
-        r = bus_check_caller(m, error);
-        if (r < 0)
-                return r;
         r = manager_load_catalog(mgr, &c);
         if (r < 0)
                 return r;
@@ -67,9 +64,6 @@ static int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error 
         Manager *mgr = userdata;
         int r;
 
-        r = bus_check_caller(m, error);
-        if (r < 0)
-                return r;
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(ssso)");
@@ -112,9 +106,6 @@ static int method_begin_session(sd_bus_message *m, void *userdata, sd_bus_error 
         Session *s;
         int r;
 
-        r = bus_check_caller(m, error);
-        if (r < 0)
-                return r;
         r = sd_bus_message_read(m, "ss", &chroot_name, &name);
         if (r < 0)
                 return r;
@@ -164,9 +155,6 @@ static int method_end_session(sd_bus_message *m, void *userdata, sd_bus_error *e
         Session *s;
         int r;
 
-        r = bus_check_caller(m, error);
-        if (r < 0)
-                return r;
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
@@ -181,9 +169,6 @@ static int method_get_session(sd_bus_message *m, void *userdata, sd_bus_error *e
         Session *s;
         int r;
 
-        r = bus_check_caller(m, error);
-        if (r < 0)
-                return r;
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
@@ -224,10 +209,56 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
+/* Every method call to our objects, Properties included, passes this check first: only
+ * the service's own uid is served. Introspection and Peer stay open: the contract is
+ * public. */
+static int filter_caller(sd_bus_message *m, void *userdata, sd_bus_error *unused) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_creds *creds = NULL;
+        const char *path, *iface;
+        uid_t uid;
+        int r;
+
+        if (!sd_bus_message_is_method_call(m, NULL, NULL))
+                return 0;
+        path = sd_bus_message_get_path(m);
+        iface = sd_bus_message_get_interface(m);
+        if (!path || !(streq(path, CHROOTD_MANAGER_PATH) || startswith(path, CHROOTD_MANAGER_PATH "/")))
+                return 0;
+        if (iface && (streq(iface, "org.freedesktop.DBus.Introspectable") || streq(iface, "org.freedesktop.DBus.Peer")))
+                return 0;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
+        if (r >= 0) {
+                r = sd_bus_creds_get_euid(creds, &uid);
+                if (r < 0)
+                        r = sd_bus_creds_get_uid(creds, &uid);
+                sd_bus_creds_unref(creds);
+        }
+        if (r < 0)
+                sd_bus_error_setf(&error, CHROOTD_ERROR_ACCESS_DENIED, "Cannot determine the caller's uid: %s",
+                                  strerror(-r));
+        else if (uid != geteuid())
+                sd_bus_error_setf(&error, CHROOTD_ERROR_ACCESS_DENIED,
+                                  "chrootd of uid %u serves only its own user, not uid %u", (unsigned) geteuid(),
+                                  (unsigned) uid);
+        else
+                return 0;
+
+        log_notice("Refused %s.%s from %s: %s", strempty(iface), strempty(sd_bus_message_get_member(m)),
+                   strempty(sd_bus_message_get_sender(m)), error.message);
+        if (sd_bus_message_get_expect_reply(m))
+                (void) sd_bus_reply_method_error(m, &error);
+        return 1; /* handled: no object sees it */
+}
+
 int manager_bus_attach(Manager *m) {
         int r;
 
         r = sd_bus_default_user(&m->bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_filter(m->bus, NULL, filter_caller, m);
         if (r < 0)
                 return r;
         r = sd_bus_add_object_vtable(m->bus, NULL, CHROOTD_MANAGER_PATH, "org.chrootd1.Manager", manager_vtable, m);

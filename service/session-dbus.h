@@ -16,9 +16,5 @@ void session_reply_run(Run *r, const Outcome *o);
 void session_reply_end(Session *s, sd_bus_message *m, const Outcome *o);
 void session_emit_state_changed(Session *s);
 
-/* Refuse callers whose uid is not the service's. Returns 0 if allowed, else -EACCES
- * with error set. */
-int bus_check_caller(sd_bus_message *m, sd_bus_error *error);
-
 /* Shared by Manager.EndSession and Session.End. */
 int bus_session_end(Session *s, sd_bus_message *m, sd_bus_error *error);

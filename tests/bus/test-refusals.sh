@@ -94,7 +94,8 @@ assert_eq 0 "$RC" "the service's own user is served" || diag "$ERR"
 
 if [ -z "$subuid" ] || [ -z "$subgid" ] || ! command -v newuidmap >/dev/null; then
         skip "a foreign uid is refused" "no subordinate ids for $me or no newuidmap: cannot become another uid"
-        skip "the refusal names both uids" "as above"
+        skip "the refusal says why" "as above"
+        skip "properties are refused to a foreign uid too" "as above"
 else
         capture unshare --map-users="$subuid,$subuid,1" --map-groups="$subgid,$subgid,1" \
                 --setuid "$subuid" --setgid "$subgid" -- \
@@ -103,6 +104,12 @@ else
         assert_contains "org.chrootd1.Error.AccessDenied" "$ERR" "a foreign uid is refused with AccessDenied" ||
                 diag "rc=$RC out=$OUT err=$ERR"
         assert_contains "serves only its own user" "$ERR" "the refusal says why"
+        capture unshare --map-users="$subuid,$subuid,1" --map-groups="$subgid,$subgid,1" \
+                --setuid "$subuid" --setgid "$subgid" -- \
+                gdbus call --session --dest org.chrootd1 --object-path /org/chrootd1 \
+                --method org.freedesktop.DBus.Properties.Get org.chrootd1.Manager Version
+        assert_contains "org.chrootd1.Error.AccessDenied" "$ERR" "properties are refused to a foreign uid too" ||
+                diag "rc=$RC out=$OUT err=$ERR"
 fi
 stop_service
 
