@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* runner.h: the environment a command gets. The namespaces themselves need
+ * subordinate ids and are covered by the bus and system suites. */
+#include <glib.h>
+
+#include "util.h"
+#include "runner.h"
+
+#define PATH_ROOT "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define PATH_USER "PATH=/usr/local/bin:/usr/bin:/bin"
+
+static const PasswdEntry root_pw = {
+        .name = (char *) "root", .uid = 0, .gid = 0, .home = (char *) "/root", .shell = (char *) "/bin/sh",
+};
+static const PasswdEntry tester_pw = {
+        .name = (char *) "tester", .uid = 1000, .gid = 1000, .home = (char *) "/home/tester",
+        .shell = (char *) "/bin/ash",
+};
+
+static int cmp_strp(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static void assert_env(char **env, const char *const *expected) {
+        g_auto(GStrv) want = g_strdupv((char **) expected);
+        g_auto(GStrv) copy = g_strdupv(env);
+        g_autofree char *got_s = NULL, *want_s = NULL;
+
+        g_assert_nonnull(env);
+        qsort(copy, g_strv_length(copy), sizeof(char *), cmp_strp);
+        qsort(want, g_strv_length(want), sizeof(char *), cmp_strp);
+        got_s = g_strjoinv(",", copy);
+        want_s = g_strjoinv(",", want);
+        g_assert_cmpstr(got_s, ==, want_s);
+}
+
+static void test_clean_root(void) {
+        static const char *const want[] = {
+                "HOME=/root", "SHELL=/bin/sh", "USER=root", "LOGNAME=root", PATH_ROOT, NULL,
+        };
+        _cleanup_strv_free_ char **env = NULL;
+
+        g_assert_cmpint(run_build_environment(NULL, &root_pw, &env), ==, 0);
+        assert_env(env, want);
+}
+
+static void test_clean_user(void) {
+        static const char *const want[] = {
+                "HOME=/home/tester", "SHELL=/bin/ash", "USER=tester", "LOGNAME=tester", PATH_USER, NULL,
+        };
+        _cleanup_strv_free_ char **env = NULL;
+
+        g_assert_cmpint(run_build_environment(NULL, &tester_pw, &env), ==, 0);
+        assert_env(env, want);
+}
+
+static void test_base_kept(void) {
+        /* The caller's whole environment: nothing is added but the identity, and its
+         * own PATH (and HOME, SHELL, TERM...) stay as they are. */
+        static const char *const base[] = {
+                "FOO=bar", "USER=someone-else", "PATH=/custom/bin", "HOME=/elsewhere", "EMPTY=", "EQ=a=b", NULL,
+        };
+        static const char *const want[] = {
+                "FOO=bar", "USER=tester", "LOGNAME=tester", "PATH=/custom/bin", "HOME=/elsewhere", "EMPTY=",
+                "EQ=a=b", NULL,
+        };
+        _cleanup_strv_free_ char **env = NULL;
+
+        g_assert_cmpint(run_build_environment((char **) base, &tester_pw, &env), ==, 0);
+        assert_env(env, want);
+        /* The base itself is not modified. */
+        g_assert_cmpstr(base[1], ==, "USER=someone-else");
+}
+
+static void test_base_without_path(void) {
+        static const char *const base[] = { "LOGNAME=x", "PATHX=no", "MYPATH=no", "TERM=dumb", NULL };
+        static const char *const want_root[] = {
+                "LOGNAME=root", "USER=root", "PATHX=no", "MYPATH=no", "TERM=dumb", PATH_ROOT, NULL,
+        };
+        static const char *const want_user[] = {
+                "LOGNAME=tester", "USER=tester", "PATHX=no", "MYPATH=no", "TERM=dumb", PATH_USER, NULL,
+        };
+        _cleanup_strv_free_ char **env = NULL, **env2 = NULL;
+
+        /* PATHX and MYPATH are not PATH: a default PATH is still added. */
+        g_assert_cmpint(run_build_environment((char **) base, &root_pw, &env), ==, 0);
+        assert_env(env, want_root);
+        g_assert_cmpint(run_build_environment((char **) base, &tester_pw, &env2), ==, 0);
+        assert_env(env2, want_user);
+}
+
+static void test_base_empty(void) {
+        /* An empty list is an empty environment, not "give me a clean one": no HOME
+         * or SHELL, only what is always set. */
+        static const char *const base[] = { NULL };
+        static const char *const want[] = { "USER=tester", "LOGNAME=tester", PATH_USER, NULL };
+        _cleanup_strv_free_ char **env = NULL;
+
+        g_assert_cmpint(run_build_environment((char **) base, &tester_pw, &env), ==, 0);
+        assert_env(env, want);
+}
+
+static void test_no_duplicates(void) {
+        static const char *const base[] = { "USER=a", "LOGNAME=b", "PATH=/p", NULL };
+        _cleanup_strv_free_ char **env = NULL;
+        size_t n_user = 0, n_logname = 0, n_path = 0;
+
+        g_assert_cmpint(run_build_environment((char **) base, &root_pw, &env), ==, 0);
+        for (char **e = env; *e; e++) {
+                n_user += g_str_has_prefix(*e, "USER=");
+                n_logname += g_str_has_prefix(*e, "LOGNAME=");
+                n_path += g_str_has_prefix(*e, "PATH=");
+        }
+        g_assert_cmpuint(n_user, ==, 1);
+        g_assert_cmpuint(n_logname, ==, 1);
+        g_assert_cmpuint(n_path, ==, 1);
+        g_assert_cmpuint(strv_length(env), ==, 3);
+}
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+
+        g_test_add_func("/runner/environment/clean-root", test_clean_root);
+        g_test_add_func("/runner/environment/clean-user", test_clean_user);
+        g_test_add_func("/runner/environment/base-kept", test_base_kept);
+        g_test_add_func("/runner/environment/base-without-path", test_base_without_path);
+        g_test_add_func("/runner/environment/base-empty", test_base_empty);
+        g_test_add_func("/runner/environment/no-duplicates", test_no_duplicates);
+        return g_test_run();
+}
