@@ -3,6 +3,7 @@
 #include "config.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "spawn.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -101,6 +102,7 @@ int main(int argc, char *argv[]) {
         sigset_t mask;
         int r;
 
+        spawn_save_argv(argc, argv);
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -204,6 +204,7 @@ static int run_after_map(void *userdata) {
         /* Changing credentials cleared the parent-death signal: set it again. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return EXIT_FAILURE;
+        spawn_rename_process("chrootd-init");
 
         if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0) {
                 report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot set the hostname: %m");

@@ -11,6 +11,25 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+static char *argv_area;
+static size_t argv_area_size;
+
+void spawn_save_argv(int argc, char **argv) {
+        if (argc <= 0)
+                return;
+        /* The strings of argv lie back to back; the area ends after the last one. */
+        argv_area = argv[0];
+        argv_area_size = (size_t) (argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
+}
+
+void spawn_rename_process(const char *name) {
+        (void) prctl(PR_SET_NAME, name);
+        if (argv_area && argv_area_size > 1) {
+                memset(argv_area, 0, argv_area_size);
+                strncpy(argv_area, name, argv_area_size - 1);
+        }
+}
+
 static int cmp_int(const void *a, const void *b) {
         return *(const int *) a - *(const int *) b;
 }

@@ -37,3 +37,10 @@ int close_all_fds_except(const int *keep, size_t n);
 
 /* Reset the signal mask and dispositions a child inherited from the service. */
 void reset_signals(void);
+
+/* Remember main()'s argv so that children can rename themselves. */
+void spawn_save_argv(int argc, char **argv);
+
+/* Rename the calling process (comm and the command line shown by ps), e.g. a Run's
+ * init, which should not show the service's path and arguments inside a session. */
+void spawn_rename_process(const char *name);
