@@ -272,14 +272,98 @@ static int verb_sessions(sd_bus *bus, char **args) {
         return 0;
 }
 
+/* While Begin unpacks, show the new session's Progress on a terminal. */
+typedef struct BeginWait {
+        bool done;
+        sd_bus_message *reply;
+        char *path; /* the session object, from SessionNew */
+        const char *name;
+} BeginWait;
+
+static int on_session_new(sd_bus_message *m, void *userdata, sd_bus_error *unused) {
+        BeginWait *w = userdata;
+        const char *id, *chroot, *path;
+
+        if (w->path || sd_bus_message_read(m, "sso", &id, &chroot, &path) < 0)
+                return 0;
+        /* Without --name the first new session is taken to be ours: only the bar
+         * depends on it, not the id we print. */
+        if (!w->name || streq(w->name, id))
+                w->path = strdup(path);
+        return 0;
+}
+
+static int on_begin_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused) {
+        BeginWait *w = userdata;
+
+        w->reply = sd_bus_message_ref(m);
+        w->done = true;
+        return 0;
+}
+
+static void draw_progress(sd_bus *bus, const char *path) {
+        double p = 0;
+        int n;
+
+        if (sd_bus_get_property_trivial(bus, BUS_NAME, path, SESSION_IFACE, "Progress", NULL, 'd', &p) < 0)
+                return;
+        n = (int) (p * 40 + 0.5);
+        fprintf(stderr, "\rUnpacking [%.*s%*s] %3d%%", n, "########################################", 40 - n, "",
+                (int) (p * 100 + 0.5));
+        fflush(stderr);
+}
+
+static int call_begin(sd_bus *bus, const char *chroot, sd_bus_error *error, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *match = NULL, *slot = NULL;
+        BeginWait w = { .name = arg.name };
+        bool drawn = false;
+        int r;
+
+        if (!isatty(STDERR_FILENO))
+                return call_manager(bus, "BeginSession", error, ret, "ssa{sv}", chroot, strempty(arg.name), 0);
+
+        r = sd_bus_match_signal(bus, &match, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "SessionNew", on_session_new, &w);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "BeginSession");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ssa{sv}", chroot, strempty(arg.name), 0);
+        if (r >= 0)
+                r = sd_bus_call_async(bus, &slot, m, on_begin_reply, &w, CALL_TIMEOUT);
+        while (r >= 0 && !w.done) {
+                r = sd_bus_process(bus, NULL);
+                if (r > 0 || w.done)
+                        continue;
+                if (r >= 0)
+                        r = sd_bus_wait(bus, 200 * 1000);
+                if (r >= 0 && !w.done && w.path) {
+                        draw_progress(bus, w.path);
+                        drawn = true;
+                }
+        }
+        if (drawn)
+                fputs("\r\033[K", stderr);
+        free(w.path);
+        if (r < 0) {
+                sd_bus_message_unref(w.reply);
+                return r;
+        }
+        if (sd_bus_message_is_method_error(w.reply, NULL)) {
+                r = sd_bus_error_copy(error, sd_bus_message_get_error(w.reply));
+                sd_bus_message_unref(w.reply);
+                return r < 0 ? r : -EIO;
+        }
+        *ret = w.reply;
+        return 0;
+}
+
 static int verb_begin(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *id, *path;
         int r;
 
-        r = call_manager(bus, "BeginSession", &error, &reply, "ssa{sv}", args[1],
-                         strempty(arg.name), 0);
+        r = call_begin(bus, args[1], &error, &reply);
         if (r < 0)
                 return log_failure(&error, r, "Failed to begin a session of '%s'", args[1]);
 

@@ -206,6 +206,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_ARGS("s", id),
                                 SD_BUS_RESULT("o", session),
                                 method_get_session, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("SessionNew", SD_BUS_ARGS("s", id, "s", chroot, "o", session), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("SessionRemoved", SD_BUS_ARGS("s", id, "o", session), 0),
         SD_BUS_VTABLE_END
 };
 

@@ -88,6 +88,16 @@ void session_emit_state_changed(Session *s) {
         (void) sd_bus_emit_properties_changed(s->manager->bus, s->object_path, "org.chrootd1.Session", "State", NULL);
 }
 
+void session_emit_new(Session *s) {
+        (void) sd_bus_emit_signal(s->manager->bus, "/org/chrootd1", "org.chrootd1.Manager", "SessionNew", "sso",
+                                  s->rec.id, s->rec.chroot, s->object_path);
+}
+
+void session_emit_removed(Session *s) {
+        (void) sd_bus_emit_signal(s->manager->bus, "/org/chrootd1", "org.chrootd1.Manager", "SessionRemoved", "so",
+                                  s->rec.id, s->object_path);
+}
+
 int bus_session_end(Session *s, sd_bus_message *m, sd_bus_error *error) {
         int r = session_end(s, m);
         if (r < 0)
@@ -286,6 +296,25 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
         return sd_bus_message_append(reply, "s", v);
 }
 
+/* The share of the tarball read so far: the unpack child reads through a file
+ * description shared with progress_fd. Directory chroots report 0 until ready. */
+static int property_get_progress(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        double p = 0;
+
+        if (s->rec.state == SESSION_READY)
+                p = 1;
+        else if (s->rec.state == SESSION_PREPARING && s->progress_fd >= 0 && s->progress_size > 0) {
+                off_t o = lseek(s->progress_fd, 0, SEEK_CUR);
+                if (o > 0)
+                        p = (double) o / (double) s->progress_size;
+                if (p > 1)
+                        p = 1;
+        }
+        return sd_bus_message_append(reply, "d", p);
+}
+
 const sd_bus_vtable session_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Id", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -295,6 +324,7 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("CreationTimestamp", "t", NULL, offsetof(Session, rec.created_usec),
                         SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("RunningCommands", "u", NULL, offsetof(Session, n_runs), 0),
+        SD_BUS_PROPERTY("Progress", "d", property_get_progress, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("Run",
                                 SD_BUS_ARGS("as", argv, "a{sv}", options),
                                 SD_BUS_RESULT("s", result, "i", value),

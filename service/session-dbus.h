@@ -15,6 +15,9 @@ void session_reply_begin(Session *s, const Outcome *o);
 void session_reply_run(Run *r, const Outcome *o);
 void session_reply_end(Session *s, sd_bus_message *m, const Outcome *o);
 void session_emit_state_changed(Session *s);
+/* Manager.SessionNew and SessionRemoved. */
+void session_emit_new(Session *s);
+void session_emit_removed(Session *s);
 
 /* Shared by Manager.EndSession and Session.End. */
 int bus_session_end(Session *s, sd_bus_message *m, sd_bus_error *error);

@@ -34,6 +34,7 @@ static Session *session_new(Manager *m, SessionRecord *rec) {
                 return NULL;
         s->manager = m;
         s->worker_report_fd = -EBADF;
+        s->progress_fd = -EBADF;
         s->dir = strf("%s/%s", m->paths.sessions_dir, rec->id);
         s->tree = strf("%s/%s/root", m->paths.sessions_dir, rec->id);
         r = sd_bus_path_encode("/org/chrootd1/session", rec->id, &s->object_path);
@@ -72,6 +73,7 @@ Session *session_free(Session *s) {
         sd_event_source_unref(s->worker_source);
         sd_event_source_unref(s->reader_source);
         safe_close(s->worker_report_fd);
+        safe_close(s->progress_fd);
         sd_bus_message_unref(s->begin_message);
         for (size_t i = 0; i < s->n_end_messages; i++)
                 sd_bus_message_unref(s->end_messages[i]);
@@ -304,6 +306,7 @@ static void session_finish_removal(Session *s, const Outcome *removal) {
                 s->n_end_messages = 0;
                 return;
         }
+        session_emit_removed(s);
         session_free(s);
 }
 
@@ -331,6 +334,7 @@ static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *us
         /* Kills a reader still blocked on a stream that the unpack abandoned. */
         s->reader_source = sd_event_source_unref(s->reader_source);
         s->worker_report_fd = safe_close(s->worker_report_fd);
+        s->progress_fd = safe_close(s->progress_fd);
         s->worker_pid = 0;
 
         if (s->rec.state == SESSION_PREPARING) {
@@ -422,7 +426,12 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, sd_bus_messa
                 *ret_error_message = strf("Cannot start unpacking: %s", error ? error : strerror(-r));
                 return r;
         }
+        if (chroot->type == CHROOT_FILE) {
+                s->progress_fd = fcntl(source_fd, F_DUPFD_CLOEXEC, 3);
+                s->progress_size = (uint64_t) st.st_size;
+        }
         s->begin_message = sd_bus_message_ref(message);
+        session_emit_new(s);
         *ret = s;
         return 0;
 }

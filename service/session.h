@@ -36,6 +36,10 @@ struct Session {
         sd_event_source *worker_source;
         sd_event_source *reader_source; /* a directory chroot's reader, during Begin */
         int worker_report_fd;
+        /* While a tarball is unpacked: the tarball, sharing its file offset with the
+         * unpack child, and its size, for the Progress property. */
+        int progress_fd;
+        uint64_t progress_size;
 
         /* Callers waiting: Begin for the session to become ready, End for it to go. */
         sd_bus_message *begin_message;
