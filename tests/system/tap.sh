@@ -161,3 +161,114 @@ done_testing() {
 
 # shellcheck source=../lib/system.sh
 . "$TAP_DIR/../lib/system.sh"
+
+# ---- Helpers for the chrootd system tests (bus errors, sessions, subordinate ids) ----
+#
+#   bus_error PATH IFACE.METHOD ARGS...   call an org.chrootd1 method with gdbus (ARGS in
+#                             GVariant text, e.g. "'name'" "{}"); sets BUS_ERROR to the D-Bus
+#                             error name it failed with, "none" when it succeeded, or "" when
+#                             it failed without one; also OUT/ERR/RC. busctl and chrootctl
+#                             print only an error's message, dbus-send cannot build a{sv}.
+#   assert_bus_error NAME DESC PATH IFACE.METHOD ARGS...   ok when the call fails with NAME
+#                             (skipped when gdbus is not installed)
+#   list_chroots_tsv          ListChroots as lines "name<TAB>type<TAB>path<TAB>description<TAB>a,b"
+#   list_sessions_tsv         ListSessions as lines "id<TAB>chroot<TAB>state<TAB>path"
+#   session_path ID           the object path of session ID (GetSession)
+#   session_property ID PROP  the value of a Session property, unquoted
+#   sessions_dir              where chrootd keeps its sessions
+#   subid_start uid|gid       the first subordinate uid or gid of the caller (65536 of them)
+#   subid_processes           "pid uid args" of every host process running as a
+#                             subordinate uid of the caller
+#   wait_until SECONDS CMD... poll CMD every 0.1 s until it succeeds; fails on timeout
+
+have_gdbus() {
+        command -v gdbus >/dev/null 2>&1
+}
+
+bus_error() {
+        local path=$1 method=$2
+        shift 2
+        capture gdbus call --session --dest org.chrootd1 --object-path "$path" \
+                --method "$method" --timeout 120 -- "$@"
+        if [ "$RC" -eq 0 ]; then
+                BUS_ERROR=none
+        else
+                BUS_ERROR=$(sed -n 's/^.*GDBus\.Error:\([A-Za-z0-9_.]*\): .*$/\1/p' <<<"$ERR" | head -n 1)
+        fi
+        return 0
+}
+
+assert_bus_error() {
+        local expected=$1 desc=$2
+        shift 2
+        if ! have_gdbus; then
+                skip "$desc" "gdbus (libglib2.0-bin) is needed to see D-Bus error names"
+                return 0
+        fi
+        bus_error "$@"
+        if [ "$BUS_ERROR" = "$expected" ]; then
+                ok "$desc"
+        else
+                not_ok "$desc" "expected error: $expected" "got: ${BUS_ERROR:-(no error name)}"
+                tap_command_diag gdbus call "$@"
+                return 1
+        fi
+}
+
+list_chroots_tsv() {
+        busctl --user --timeout=120 --json=short call org.chrootd1 /org/chrootd1 \
+                org.chrootd1.Manager ListChroots |
+                python3 -c 'import json, sys
+for c in json.load(sys.stdin)["data"][0]:
+    print("\t".join(c[:4] + [",".join(c[4])]))'
+}
+
+list_sessions_tsv() {
+        busctl --user --timeout=120 --json=short call org.chrootd1 /org/chrootd1 \
+                org.chrootd1.Manager ListSessions |
+                python3 -c 'import json, sys
+for s in json.load(sys.stdin)["data"][0]:
+    print("\t".join(s))'
+}
+
+session_path() {
+        local out
+        out=$(manager_call GetSession s "$1") || return 1
+        out=${out#o \"}
+        printf '%s\n' "${out%\"}"
+}
+
+session_property() {
+        local path
+        path=$(session_path "$1") || return 1
+        busctl --user --timeout=120 --json=short get-property org.chrootd1 "$path" \
+                org.chrootd1.Session "$2" |
+                python3 -c 'import json, sys; print(json.load(sys.stdin)["data"])'
+}
+
+sessions_dir() {
+        printf '%s\n' "${XDG_STATE_HOME:-$HOME/.local/state}/chrootd/sessions"
+}
+
+subid_start() {
+        local f=/etc/sub$1
+        awk -F: -v u="$(id -un)" -v id="$(id -u)" \
+                '($1 == u || $1 == id) && $3 >= 65536 { print $2; exit }' "$f"
+}
+
+subid_processes() {
+        local start
+        start=$(subid_start uid)
+        [ -n "$start" ] || return 0
+        ps -e -o pid=,uid=,args= | awk -v s="$start" '$2 >= s && $2 < s + 65536'
+}
+
+wait_until() {
+        local deadline=$((SECONDS + $1))
+        shift
+        until "$@"; do
+                [ $SECONDS -ge $deadline ] && return 1
+                sleep 0.1
+        done
+        return 0
+}
