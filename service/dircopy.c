@@ -5,7 +5,6 @@
  * as a tarball. The walk is by hand, relative to dirfds: archive_read_disk wants a path,
  * and we want O_NOFOLLOW on every step. */
 #include <fcntl.h>
-#include <locale.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -335,37 +334,6 @@ static int copy_tree(Copier *c, int dirfd, const char *path, unsigned depth) {
                         return r;
         }
         return 0;
-}
-
-typedef struct LocaleGuard {
-        locale_t mine;
-        locale_t saved;
-} LocaleGuard;
-
-/* As in unpack.c: libarchive converts names from the current LC_CTYPE to UTF-8 for pax.
- * In the C locale every non-ASCII name would go out as raw bytes (hdrcharset=BINARY)
- * rather than as the UTF-8 that pax means; a legacy 8-bit locale would transcode it. */
-static LocaleGuard locale_push_utf8(void) {
-        LocaleGuard g = {};
-        locale_t base;
-
-        base = duplocale(uselocale((locale_t) 0));
-        if (!base)
-                return g;
-        g.mine = newlocale(LC_CTYPE_MASK, "C.UTF-8", base);
-        if (!g.mine) {
-                freelocale(base);
-                return g;
-        }
-        g.saved = uselocale(g.mine);
-        return g;
-}
-
-static void locale_pop(LocaleGuard *g) {
-        if (!g->mine)
-                return;
-        uselocale(g->saved);
-        freelocale(g->mine);
 }
 
 typedef struct SigpipeGuard {

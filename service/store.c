@@ -44,7 +44,6 @@ int session_record_parse(const char *text, SessionRecord *ret) {
         _cleanup_(keyfile_freep) KeyFile *kf = NULL;
         const char *id, *chroot, *type, *source, *state, *created;
         SessionRecord r = {};
-        char *end;
         int s;
 
         if (keyfile_parse(text, &kf, NULL) < 0)
@@ -60,9 +59,7 @@ int session_record_parse(const char *text, SessionRecord *ret) {
         s = session_state_from_string(state);
         if (s < 0)
                 return -EBADMSG;
-        errno = 0;
-        r.created_usec = strtoull(created, &end, 10);
-        if (errno || *end || !*created)
+        if (parse_u64(created, &r.created_usec) < 0)
                 return -EBADMSG;
         r.state = (SessionState) s;
         r.id = strdup(id);

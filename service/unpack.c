@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <locale.h>
 #include <sys/stat.h>
 
 #include "archive-util.h"
@@ -637,38 +636,6 @@ static int unpack_run(Unpacker *u, int fd) {
                 return write_failure(u, ".");
 
         return apply_root(u);
-}
-
-typedef struct LocaleGuard {
-        locale_t mine;
-        locale_t saved;
-} LocaleGuard;
-
-/* libarchive converts pax names (UTF-8) to the current LC_CTYPE: under a legacy 8-bit
- * locale (a latin1 LANG and a setlocale() somewhere in the process), non-ASCII names
- * would be transcoded on disk. With a UTF-8 LC_CTYPE on this thread they pass through
- * as they are; names that are not UTF-8 travel as raw bytes either way. */
-static LocaleGuard locale_push_utf8(void) {
-        LocaleGuard g = {};
-        locale_t base;
-
-        base = duplocale(uselocale((locale_t) 0));
-        if (!base)
-                return g;
-        g.mine = newlocale(LC_CTYPE_MASK, "C.UTF-8", base);
-        if (!g.mine) {
-                freelocale(base);
-                return g;
-        }
-        g.saved = uselocale(g.mine);
-        return g;
-}
-
-static void locale_pop(LocaleGuard *g) {
-        if (!g->mine)
-                return;
-        uselocale(g->saved);
-        freelocale(g->mine);
 }
 
 static void cwd_restore(int *fd) {

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,10 @@ static inline const char *endswith(const char *s, const char *suffix) {
         size_t a = strlen(s), b = strlen(suffix);
         return a >= b && streq(s + a - b, suffix) ? s + a - b : NULL;
 }
+
+/* Parse a plain decimal number: digits only (no sign, space or base prefix), no
+ * overflow. Returns 0 or -EINVAL/-ERANGE. */
+int parse_u64(const char *s, uint64_t *ret);
 
 /* asprintf() that returns NULL on failure. */
 char *strf(const char *fmt, ...) _printf_(1, 2);
