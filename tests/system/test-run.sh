@@ -1,0 +1,202 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Session.Run: exit statuses and signals, the caller's streams, ids inside and outside,
+# networks, what a command leaves running, concurrency, users, working directory,
+# environment, and the file systems a command finds.
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
+
+require_user_manager
+
+suid=$(subid_start uid)
+[ -n "$suid" ] || skip_all "$(id -un) has no 65536 subordinate ids in /etc/subuid"
+install_test_chroot run-test tar.zst || bail_out "could not install the test chroot"
+
+S=run-test-session
+tmp=$(mktemp -d)
+cleanup() {
+        exec 3>&- 2>/dev/null
+        chrootctl end "$S" >/dev/null 2>&1
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+capture chrootctl begin -n "$S" run-test
+[ "$RC" -eq 0 ] || bail_out "could not begin a session: $ERR"
+path=$(session_path "$S")
+
+# busctl_run ARGV...: Session.Run through busctl, without options (busctl cannot pass
+# fds: the streams are /dev/null); prints the reply, e.g. 'si "exited" 0'. The "--"
+# keeps busctl from taking the command's options ("-c") for its own.
+busctl_run() {
+        busctl --user --timeout=120 call -- org.chrootd1 "$path" org.chrootd1.Session Run \
+                'asa{sv}' "$#" "$@" 0
+}
+
+# ---- exit statuses and signals ----
+for code in 0 1 7 255; do
+        capture chrootctl run "$S" sh -c "exit $code"
+        assert_eq "$code" "$RC" "chrootctl run exits $code when the command exits $code"
+done
+capture busctl_run sh -c 'exit 7'
+assert_eq 'si "exited" 7' "$OUT" "Run replies (\"exited\", 7) for exit 7"
+capture busctl_run sh -c 'exit 255'
+assert_eq 'si "exited" 255' "$OUT" "Run replies (\"exited\", 255) for exit 255"
+capture busctl_run sh -c 'kill -TERM $$'
+assert_eq 'si "killed" 15' "$OUT" "Run replies (\"killed\", 15) when the command is killed by SIGTERM"
+capture busctl_run sh -c 'kill -KILL $$'
+assert_eq 'si "killed" 9' "$OUT" "Run replies (\"killed\", 9) when the command is killed by SIGKILL"
+capture chrootctl run "$S" sh -c 'kill -TERM $$'
+assert_eq 143 "$RC" "chrootctl run exits 128+15 when the command is killed by SIGTERM"
+capture chrootctl run "$S" sh -c 'kill -SEGV $$'
+assert_eq 139 "$RC" "chrootctl run exits 128+11 when the command is killed by SIGSEGV"
+
+# ---- the caller's streams ----
+head -c 1M /dev/urandom >"$tmp/in"
+chrootctl run "$S" cat <"$tmp/in" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && cmp -s "$tmp/in" "$tmp/out"; then
+        ok "1 MiB of binary data goes through stdin and stdout unchanged"
+else
+        not_ok "1 MiB of binary data goes through stdin and stdout unchanged" "exit status $rc" \
+                "$(cmp "$tmp/in" "$tmp/out" 2>&1)" "$(cat "$tmp/err")"
+fi
+chrootctl run "$S" sh -c 'echo to-stdout; echo to-stderr >&2' >"$tmp/out" 2>"$tmp/err"
+assert_eq "to-stdout|to-stderr" "$(cat "$tmp/out")|$(cat "$tmp/err")" \
+        "stdout and stderr of the command are the caller's"
+capture chrootctl run "$S" sh -c 'read x; echo "read [$x]"'
+assert_eq "read []" "$OUT" "stdin at end of file reads as empty"
+
+# ---- ids: root inside, a subordinate id outside ----
+capture chrootctl run "$S" id -u
+assert_eq 0 "$OUT" "the command runs as uid 0 inside"
+# A command that waits on a fifo, so that it can be looked at from the host.
+mkfifo "$tmp/fifo"
+chrootctl run "$S" sh -c 'read x; exit 0' run-test-uid-marker <"$tmp/fifo" >/dev/null 2>&1 &
+waiter=$!
+exec 3>"$tmp/fifo"
+if wait_until 10 eval 'subid_processes | grep -q run-test-uid-marker'; then
+        hostpid=$(subid_processes | awk '/run-test-uid-marker/ { print $1; exit }')
+        uids=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$hostpid/status" 2>&1)
+        assert_eq "$suid $suid $suid $suid" "$uids" \
+                "on the host, the command runs as the first subordinate uid ($suid)"
+else
+        not_ok "on the host, the command runs as the first subordinate uid ($suid)" \
+                "no process of the command found among: $(ps -e -o pid=,uid=,args= | grep -v ' 0 ' | tail -n 20)"
+fi
+echo go >&3
+exec 3>&-
+wait "$waiter"
+assert_eq 0 "$?" "the waiting command ends when its stdin says so"
+
+# ---- networks ----
+capture chrootctl run "$S" --network=none ip -o link
+assert_eq lo "$(awk -F': ' '{ print $2 }' <<<"$OUT" | sed 's/@.*//')" "network none: ip link shows only lo"
+assert_match 'LOOPBACK,UP' "$OUT" "network none: lo is up"
+capture chrootctl run "$S" --network=none cat /proc/net/dev
+assert_eq lo "$(tail -n +3 <<<"$OUT" | awk -F: '{ gsub(/ /, "", $1); print $1 }')" \
+        "network none: /proc/net/dev has only lo"
+host_ifaces=$(tail -n +3 /proc/net/dev | awk -F: '{ gsub(/ /, "", $1); print $1 }' | sort)
+capture chrootctl run "$S" cat /proc/net/dev
+assert_eq "$host_ifaces" "$(tail -n +3 <<<"$OUT" | awk -F: '{ gsub(/ /, "", $1); print $1 }' | sort)" \
+        "default network: the host's interfaces ($(echo $host_ifaces))"
+capture chrootctl run "$S" --network=host cat /proc/net/dev
+assert_eq "$host_ifaces" "$(tail -n +3 <<<"$OUT" | awk -F: '{ gsub(/ /, "", $1); print $1 }' | sort)" \
+        "network host: the host's interfaces"
+
+# ---- what a command leaves behind ----
+start=$SECONDS
+capture timeout 30 chrootctl run "$S" sh -c 'sleep 1000 & echo started'
+assert_eq "0 started" "$RC $OUT" "a command that leaves 'sleep 1000 &' behind returns"
+assert_eq "" "$(subid_processes | grep 'sleep 1000')" "nothing it left behind runs after Run returned"
+note "took $((SECONDS - start)) s"
+assert_eq 0 "$(session_property "$S" RunningCommands)" "RunningCommands is 0 after it"
+
+# ---- concurrent runs ----
+t0=$(date +%s%N)
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+        chrootctl run "$S" sh -c "sleep 1; echo $i" >"$tmp/conc.$i" 2>&1 &
+        pids+=($!)
+done
+# While they run, the session counts them.
+sleep 0.5
+running=$(session_property "$S" RunningCommands)
+failed=0
+for i in 1 2 3 4 5 6 7 8; do
+        wait "${pids[$((i - 1))]}" || failed=$((failed + 1))
+        [ "$(cat "$tmp/conc.$i")" = "$i" ] || failed=$((failed + 1))
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+assert_eq 0 "$failed" "8 concurrent runs all succeed with their own output"
+if [ $ms -lt 4000 ]; then
+        ok "8 concurrent 'sleep 1' runs overlap (${ms} ms in all)"
+else
+        not_ok "8 concurrent 'sleep 1' runs overlap" "they took ${ms} ms; one after another would take 8000"
+fi
+if [ "${running:-0}" -ge 2 ] 2>/dev/null; then
+        ok "RunningCommands counts concurrent runs ($running)"
+else
+        not_ok "RunningCommands counts concurrent runs" "RunningCommands was '$running' while 8 ran"
+fi
+
+# ---- user, working directory ----
+capture chrootctl run "$S" --user tester sh -c 'id -u; id -g; id -Gn; echo "$HOME $USER $LOGNAME"'
+uid=$(sed -n 1p <<<"$OUT") gid=$(sed -n 2p <<<"$OUT") groups=$(sed -n 3p <<<"$OUT") rest=$(sed -n 4p <<<"$OUT")
+assert_eq "1000 1000" "$uid $gid" "--user tester: uid and gid 1000 $ERR"
+assert_match '(^| )staff( |$)' "$groups" "--user tester: in the supplementary group staff"
+assert_eq "/home/tester tester tester" "$rest" "--user tester: HOME, USER and LOGNAME of tester"
+capture chrootctl run "$S" --user 1000 id -un
+assert_eq tester "$OUT" "--user 1000 (numeric) runs as tester"
+capture chrootctl run "$S" --user tester touch /root/nope
+assert_eq 1 "$((RC != 0))" "tester cannot write in /root (not root inside)"
+capture chrootctl run "$S" --directory /tmp pwd
+assert_eq /tmp "$OUT" "--directory /tmp sets the working directory"
+capture chrootctl run "$S" pwd
+assert_eq / "$OUT" "the default working directory is /"
+
+# ---- environment ----
+capture env CHROOTD_TEST_CALLER_VAR=leak FOO=bar chrootctl run "$S" env
+env_keys=$(cut -d= -f1 <<<"$OUT" | sort | tr '\n' ' ')
+for k in HOME USER LOGNAME PATH; do
+        assert_match "(^| )$k( |$)" "$env_keys" "clean environment has $k"
+done
+assert_eq "" "$(grep -E '^(CHROOTD_TEST_CALLER_VAR|FOO|DBUS_SESSION_BUS_ADDRESS|XDG_RUNTIME_DIR)=' <<<"$OUT")" \
+        "clean environment has none of the caller's variables"
+assert_eq "HOME=/root USER=root" "$(grep -E '^(HOME|USER)=' <<<"$OUT" | sort | tr '\n' ' ' | sed 's/ $//')" \
+        "clean environment: HOME and USER of root"
+capture env FOO=bar LD_PRELOAD= LD_LIBRARY_PATH=/nonexistent-chrootd-test USER=someone-else \
+        chrootctl run "$S" -p env
+assert_contains $'\nFOO=bar\n' $'\n'"$OUT"$'\n' "-p passes FOO=bar through"
+assert_eq "" "$(grep -E '^LD_' <<<"$OUT")" "-p does not pass LD_PRELOAD or LD_LIBRARY_PATH"
+assert_eq "USER=root" "$(grep -E '^USER=' <<<"$OUT")" "-p: USER is still the target user"
+
+# ---- the file systems a command finds ----
+capture chrootctl run "$S" sh -c 'test -e /proc/self/status && readlink /proc/self'
+assert_match '^[0-9]+$' "$OUT" "/proc is mounted (/proc/self is $OUT)"
+capture chrootctl run "$S" sh -c 'ls -d /proc/[0-9]* | wc -l'
+if [ "$RC" -eq 0 ] && [ "$OUT" -lt 10 ] 2>/dev/null; then
+        ok "/proc shows a fresh pid namespace ($OUT processes)"
+else
+        not_ok "/proc shows a fresh pid namespace" "processes in /proc: $OUT $ERR"
+fi
+check "/dev/null is writable" chrootctl run "$S" sh -c 'echo x >/dev/null'
+check "/dev/zero and /dev/urandom are readable" chrootctl run "$S" sh -c 'head -c 1 /dev/zero | od >/dev/null && head -c 1 /dev/urandom >/dev/null'
+check "/dev/pts exists, with a ptmx" chrootctl run "$S" sh -c 'test -d /dev/pts && test -e /dev/ptmx'
+capture chrootctl run "$S" sh -c 'grep " /sys " /proc/mounts'
+assert_match '(^| )ro[ ,]' "$OUT" "/sys is mounted read-only"
+capture chrootctl run "$S" hostname
+if [ "$RC" -eq 0 ] && [ -n "$OUT" ] && [ "$OUT" != "$(hostname)" ]; then
+        ok "the hostname is set ($OUT), not the host's"
+else
+        not_ok "the hostname is set, not the host's" "inside: '$OUT' ($ERR), host: '$(hostname)'"
+fi
+capture chrootctl run "$S" sh -c 'echo x >/root/written && cat /root/written'
+assert_eq x "$OUT" "the command can write in the tree"
+
+# Nothing of the session runs between commands.
+assert_eq "" "$(subid_processes)" "no process runs as a subordinate id between commands"
+
+capture chrootctl end "$S"
+assert_eq 0 "$RC" "End the session $ERR"
+
+done_testing
