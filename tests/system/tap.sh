@@ -180,6 +180,9 @@ done_testing() {
 #   subid_processes           "pid uid args" of every host process running as a
 #                             subordinate uid of the caller
 #   wait_until SECONDS CMD... poll CMD every 0.1 s until it succeeds; fails on timeout
+#   make_big_tarball OUT FILES MB   a plain tarball of the busybox tree plus FILES empty
+#                             files (slow to unpack) and MB MiB of random data in
+#                             var/blob-*; prints the sha256 of the last blob (if any)
 
 have_gdbus() {
         command -v gdbus >/dev/null 2>&1
@@ -270,5 +273,22 @@ wait_until() {
                 [ $SECONDS -ge $deadline ] && return 1
                 sleep 0.1
         done
+        return 0
+}
+
+make_big_tarball() {
+        local out=$1 files=$2 mb=$3 rootfs dir i sum=
+        rootfs=$(test_rootfs) || return 1
+        dir=$(mktemp -d) || return 1
+        cp -a "$rootfs/busybox-dir" "$dir/tree" && mkdir -p "$dir/tree/var/many" &&
+                (cd "$dir/tree/var/many" && seq 1 "$files" | xargs -r touch) || { rm -rf "$dir"; return 1; }
+        for ((i = 1; i <= mb / 50 + (mb % 50 > 0); i++)); do
+                head -c "$((mb - (i - 1) * 50 < 50 ? mb - (i - 1) * 50 : 50))M" /dev/urandom \
+                        >"$dir/tree/var/blob-$i" || { rm -rf "$dir"; return 1; }
+                sum=$(sha256sum <"$dir/tree/var/blob-$i" | cut -d' ' -f1)
+        done
+        tar --numeric-owner --owner=0 --group=0 -C "$dir/tree" -cf "$out" . || { rm -rf "$dir"; return 1; }
+        rm -rf "$dir"
+        [ -n "$sum" ] && printf '%s\n' "$sum"
         return 0
 }

@@ -21,10 +21,11 @@ sdir=$(sessions_dir)
 uuid_re='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 tmp=$(mktemp -d)
 ids=()
+extra_cleanup=
 
 cleanup() {
         local id
-        for id in "${ids[@]}"; do
+        for id in "${ids[@]}" $extra_cleanup; do
                 manager_call GetSession s "$id" >/dev/null 2>&1 && chrootctl end "$id" >/dev/null 2>&1
         done
         rm -f "$conf" "$sbuild/st-big.tar"
@@ -140,18 +141,12 @@ missing=$(comm -23 <(printf '%s\n' "${ids[@]}" | sort) <(printf '%s\n' "$listed"
 assert_eq "" "$missing" "ListSessions lists all ${#ids[@]} sessions"
 
 # ---- A large Begin does not block the bus ----
-# ~200 MB that no compression shrinks, plus the busybox tree, as a plain tarball.
-big=$tmp/big
-cp -a "$rootfs/busybox-dir" "$big" &&
-for i in 1 2 3 4; do
-        head -c 50M /dev/urandom >"$big/var/blob-$i" || break
-done
-blob_sum=$(sha256sum <"$big/var/blob-4" | cut -d' ' -f1)
-tar --numeric-owner --owner=0 --group=0 -C "$big" -cf "$sbuild/st-big.tar" . ||
-        bail_out "could not make the large tarball"
-rm -rf "$big"
+# ~200 MB that no compression shrinks, the busybox tree and 30000 empty files (which
+# make the unpack last a couple of seconds), as a plain tarball.
+blob_sum=$(make_big_tarball "$sbuild/st-big.tar" 30000 200) || bail_out "could not make the large tarball"
 
 polls=0 failed_polls=0 max_ms=0 saw_preparing=0 saw_prop_preparing=0 slow=
+small_pid= small_first=0
 begin_start=$(date +%s%N)
 chrootctl begin -n st-big-session st-big >"$tmp/big.out" 2>"$tmp/big.err" &
 begin_pid=$!
@@ -177,11 +172,21 @@ while kill -0 "$begin_pid" 2>/dev/null; do
                 org.chrootd1.Session State 2>/dev/null)" = 's "preparing"' ]; then
                 saw_prop_preparing=1
         fi
+        # Another Begin, of a small tarball, meanwhile.
+        if [ $saw_preparing -eq 1 ] && [ -z "$small_pid" ]; then
+                chrootctl begin -n st-small-meanwhile st-tar-zst >"$tmp/small.out" 2>&1 &
+                small_pid=$!
+                ids+=(st-small-meanwhile)
+        fi
+        if [ -n "$small_pid" ] && [ $small_first -eq 0 ] && ! kill -0 "$small_pid" 2>/dev/null &&
+           kill -0 "$begin_pid" 2>/dev/null; then
+                small_first=1
+        fi
         sleep 0.02
 done
 wait "$begin_pid"
 begin_rc=$?
-note "Begin of a 200 MB tarball took $((($(date +%s%N) - begin_start) / 1000000)) ms; $polls pairs of calls answered meanwhile, slowest ${max_ms} ms"
+note "Begin of the large tarball took $((($(date +%s%N) - begin_start) / 1000000)) ms; $polls pairs of calls answered meanwhile, slowest ${max_ms} ms"
 assert_eq "0 st-big-session" "$begin_rc $(cat "$tmp/big.out")" "Begin of a 200 MB plain tarball succeeds $(cat "$tmp/big.err")"
 if [ "$polls" -ge 1 ] && [ "$failed_polls" -eq 0 ] && [ "$max_ms" -lt 1000 ]; then
         ok "while Begin unpacks, ListSessions and ListChroots answer within a second ($polls times)"
@@ -193,8 +198,49 @@ assert_eq 1 "$saw_preparing" "ListSessions shows the session as 'preparing' whil
 assert_eq 1 "$saw_prop_preparing" "its State property is 'preparing' while it is unpacked"
 assert_eq "ready" "$(list_sessions_tsv | awk -F'\t' '$1 == "st-big-session" { print $3 }')" \
         "after Begin returns, the session is 'ready'"
-capture chrootctl run st-big-session sh -c 'sha256sum </var/blob-4'
-assert_eq "$blob_sum  -" "$OUT" "the large file arrived intact"
+capture chrootctl run st-big-session sh -c 'sha256sum </var/blob-4 && ls /var/many | wc -l'
+assert_eq "$blob_sum  -|30000" "$(paste -sd'|' <<<"$OUT")" "the large file and the 30000 small ones arrived intact"
+if [ -n "$small_pid" ]; then
+        wait "$small_pid"
+        assert_eq "0 st-small-meanwhile" "$? $(cat "$tmp/small.out")" "a small Begin started meanwhile succeeds"
+        assert_eq 1 "$small_first" "the small Begin finished before the large one (Begins run side by side)"
+else
+        not_ok "a small Begin started meanwhile succeeds" "the large session was never seen preparing"
+        not_ok "the small Begin finished before the large one (Begins run side by side)"
+fi
+
+# ---- A session that is still being prepared ----
+chrootctl begin -n st-big-ended st-big >"$tmp/ended.out" 2>"$tmp/ended.err" &
+ended_pid=$!
+extra_cleanup=st-big-ended
+if wait_until 10 eval 'list_sessions_tsv | grep -q "^st-big-ended	st-big	preparing	"'; then
+        ok "a second Begin of the large tarball is preparing"
+        assert_bus_error org.chrootd1.Error.NotReady "Run in a session being prepared: NotReady" \
+                /org/chrootd1/session/st_2dbig_2dended org.chrootd1.Session.Run "['true']" "{}"
+        assert_bus_error org.chrootd1.Error.SessionExists "Begin with the name of a session being prepared: SessionExists" \
+                /org/chrootd1 org.chrootd1.Manager.BeginSession "'st-tar'" "'st-big-ended'" "{}"
+        capture chrootctl end st-big-ended
+        assert_eq "0 " "$RC $ERR" "End of a session being prepared succeeds"
+else
+        not_ok "a second Begin of the large tarball is preparing" "$(list_sessions_tsv 2>&1)"
+fi
+if wait_until 10 eval '! kill -0 $ended_pid 2>/dev/null'; then
+        wait "$ended_pid"
+        rc=$?
+        if [ $rc -ne 0 ]; then
+                ok "the Begin of the ended session fails: $(cat "$tmp/ended.err")"
+        else
+                not_ok "the Begin of the ended session fails" "it succeeded: $(cat "$tmp/ended.out")"
+        fi
+else
+        not_ok "the Begin of the ended session fails" "Begin still waiting 10 s after End"
+fi
+assert_eq "" "$(list_sessions_tsv | grep '^st-big-ended	')" "the ended session is not listed"
+if [ ! -e "$sdir/st-big-ended" ]; then
+        ok "nothing is left of the ended session in $sdir"
+else
+        not_ok "nothing is left of the ended session in $sdir" "$(ls -la "$sdir/st-big-ended" 2>&1)"
+fi
 rm -f "$sbuild/st-big.tar"
 
 # ---- End removes everything ----
