@@ -13,6 +13,7 @@ suid=$(subid_start uid)
 install_test_chroot pers tar.zst || bail_out "could not install the test chroot"
 
 S=pers-session
+sbuild=${XDG_CACHE_HOME:-$HOME/.cache}/sbuild
 prefix=$(chrootd_prefix)
 dropin_dir=${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/chrootd.service.d
 dropin=$dropin_dir/idle.conf
@@ -26,7 +27,8 @@ cleanup() {
                 chrootd_stop
         fi
         chrootctl end "$S" >/dev/null 2>&1
-        rm -rf "$tmp"
+        chrootctl end pers-interrupted >/dev/null 2>&1
+        rm -rf "$tmp" "$sbuild/pers-big.tar"
 }
 trap cleanup EXIT
 
@@ -118,6 +120,43 @@ else
 fi
 capture chrootctl run "$S" cat /root/marker
 assert_eq x "$OUT" "after that, Run works $ERR"
+
+# ---- SIGKILL during a Begin ----
+# systemd refuses a sixth start of a unit within 10 s (StartLimitBurst=5): forget the
+# starts so far, which have nothing to do with chrootd's behaviour.
+systemctl --user reset-failed chrootd.service 2>/dev/null
+make_big_tarball "$sbuild/pers-big.tar" 30000 0 || bail_out "could not make the large tarball"
+timeout 30 chrootctl begin -n pers-interrupted pers-big >"$tmp/out" 2>"$tmp/err" &
+client=$!
+if wait_until 10 eval 'list_sessions_tsv | grep -q "^pers-interrupted	pers-big	preparing	"'; then
+        ok "a long Begin is in progress"
+else
+        not_ok "a long Begin is in progress" "$(list_sessions_tsv 2>&1)" "$(cat "$tmp/err")"
+fi
+t0=$SECONDS
+kill_service
+wait "$client"
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $((SECONDS - t0)) -lt 15 ]; then
+        ok "a Begin in progress fails when the service is killed: $(cat "$tmp/err")"
+else
+        not_ok "a Begin in progress fails when the service is killed" "chrootctl exit status $rc (124: still waiting after 30 s)" \
+                "$(cat "$tmp/out" "$tmp/err")"
+fi
+capture list_sessions_tsv
+assert_eq "" "$(grep "^pers-interrupted	.*	ready	" <<<"$OUT")" \
+        "after a restart, the interrupted session is not offered as ready"
+if wait_until 10 eval '! list_sessions_tsv | grep -q "^pers-interrupted	" && [ ! -e "$(sessions_dir)/pers-interrupted" ]'; then
+        ok "the restarted service removes the interrupted session"
+else
+        not_ok "the restarted service removes the interrupted session" "$(list_sessions_tsv 2>&1)" \
+                "$(ls -la "$(sessions_dir)/pers-interrupted" 2>&1)"
+fi
+wait_until 5 eval '[ -z "$(subid_processes)" ]'
+assert_eq "" "$(subid_processes)" "nothing of the interrupted Begin runs"
+rm -f "$sbuild/pers-big.tar"
+capture chrootctl run "$S" cat /root/marker
+assert_eq x "$OUT" "the other session is unaffected $ERR"
 
 # ---- exit when idle ----
 mkdir -p "$dropin_dir"
