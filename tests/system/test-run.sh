@@ -66,9 +66,21 @@ assert_eq "to-stdout|to-stderr" "$(cat "$tmp/out")|$(cat "$tmp/err")" \
 capture chrootctl run "$S" sh -c 'read x; echo "read [$x]"'
 assert_eq "read []" "$OUT" "stdin at end of file reads as empty"
 
+out=$(chrootctl run "$S" sh -c 'cat; echo "rc=$?"; readlink /proc/self/fd/0' <&- 2>&1)
+assert_eq "0 rc=0|/dev/null" "$? $(paste -sd'|' <<<"$out")" "a closed stdin is /dev/null for the command"
+
 # ---- ids: root inside, a subordinate id outside ----
 capture chrootctl run "$S" id -u
 assert_eq 0 "$OUT" "the command runs as uid 0 inside"
+# Only the subordinate range is mapped: the user's own uid and gid are not.
+capture chrootctl run "$S" sh -c 'cat /proc/self/uid_map /proc/self/gid_map'
+sgid=$(subid_start gid)
+assert_eq "0 $suid 65536|0 $sgid 65536" "$(awk '{ print $1, $2, $3 }' <<<"$OUT" | paste -sd'|')" \
+        "the command's user namespace maps 0..65535 onto the subordinate ids, nothing else"
+capture chrootctl run "$S" --user tester sh -c 'echo hi >/home/tester/made-by-tester'
+root=$(session_property "$S" RootDirectory)
+assert_eq "$((suid + 1000)):$((sgid + 1000))" "$(stat -c %u:%g "$root/home/tester/made-by-tester" 2>&1)" \
+        "a file made by tester (1000) inside belongs to the subordinate id start+1000 on the host"
 # A command that waits on a fifo, so that it can be looked at from the host.
 mkfifo "$tmp/fifo"
 chrootctl run "$S" sh -c 'read x; exit 0' run-test-uid-marker <"$tmp/fifo" >/dev/null 2>&1 &
@@ -169,6 +181,10 @@ capture env FOO=bar LD_PRELOAD= LD_LIBRARY_PATH=/nonexistent-chrootd-test USER=s
 assert_contains $'\nFOO=bar\n' $'\n'"$OUT"$'\n' "-p passes FOO=bar through"
 assert_eq "" "$(grep -E '^LD_' <<<"$OUT")" "-p does not pass LD_PRELOAD or LD_LIBRARY_PATH"
 assert_eq "USER=root" "$(grep -E '^USER=' <<<"$OUT")" "-p: USER is still the target user"
+capture env -i DBUS_SESSION_BUS_ADDRESS="${DBUS_SESSION_BUS_ADDRESS:-unix:path=$XDG_RUNTIME_DIR/bus}" \
+        XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" FOO=bar "$(command -v chrootctl)" run "$S" -p env
+assert_match '(^|'$'\n'')PATH=/' "$OUT" "-p without PATH in the caller's environment: PATH is set $ERR"
+assert_match '(^|'$'\n'')FOO=bar' "$OUT" "-p without PATH: FOO=bar still passed"
 
 # ---- the file systems a command finds ----
 capture chrootctl run "$S" sh -c 'test -e /proc/self/status && readlink /proc/self'
@@ -181,6 +197,7 @@ else
 fi
 check "/dev/null is writable" chrootctl run "$S" sh -c 'echo x >/dev/null'
 check "/dev/zero and /dev/urandom are readable" chrootctl run "$S" sh -c 'head -c 1 /dev/zero | od >/dev/null && head -c 1 /dev/urandom >/dev/null'
+check "/dev/shm is a writable tmpfs" chrootctl run "$S" sh -c 'echo x >/dev/shm/f && grep -q " /dev/shm tmpfs " /proc/mounts'
 check "/dev/pts exists, with a ptmx" chrootctl run "$S" sh -c 'test -d /dev/pts && test -e /dev/ptmx'
 capture chrootctl run "$S" sh -c 'grep " /sys " /proc/mounts'
 assert_match '(^| )ro[ ,]' "$OUT" "/sys is mounted read-only"

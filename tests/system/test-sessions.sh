@@ -135,6 +135,31 @@ assert_eq st-conf "$(session_property "$alias_id" Chroot 2>&1)" "a session begun
 capture chrootctl run "$alias_id" cat /etc/hostname
 assert_eq busybox "$OUT" "a session of a chroots.d file entry runs commands"
 
+# The object path is the id encoded as sd_bus_path_encode() does: every byte but
+# letters, and digits after the first, as _xx.
+path_encode() {
+        local s=$1 out= c i
+        for ((i = 0; i < ${#s}; i++)); do
+                c=${s:i:1}
+                if [[ $c == [A-Za-z] ]] || { [[ $c == [0-9] ]] && [ $i -gt 0 ]; }; then
+                        out+=$c
+                else
+                        out+=$(printf '_%02x' "'$c")
+                fi
+        done
+        printf '%s\n' "$out"
+}
+odd=7st.odd_name-x
+capture chrootctl begin -n "$odd" st-tar
+[ "$RC" -eq 0 ] && ids+=("$odd")
+assert_eq "0 $odd" "$RC $OUT" "Begin with a name with a leading digit, '.', '_' and '-' $ERR"
+assert_eq "/org/chrootd1/session/$(path_encode "$odd")" "$(session_path "$odd")" \
+        "its object path is /org/chrootd1/session/$(path_encode "$odd")"
+assert_eq "s \"$odd\"" "$(busctl --user get-property org.chrootd1 "/org/chrootd1/session/$(path_encode "$odd")" \
+        org.chrootd1.Session Id 2>&1)" "the object at that path is the session"
+capture chrootctl run "$odd" true
+assert_eq 0 "$RC" "chrootctl run works in it $ERR"
+
 # All of them listed.
 listed=$(list_sessions_tsv | cut -f1 | sort)
 missing=$(comm -23 <(printf '%s\n' "${ids[@]}" | sort) <(printf '%s\n' "$listed"))
