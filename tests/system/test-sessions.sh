@@ -28,6 +28,7 @@ cleanup() {
         for id in "${ids[@]}" $extra_cleanup; do
                 manager_call GetSession s "$id" >/dev/null 2>&1 && chrootctl end "$id" >/dev/null 2>&1
         done
+        [ -n "$monitor_pid" ] && kill "$monitor_pid" 2>/dev/null
         rm -f "$conf" "$sbuild/st-big.tar"
         rm -rf "$tmp"
 }
@@ -58,6 +59,17 @@ source_of[st-dir]=$rootfs/busybox-dir
 
 capture list_chroots_tsv
 chroots=$OUT
+
+# The Manager's signals, recorded for the whole test (checked at the end).
+monitor_pid=
+if command -v dbus-monitor >/dev/null; then
+        dbus-monitor --session "type='signal',path='/org/chrootd1',interface='org.chrootd1.Manager'" \
+                >"$tmp/monitor" 2>&1 &
+        monitor_pid=$!
+        # It has become a monitor once it has lost its own name.
+        wait_until 5 grep -q 'member=NameLost' "$tmp/monitor" ||
+                diag "dbus-monitor did not start: $(cat "$tmp/monitor")"
+fi
 for name in st-tar st-tar-gz st-tar-xz st-tar-zst st-tar-bz2; do
         line=$(awk -F'\t' -v n="$name" '$1 == n' <<<"$chroots")
         assert_match "^$name	file	${source_of[$name]}	" "$line" "ListChroots: $name is a file chroot from ${source_of[$name]##*/}"
@@ -171,6 +183,7 @@ assert_eq "" "$missing" "ListSessions lists all ${#ids[@]} sessions"
 blob_sum=$(make_big_tarball "$sbuild/st-big.tar" 30000 200) || bail_out "could not make the large tarball"
 
 polls=0 failed_polls=0 max_ms=0 saw_preparing=0 saw_prop_preparing=0 slow=
+progress=()
 small_pid= small_first=0
 begin_start=$(date +%s%N)
 chrootctl begin -n st-big-session st-big >"$tmp/big.out" 2>"$tmp/big.err" &
@@ -197,6 +210,9 @@ while kill -0 "$begin_pid" 2>/dev/null; do
                 org.chrootd1.Session State 2>/dev/null)" = 's "preparing"' ]; then
                 saw_prop_preparing=1
         fi
+        p=$(busctl --user --timeout=2 get-property org.chrootd1 /org/chrootd1/session/st_2dbig_2dsession \
+                org.chrootd1.Session Progress 2>/dev/null)
+        kill -0 "$begin_pid" 2>/dev/null && [ -n "$p" ] && progress+=("${p#d }")
         # Another Begin, of a small tarball, meanwhile.
         if [ $saw_preparing -eq 1 ] && [ -z "$small_pid" ]; then
                 chrootctl begin -n st-small-meanwhile st-tar-zst >"$tmp/small.out" 2>&1 &
@@ -225,6 +241,21 @@ assert_eq "ready" "$(list_sessions_tsv | awk -F'\t' '$1 == "st-big-session" { pr
         "after Begin returns, the session is 'ready'"
 capture chrootctl run st-big-session sh -c 'sha256sum </var/blob-4 && ls /var/many | wc -l'
 assert_eq "$blob_sum  -|30000" "$(paste -sd'|' <<<"$OUT")" "the large file and the 30000 small ones arrived intact"
+# Progress: from 0 to 1, never backwards, somewhere in between while unpacking.
+capture python3 -c 'import sys
+v = [float(x) for x in sys.argv[1:]]
+bad = [x for x in v if not 0 <= x <= 1]
+back = [(a, b) for a, b in zip(v, v[1:]) if b < a]
+between = [x for x in v if 0 < x < 1]
+print("samples=%d out-of-range=%s backwards=%s between=%d" % (len(v), bad, back, len(between)))
+sys.exit(0 if v and not bad and not back and between else 1)' "${progress[@]}"
+if [ "$RC" -eq 0 ]; then
+        ok "Progress rises from 0 to 1 while Begin unpacks ($OUT)"
+else
+        not_ok "Progress rises from 0 to 1 while Begin unpacks" "$OUT $ERR" "values: ${progress[*]}"
+fi
+assert_eq "d 1" "$(busctl --user get-property org.chrootd1 /org/chrootd1/session/st_2dbig_2dsession \
+        org.chrootd1.Session Progress 2>&1)" "Progress is 1 once the session is ready"
 if [ -n "$small_pid" ]; then
         wait "$small_pid"
         assert_eq "0 st-small-meanwhile" "$? $(cat "$tmp/small.out")" "a small Begin started meanwhile succeeds"
@@ -313,5 +344,41 @@ assert_eq "" "$remaining" "ListSessions no longer lists the ended sessions"
 wait_until 5 eval '[ -z "$(subid_processes)" ]'
 assert_eq "" "$(subid_processes)" "no process runs as a subordinate id after End"
 assert_eq "$mounts_before" "$(cat /proc/self/mountinfo)" "the host's mount table is what it was before the first Begin"
+
+# Every session was announced with SessionNew and its end with SessionRemoved.
+if [ -n "$monitor_pid" ]; then
+        sleep 0.3
+        kill "$monitor_pid" 2>/dev/null
+        wait "$monitor_pid" 2>/dev/null
+        signals=$(python3 -c 'import re, sys
+cur = None
+for line in open(sys.argv[1]):
+    m = re.search(r"member=(\w+)", line)
+    if line.startswith("signal "):
+        if cur: print(" ".join(cur))
+        cur = [m.group(1)] if m and "interface=org.chrootd1.Manager" in line else None
+    elif cur is not None:
+        v = re.match(r"\s+(?:string|object path) \"(.*)\"$", line)
+        if v: cur.append(v.group(1))
+if cur: print(" ".join(cur))' "$tmp/monitor")
+        missing=
+        for id in "${ids[@]}" st-big-ended; do
+                grep -qx "SessionNew $id [^ ]* /org/chrootd1/session/$(path_encode "$id")" <<<"$signals" ||
+                        missing+=" SessionNew($id)"
+                grep -qx "SessionRemoved $id /org/chrootd1/session/$(path_encode "$id")" <<<"$signals" ||
+                        missing+=" SessionRemoved($id)"
+        done
+        if [ -z "$missing" ]; then
+                ok "SessionNew and SessionRemoved were emitted for all $((${#ids[@]} + 1)) sessions"
+        else
+                not_ok "SessionNew and SessionRemoved were emitted for every session" "missing:$missing" \
+                        "signals seen:" "$signals"
+        fi
+        assert_eq "SessionNew st-big-session st-big" "$(grep '^SessionNew st-big-session ' <<<"$signals" | cut -d' ' -f1-3)" \
+                "SessionNew names the chroot"
+else
+        skip "SessionNew and SessionRemoved were emitted for every session" "dbus-monitor is not installed"
+        skip "SessionNew names the chroot" "dbus-monitor is not installed"
+fi
 
 done_testing
