@@ -139,12 +139,16 @@ assert_eq "$before" "$(snapshot)" "Begin of a file that is no tarball: no sessio
 # ---- hostile tarballs ----
 outside=$tmp/outside
 mkdir -m 0777 "$outside"
+# A file that hostile hard links and symlinks aim at; the namespace's root could write it.
+mkdir -m 0777 "$tmp/victims"
+echo victim >"$tmp/victims/victim"
+chmod 0666 "$tmp/victims/victim"
 chmod 0755 "$tmp"
 abs=/tmp/chrootd-errors-absolute-$$-$RANDOM
-python3 - "$rootfs/busybox-dir" "$sbuild" "$outside" "$abs" <<'EOF' || bail_out "could not make the hostile tarballs"
+python3 - "$rootfs/busybox-dir" "$sbuild" "$outside" "$tmp/victims" "$abs" <<'EOF' || bail_out "could not make the hostile tarballs"
 import io, os, sys, tarfile
 
-tree, out, outside, absolute = sys.argv[1:]
+tree, out, outside, victims, absolute = sys.argv[1:]
 
 def base(tf, with_tree=False):
     if with_tree:
@@ -173,6 +177,18 @@ def symlink(tf, name, target):
     ti.linkname = target
     tf.addfile(ti)
 
+def hardlink(tf, name, target):
+    ti = tarfile.TarInfo(name)
+    ti.type = tarfile.LNKTYPE
+    ti.linkname = target
+    tf.addfile(ti)
+
+def directory(tf, name):
+    ti = tarfile.TarInfo(name)
+    ti.type = tarfile.DIRTYPE
+    ti.mode = 0o755
+    tf.addfile(ti)
+
 def device(tf, name, kind, major, minor):
     ti = tarfile.TarInfo(name)
     ti.type = kind
@@ -197,6 +213,29 @@ with tarfile.open(os.path.join(out, "err-symlink-rel.tar"), "w", format=tarfile.
     base(tf)
     symlink(tf, "./up", "../../../../../../../../../.." + outside)
     data(tf, "./up/err-escape-marker", b"escaped\n")
+with tarfile.open(os.path.join(out, "err-dir-symlink.tar"), "w", format=tarfile.GNU_FORMAT) as tf:
+    base(tf)
+    symlink(tf, "./out", outside)
+    directory(tf, "./out/err-escape-marker")
+with tarfile.open(os.path.join(out, "err-dir-then-symlink.tar"), "w", format=tarfile.GNU_FORMAT) as tf:
+    base(tf)
+    directory(tf, "./x")
+    symlink(tf, "./x", outside)
+    data(tf, "./x/err-escape-marker", b"escaped\n")
+with tarfile.open(os.path.join(out, "err-hardlink-dotdot.tar"), "w", format=tarfile.GNU_FORMAT) as tf:
+    base(tf)
+    hardlink(tf, "./evil", "../../../../../../../.." + victims + "/victim")
+with tarfile.open(os.path.join(out, "err-hardlink-absolute.tar"), "w", format=tarfile.GNU_FORMAT) as tf:
+    base(tf)
+    hardlink(tf, "./evil", victims + "/victim")
+with tarfile.open(os.path.join(out, "err-hardlink-symlink.tar"), "w", format=tarfile.GNU_FORMAT) as tf:
+    base(tf)
+    symlink(tf, "./out", victims)
+    hardlink(tf, "./evil", "out/victim")
+with tarfile.open(os.path.join(out, "err-replace-symlink.tar"), "w", format=tarfile.GNU_FORMAT) as tf:
+    base(tf)
+    symlink(tf, "./etc/ok", victims + "/victim")
+    data(tf, "./etc/ok", b"overwritten\n")
 with tarfile.open(os.path.join(out, "err-devices.tar"), "w", format=tarfile.GNU_FORMAT) as tf:
     base(tf, with_tree=True)
     device(tf, "./dev/evil-mem", tarfile.CHRTYPE, 1, 1)
@@ -214,8 +253,32 @@ else
 fi
 begin_fails UnsafeArchive "of a tarball writing through a symlink to a host directory" err-symlink ""
 begin_fails UnsafeArchive "of a tarball writing through a relative symlink out of the tree" err-symlink-rel ""
+begin_fails UnsafeArchive "of a tarball making a directory through a symlink" err-dir-symlink ""
+begin_fails UnsafeArchive "of a tarball replacing a directory by a symlink and writing through it" err-dir-then-symlink ""
 assert_eq "" "$(ls -A "$outside")" "the directory the symlinks point to stays empty"
+begin_fails UnsafeArchive "of a tarball with a hard link to '../..'" err-hardlink-dotdot ""
+begin_fails UnsafeArchive "of a tarball with a hard link to an absolute name" err-hardlink-absolute ""
+begin_fails UnsafeArchive "of a tarball with a hard link through a symlink" err-hardlink-symlink ""
+capture chrootctl begin -n err-replace err-replace-symlink
+if [ "$RC" -eq 0 ]; then
+        sessions+=(err-replace)
+        rroot=$(session_property err-replace RootDirectory)
+        if [ ! -L "$rroot/etc/ok" ] && [ "$(cat "$rroot/etc/ok" 2>&1)" = overwritten ]; then
+                ok "a member replacing a symlink replaces the link, not its target"
+        else
+                not_ok "a member replacing a symlink replaces the link, not its target" "$(ls -l "$rroot/etc/ok" 2>&1)"
+        fi
+        chrootctl end err-replace >/dev/null 2>&1
+else
+        # Refusing it is as safe.
+        assert_eq "$E.UnsafeArchive" "$(bus_error $M $MI.BeginSession "'err-replace-symlink'" "''" "{}"; echo "$BUS_ERROR")" \
+                "a member replacing a symlink is refused as unsafe or replaces the link"
+fi
+assert_eq "victim 1" "$(cat "$tmp/victims/victim") $(stat -c %h "$tmp/victims/victim")" \
+        "the host file that links aimed at is unchanged and has no new hard link"
 assert_eq "" "$(find "$HOME" "$tmp" -name err-escape-marker 2>/dev/null)" "no escaped member anywhere in \$HOME"
+wait_until 5 eval '[ -z "$(subid_processes)" ]'
+assert_eq "" "$(subid_processes)" "no process is left of the refused Begins"
 
 # Device nodes are not created; the session works with its own /dev.
 capture chrootctl begin -n err-devices err-devices
