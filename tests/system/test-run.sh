@@ -69,6 +69,16 @@ assert_eq "read []" "$OUT" "stdin at end of file reads as empty"
 out=$(chrootctl run "$S" sh -c 'cat; echo "rc=$?"; readlink /proc/self/fd/0' <&- 2>&1)
 assert_eq "0 rc=0|/dev/null" "$? $(paste -sd'|' <<<"$out")" "a closed stdin is /dev/null for the command"
 
+# Nothing of the service leaks into the command: no other fds (the bus connection!),
+# no ignored or blocked signals (the service ignores SIGPIPE).
+capture chrootctl run "$S" sh -c 'ls /proc/$$/fd | sort -n | paste -sd" "'
+assert_eq "0 1 2" "$OUT" "the command has only fds 0, 1 and 2 $ERR"
+capture chrootctl run "$S" sh -c 'grep -E "^Sig(Ign|Blk):" /proc/self/status | paste -sd" "'
+assert_eq "SigBlk:	0000000000000000 SigIgn:	0000000000000000" "$OUT" \
+        "the command starts with no blocked or ignored signals"
+capture chrootctl run "$S" sh -c 'yes | head -n 1; echo "${?}"'
+assert_eq "0 y|0" "$RC $(paste -sd'|' <<<"$OUT")" "a pipeline into head ends (SIGPIPE works)"
+
 # ---- ids: root inside, a subordinate id outside ----
 capture chrootctl run "$S" id -u
 assert_eq 0 "$OUT" "the command runs as uid 0 inside"
@@ -159,6 +169,8 @@ assert_match '(^| )staff( |$)' "$groups" "--user tester: in the supplementary gr
 assert_eq "/home/tester tester tester" "$rest" "--user tester: HOME, USER and LOGNAME of tester"
 capture chrootctl run "$S" --user 1000 id -un
 assert_eq tester "$OUT" "--user 1000 (numeric) runs as tester"
+capture chrootctl run "$S" --user tester sh -c 'grep -E "^Cap(Prm|Eff|Amb):" /proc/self/status | cut -f2 | paste -sd" "'
+assert_eq "0000000000000000 0000000000000000 0000000000000000" "$OUT" "--user tester: no capabilities"
 capture chrootctl run "$S" --user tester touch /root/nope
 assert_eq 1 "$((RC != 0))" "tester cannot write in /root (not root inside)"
 capture chrootctl run "$S" --directory /tmp pwd
