@@ -5,10 +5,10 @@
 
 # The Debian packages the build, the tests and the quickstart need. .ci/run and
 # quickstart install exactly these.
-CT_DEB_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libcap-dev
-                 libmount-dev libarchive-dev libglib2.0-dev uidmap busybox-static zstd
-                 xz-utils bzip2 gzip tar dbus-daemon dbus-user-session systemd iproute2
-                 util-linux python3 passwd procps)
+CT_DEB_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev
+                 libarchive-dev libglib2.0-dev libglib2.0-bin uidmap busybox-static zstd
+                 xz-utils bzip2 gzip tar dbus-daemon dbus-bin dbus-user-session systemd
+                 iproute2 util-linux python3 passwd procps)
 
 # The unprivileged user the harness runs everything as when started by root.
 CT_TEST_USER=${CHROOTD_TEST_USER:-chrootd-test}
