@@ -2,6 +2,8 @@
 /* dircopy_write_tar() through a pipe into unpack_archive(), as the service does for a
  * "directory" chroot, and the id translation table. */
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <locale.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -462,21 +464,58 @@ static void test_owners(Fixture *f, gconstpointer data) {
         g_assert_cmpint(st.st_mode & 07777, ==, 02755);
 }
 
+/* Root (also root in a user namespace, where the suite runs to restore ownership)
+ * reads files whatever their mode. To see a permission error, the test takes
+ * CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH out of this thread's effective set (new
+ * threads inherit it) and puts them back afterwards. */
+typedef struct DacGuard {
+        bool dropped;
+        struct __user_cap_header_struct header;
+        struct __user_cap_data_struct saved[2];
+} DacGuard;
+
+static void dac_drop(DacGuard *g) {
+        struct __user_cap_data_struct data[2];
+
+        g->header = (struct __user_cap_header_struct) { .version = _LINUX_CAPABILITY_VERSION_3 };
+        if (syscall(SYS_capget, &g->header, g->saved) < 0)
+                return;
+        memcpy(data, g->saved, sizeof(data));
+        data[0].effective &= ~((1U << CAP_DAC_OVERRIDE) | (1U << CAP_DAC_READ_SEARCH));
+        g->dropped = syscall(SYS_capset, &g->header, data) == 0;
+}
+
+static void dac_restore(DacGuard *g) {
+        if (g->dropped)
+                g_assert_cmpint(syscall(SYS_capset, &g->header, g->saved), ==, 0);
+}
+
+/* True if the file at path beneath dirfd can be opened despite its mode 0. */
+static bool opens_anyway(int dirfd, const char *path, int flags) {
+        int fd = openat(dirfd, path, flags | O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        close(fd);
+        return true;
+}
+
 static void test_unreadable_file(Fixture *f, gconstpointer data) {
         g_autofree char *error = NULL, *unpack_error = NULL;
         IdShift shift = own_shift();
-        int r, unpack_r, fd;
+        DacGuard dac = {};
+        int r, unpack_r;
 
         g_assert_cmpint(mkdirat(f->src_fd, "etc", 0755), ==, 0);
         write_at(f->src_fd, "etc/shadow", "root:*:", 7, 0000);
-        fd = openat(f->src_fd, "etc/shadow", O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-                close(fd);
+        dac_drop(&dac);
+        if (opens_anyway(f->src_fd, "etc/shadow", 0)) {
+                dac_restore(&dac);
                 g_test_skip("this process reads files whatever their mode");
                 return;
         }
 
         r = copy(f, &shift, default_flags(), &unpack_r, &unpack_error, &error);
+        dac_restore(&dac);
         g_assert_cmpint(r, ==, -EACCES);
         g_assert_cmpstr(error, ==, "Cannot read 'etc/shadow': Permission denied");
         /* No end-of-archive marker after a failure: the copy is not mistaken for a
@@ -487,17 +526,19 @@ static void test_unreadable_file(Fixture *f, gconstpointer data) {
 static void test_unreadable_dir(Fixture *f, gconstpointer data) {
         g_autofree char *error = NULL, *unpack_error = NULL;
         IdShift shift = own_shift();
-        int r, unpack_r, fd;
+        DacGuard dac = {};
+        int r, unpack_r;
 
         g_assert_cmpint(mkdirat(f->src_fd, "locked", 0000), ==, 0);
-        fd = openat(f->src_fd, "locked", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd >= 0) {
-                close(fd);
+        dac_drop(&dac);
+        if (opens_anyway(f->src_fd, "locked", O_DIRECTORY)) {
+                dac_restore(&dac);
                 g_test_skip("this process reads directories whatever their mode");
                 return;
         }
 
         r = copy(f, &shift, default_flags(), &unpack_r, &unpack_error, &error);
+        dac_restore(&dac);
         g_assert_cmpint(r, ==, -EACCES);
         g_assert_cmpstr(error, ==, "Cannot read 'locked': Permission denied");
         g_assert_cmpint(unpack_r, ==, -EBADMSG);
