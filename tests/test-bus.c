@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <signal.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -133,6 +134,12 @@ static void fixture_setup(Fixture *f, gconstpointer data) {
                 g_assert_no_error(error);
                 g_test_dbus_add_service_dir(f->bus, f->services);
         }
+        /* GTestDBus's watcher (the process that kills the bus daemon if we die) learns
+         * of our death from a pipe whose write end is not close-on-exec: a daemon that
+         * inherits it keeps the watcher waiting, so after a failed assertion the daemon
+         * and the watcher would both outlive us, holding meson's output pipe open
+         * until its timeout. Nothing of ours needs inheriting. */
+        (void) close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
         /* An activated service inherits the bus daemon's environment, ours. */
         g_test_dbus_up(f->bus);
         f->conn = g_dbus_connection_new_for_address_sync(g_test_dbus_get_bus_address(f->bus),
