@@ -142,6 +142,9 @@ static int method_begin_session(sd_bus_message *m, void *userdata, sd_bus_error 
         }
         if (manager_get_session(mgr, id))
                 return sd_bus_error_setf(error, CHROOTD_ERROR_SESSION_EXISTS, "Session '%s' already exists", id);
+        if (manager_n_sessions(mgr) >= MANAGER_SESSIONS_MAX)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_LIMIT_EXCEEDED,
+                                         "There are already %d sessions: end some first", MANAGER_SESSIONS_MAX);
 
         r = session_begin(mgr, chroot, id, m, &s, &error_name, &error_message);
         if (r < 0)

@@ -72,6 +72,14 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
+unsigned manager_n_sessions(Manager *m) {
+        unsigned n = 0;
+
+        for (Session *s = m->sessions; s; s = s->next)
+                n++;
+        return n;
+}
+
 Session *manager_get_session(Manager *m, const char *id) {
         for (Session *s = m->sessions; s; s = s->next)
                 if (streq(s->rec.id, id))

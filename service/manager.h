@@ -31,6 +31,12 @@ static inline void manager_freep(Manager **m) {
         manager_free(*m);
 }
 
+/* Most sessions one user may have at once. */
+#define MANAGER_SESSIONS_MAX 1024
+
+/* How many sessions exist, in any state. */
+unsigned manager_n_sessions(Manager *m);
+
 /* Look up a session by id. */
 Session *manager_get_session(Manager *m, const char *id);
 
