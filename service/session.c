@@ -124,16 +124,16 @@ typedef struct WorkerChild {
         int report_fd;
 } WorkerChild;
 
-/* Directory chroots are streamed as a tar archive and unpacked by the same code as
- * tarballs, so both get the same checks. The reader runs on the host with the user's
- * own credentials: it must see host ids (a namespace would show unmapped owners as
- * 65534) and read what the user can read. It reports failures itself; the unpack then
- * fails on the truncated stream. Returns the read end of the stream. */
 /* The reader's failures travel in the report pipe; its exit needs only reaping. */
 static int on_reader_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
         return 0;
 }
 
+/* Directory chroots are streamed as a tar archive and unpacked by the same code as
+ * tarballs, so both get the same checks. The reader runs on the host with the user's
+ * own credentials: it must see host ids (a namespace would show unmapped owners as
+ * 65534) and read what the user can read. It reports failures itself; the unpack then
+ * fails on the truncated stream. Returns the read end of the stream. */
 static int start_reader(Session *s, int source_fd, const IdShift *shift, int report_fd) {
         _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
         pid_t pid;
