@@ -283,5 +283,8 @@ int manager_bus_attach(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
+        r = systemd_client_new(m->bus, m->event, &m->systemd);
+        if (r < 0)
+                return r;
         return sd_bus_request_name(m->bus, CHROOTD_BUS_NAME, 0);
 }

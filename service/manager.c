@@ -63,6 +63,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         while (m->sessions)
                 session_free(m->sessions);
+        systemd_client_free(m->systemd);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         paths_done(&m->paths);

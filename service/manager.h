@@ -8,6 +8,7 @@
 #include "catalog.h"
 #include "idmap.h"
 #include "paths.h"
+#include "systemd.h"
 
 typedef struct Session Session;
 
@@ -22,6 +23,7 @@ typedef struct Manager {
         gid_t gid;
         const char *subuid_path;
         const char *subgid_path;
+        SystemdClient *systemd; /* the user manager, for scopes and slices */
 } Manager;
 
 /* Set up paths and state directories. Returns 0 or -errno. */

@@ -257,20 +257,26 @@ static int run_after_map(void *userdata) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int run_start(const IdMap *map, const RunParams *p, int report_fd, pid_t *ret_pid, int *ret_pidfd, char **ret_error) {
-        RunChild c = { .p = p, .report_fd = report_fd, .rootfd = -EBADF };
-        int keep[] = { report_fd, p->stdio[0], p->stdio[1], p->stdio[2] };
-        SpawnParams sp = {
-                .map = map,
+static void run_spawn_params(const RunParams *p, RunChild *c, int keep[4], SpawnParams *ret) {
+        *c = (RunChild) { .p = p, .report_fd = keep[0], .rootfd = -EBADF };
+        *ret = (SpawnParams) {
                 .map_self = false,
                 .extra_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
                                (p->network_none ? CLONE_NEWNET : 0),
                 .keep_fds = keep,
-                .n_keep_fds = ELEMENTSOF(keep),
+                .n_keep_fds = 4,
                 .before_map = run_before_map,
                 .after_map = run_after_map,
-                .userdata = &c,
+                .userdata = c,
         };
+}
 
-        return userns_spawn(&sp, ret_pid, ret_pidfd, ret_error);
+int run_clone(const RunParams *p, int report_fd, SpawnedChild *ret) {
+        int keep[4] = { report_fd, p->stdio[0], p->stdio[1], p->stdio[2] };
+        SpawnParams sp;
+        RunChild c;
+
+        /* c lives on this stack: the child gets its own copy of it at clone. */
+        run_spawn_params(p, &c, keep, &sp);
+        return userns_clone(&sp, ret);
 }

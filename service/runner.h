@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include "idmap.h"
 #include "passwd.h"
+#include "spawn.h"
 
 /* One command in namespaces made for it alone. */
 typedef struct RunParams {
@@ -19,12 +20,13 @@ typedef struct RunParams {
 } RunParams;
 
 /* Start the command: a child in new user, mount, pid, ipc, uts (and net) namespaces
- * becomes the pid namespace's init, sets up the file system, forks the command and
- * reaps everything until the command exits; when it exits, the kernel kills whatever
- * is left in the pid namespace. Problems before exec and the command's wait status
- * are written as report records to report_fd. Returns 0 with the init's pid and a
- * pidfd, or -errno with *ret_error. */
-int run_start(const IdMap *map, const RunParams *p, int report_fd, pid_t *ret_pid, int *ret_pidfd, char **ret_error);
+ * that will become the pid namespace's init, set up the file system, fork the command
+ * and reap everything until the command exits; when it exits, the kernel kills
+ * whatever is left in the pid namespace. Problems before exec and the command's wait
+ * status are written as report records to report_fd. The child waits until
+ * userns_release() (with map_self false) writes its maps, so that the caller can put
+ * it into a cgroup first. Returns 0 or -errno. */
+int run_clone(const RunParams *p, int report_fd, SpawnedChild *ret);
 
 /* The command's environment: base (or a clean one: HOME, LOGNAME, USER, SHELL, PATH)
  * with USER and LOGNAME set to the target user and a default PATH if it has none. */

@@ -38,10 +38,13 @@ static Session *session_new(Manager *m, SessionRecord *rec) {
         s->dir = strf("%s/%s", m->paths.sessions_dir, rec->id);
         s->tree = strf("%s/%s/root", m->paths.sessions_dir, rec->id);
         r = sd_bus_path_encode("/org/chrootd1/session", rec->id, &s->object_path);
+        if (r >= 0)
+                r = session_slice_name(rec->id, &s->slice);
         if (!s->dir || !s->tree || r < 0) {
                 free(s->dir);
                 free(s->tree);
                 free(s->object_path);
+                free(s->slice);
                 return NULL;
         }
         s->rec = *rec;
@@ -49,6 +52,26 @@ static Session *session_new(Manager *m, SessionRecord *rec) {
         s->next = m->sessions;
         m->sessions = s;
         return TAKE_PTR(s);
+}
+
+/* Freeing the child's watch kills the command's init, and with it the command's
+ * whole pid namespace, and reaps it. */
+static Run *run_free(Run *run) {
+        if (!run)
+                return NULL;
+        sd_event_source_unref(run->source);
+        spawned_child_done(&run->child);
+        systemd_job_cancel(run->job);
+        safe_close(run->report_fd);
+        sd_bus_message_unref(run->message);
+        outcome_done(&run->failure);
+        free(run->unit);
+        free(run);
+        return NULL;
+}
+
+static void run_freep(Run **run) {
+        run_free(*run);
 }
 
 Session *session_free(Session *s) {
@@ -65,11 +88,10 @@ Session *session_free(Session *s) {
         while (s->runs) {
                 Run *r = s->runs;
                 s->runs = r->next;
-                sd_event_source_unref(r->source); /* kills and reaps: see run_start_watch */
-                safe_close(r->report_fd);
-                sd_bus_message_unref(r->message);
-                free(r);
+                run_free(r);
         }
+        systemd_job_cancel(s->stop_job);
+        free(s->slice);
         sd_event_source_unref(s->worker_source);
         sd_event_source_unref(s->reader_source);
         safe_close(s->worker_report_fd);
@@ -310,12 +332,34 @@ static void session_finish_removal(Session *s, const Outcome *removal) {
         session_free(s);
 }
 
+static void session_continue_end(Session *s);
+
+static void on_slice_stopped(int r, const char *message, void *userdata) {
+        Session *s = userdata;
+
+        s->stop_job = NULL;
+        if (r < 0 && r != -EOPNOTSUPP)
+                log_warning("Failed to stop %s: %s", s->slice, strempty(message));
+        s->slice_stopped = true;
+        session_continue_end(s);
+}
+
+/* End, once nothing runs any more: stop the session's slice (so no unit of it stays
+ * behind, and anything a crash left in it dies), then remove the tree. */
 static void session_continue_end(Session *s) {
         int r;
         Outcome o = {};
 
-        if (s->rec.state != SESSION_ENDING || s->worker_source || s->n_runs > 0)
+        if (s->rec.state != SESSION_ENDING || s->worker_source || s->n_runs > 0 || s->stop_job)
                 return;
+        if (!s->slice_stopped) {
+                r = systemd_stop_unit(s->manager->systemd, s->slice, on_slice_stopped, s, &s->stop_job);
+                if (r >= 0)
+                        return;
+                if (r != -EOPNOTSUPP)
+                        log_warning("Failed to stop %s: %s", s->slice, strerror(-r));
+                s->slice_stopped = true;
+        }
         r = session_start_removal(s);
         if (r < 0) {
                 o.error_name = CHROOTD_ERROR_FAILED;
@@ -476,6 +520,9 @@ static int on_run_exit(sd_event_source *source, const siginfo_t *si, void *userd
         if (rep.have_error) {
                 o.error_name = child_error_to_bus_name(rep.error_kind);
                 o.error_message = strdup(rep.message);
+        } else if (run->failure.error_name) {
+                o = run->failure;
+                run->failure = (Outcome) {};
         } else if (rep.have_status) {
                 o.killed = !WIFEXITED(rep.wstatus);
                 o.value = WIFEXITED(rep.wstatus) ? WEXITSTATUS(rep.wstatus) : WTERMSIG(rep.wstatus);
@@ -497,23 +544,66 @@ static int on_run_exit(sd_event_source *source, const siginfo_t *si, void *userd
                         break;
                 }
         s->n_runs--;
-        sd_event_source_unref(run->source);
-        safe_close(run->report_fd);
-        sd_bus_message_unref(run->message);
-        free(run);
+        run_free(run);
 
         session_continue_end(s);
         return 0;
 }
 
+/* Kill a command that has not run yet; on_run_exit replies with why. */
+static void run_fail(Run *run, char *message) {
+        if (!run->failure.error_name) {
+                run->failure.error_name = CHROOTD_ERROR_FAILED;
+                run->failure.error_message = message;
+        } else
+                free(message);
+        (void) kill(run->child.pid, SIGKILL);
+}
+
+/* Write the maps and let the command's init go on. */
+static void run_release(Run *run) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        r = userns_release(&run->child, &run->map, false, &error);
+        if (r < 0)
+                run_fail(run, strf("Cannot start the command: %s", error ? error : strerror(-r)));
+}
+
+static void on_run_scope(int r, const char *message, void *userdata) {
+        Run *run = userdata;
+
+        run->job = NULL;
+        if (r == -EOPNOTSUPP) {
+                free(run->unit);
+                run->unit = NULL;
+        } else if (r < 0) {
+                run_fail(run, strf("systemd did not make a scope for the command: %s", strempty(message)));
+                return;
+        }
+        run_release(run);
+}
+
+/* "chrootd session ID: ARGV..." for the scope's Description, cut at about 200 bytes. */
+static char *run_description(const Session *s, char **argv) {
+        char buf[256];
+        size_t n;
+
+        n = (size_t) snprintf(buf, sizeof(buf), "chrootd session %s:", s->rec.id);
+        for (char **a = argv; *a && n < 200; a++)
+                n += (size_t) snprintf(buf + n, sizeof(buf) - n, " %s", *a);
+        if (n >= 200)
+                strcpy(buf + 196, "...");
+        return strdup(buf);
+}
+
 int session_run(Session *s, const RunParams *p, sd_bus_message *message, const char **ret_error_name,
                 char **ret_error_message) {
         _cleanup_close_pair_ int rp[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int pidfd = -EBADF;
-        _cleanup_free_ Run *run = NULL;
+        _cleanup_(run_freep) Run *run = NULL;
+        _cleanup_free_ char *description = NULL;
         RunParams params = *p;
-        IdMap map;
-        pid_t pid;
+        Run *started;
         int r;
 
         if (s->rec.state != SESSION_READY) {
@@ -521,56 +611,62 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
                 *ret_error_message = strf("Session '%s' is %s, not ready", s->rec.id, session_state_to_string(s->rec.state));
                 return -EBUSY;
         }
-        r = manager_idmap(s->manager, &map, ret_error_message);
-        if (r < 0) {
-                *ret_error_name = CHROOTD_ERROR_NO_SUBORDINATE_IDS;
-                return r;
-        }
         run = calloc(1, sizeof(Run));
         if (!run || pipe2(rp, O_CLOEXEC) < 0) {
                 *ret_error_name = CHROOTD_ERROR_FAILED;
                 *ret_error_message = strdup("Out of memory or file descriptors");
                 return -ENOMEM;
         }
+        run->child = (SpawnedChild) { .pidfd = -EBADF, .sync_fd = -EBADF };
+        run->report_fd = -EBADF;
+        r = manager_idmap(s->manager, &run->map, ret_error_message);
+        if (r < 0) {
+                *ret_error_name = CHROOTD_ERROR_NO_SUBORDINATE_IDS;
+                return r;
+        }
+
         params.tree = s->tree;
         params.hostname = s->rec.chroot;
-        r = run_start(&map, &params, rp[1], &pid, &pidfd, ret_error_message);
+        r = run_clone(&params, rp[1], &run->child);
         if (r < 0) {
-                Report rep = {};
-
-                /* A child that failed early said why in the report pipe. */
-                rp[1] = safe_close(rp[1]);
-                (void) fcntl(rp[0], F_SETFL, O_NONBLOCK);
-                if (!*ret_error_message && report_read(rp[0], &rep) >= 0 && rep.have_error)
-                        *ret_error_message = strdup(rep.message);
                 *ret_error_name = CHROOTD_ERROR_FAILED;
-                if (!*ret_error_message)
-                        *ret_error_message = strf("Cannot start the command: %s", strerror(-r));
+                *ret_error_message = strf("Cannot start the command: %s", strerror(-r));
                 return r;
         }
         rp[1] = safe_close(rp[1]);
+        (void) fcntl(rp[0], F_SETFL, O_NONBLOCK);
+        run->report_fd = TAKE_FD(rp[0]);
 
-        r = sd_event_add_child_pidfd(s->manager->event, &run->source, pidfd, WEXITED, on_run_exit, run);
+        /* The watch owns the process from here: freeing it kills and reaps. */
+        r = sd_event_add_child_pidfd(s->manager->event, &run->source, run->child.pidfd, WEXITED, on_run_exit, run);
         if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
+                (void) kill(run->child.pid, SIGKILL);
+                (void) waitpid(run->child.pid, NULL, 0);
                 *ret_error_name = CHROOTD_ERROR_FAILED;
                 *ret_error_message = strf("Cannot watch the command: %s", strerror(-r));
                 return r;
         }
-        /* Freeing the source (session_free, service exit) kills the init, and with it
-         * the command's whole pid namespace. */
-        (void) sd_event_source_set_child_pidfd_own(run->source, true);
         (void) sd_event_source_set_child_process_own(run->source, true);
-        TAKE_FD(pidfd);
-        (void) fcntl(rp[0], F_SETFL, O_NONBLOCK);
-        run->report_fd = TAKE_FD(rp[0]);
-        run->pid = pid;
+
         run->session = s;
         run->message = sd_bus_message_ref(message);
         run->next = s->runs;
-        s->runs = TAKE_PTR(run);
+        started = s->runs = TAKE_PTR(run);
         s->n_runs++;
+
+        /* From here on, failures reach the caller through on_run_exit. Before the
+         * command runs, its init goes into a scope of its own in the session's slice,
+         * so that everything it starts is tracked and can be killed by systemd. */
+        description = run_description(s, p->argv);
+        r = description ? run_scope_name(s->rec.id, started->child.pid, &started->unit) : -ENOMEM;
+        if (r >= 0)
+                r = systemd_start_scope(s->manager->systemd, started->unit, s->slice, description,
+                                        started->child.pid, started->child.pidfd, on_run_scope, started,
+                                        &started->job);
+        if (r == -EOPNOTSUPP)
+                on_run_scope(r, NULL, started);
+        else if (r < 0)
+                run_fail(started, strf("Cannot ask systemd for a scope: %s", strerror(-r)));
         return 0;
 }
 
@@ -596,7 +692,7 @@ int session_end(Session *s, sd_bus_message *message) {
         case SESSION_READY:
                 session_set_state(s, SESSION_ENDING);
                 for (Run *r = s->runs; r; r = r->next)
-                        (void) kill(r->pid, SIGKILL);
+                        (void) kill(r->child.pid, SIGKILL);
                 break;
         case SESSION_ENDING:
         default:

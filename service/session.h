@@ -9,6 +9,7 @@
 #include "manager.h"
 #include "runner.h"
 #include "store.h"
+#include "systemd.h"
 
 typedef struct Run Run;
 
@@ -50,15 +51,24 @@ struct Session {
 
         Run *runs;
         unsigned n_runs;
+
+        /* End stops the session's slice (every scope in it) before removing the tree. */
+        char *slice;
+        SystemdJob *stop_job;
+        bool slice_stopped;
 };
 
 struct Run {
         Session *session;
         Run *next;
-        pid_t pid;
+        SpawnedChild child;  /* the command's init; waits until its scope exists */
+        IdMap map;
         sd_event_source *source;
         int report_fd;
         sd_bus_message *message;
+        char *unit;          /* its transient scope */
+        SystemdJob *job;     /* starting the scope */
+        Outcome failure;     /* why the service killed it before it ran */
 };
 
 /* Make a new session of chroot and start unpacking (or copying) it; message gets

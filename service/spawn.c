@@ -98,7 +98,7 @@ _noreturn_ static void child_main(const SpawnParams *p, int sync_fd) {
         _exit(p->after_map ? p->after_map(p->userdata) : 0);
 }
 
-int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **ret_error) {
+int userns_clone(const SpawnParams *p, SpawnedChild *ret) {
         _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF };
         int pidfd = -EBADF;
         pid_t pid;
@@ -107,7 +107,6 @@ int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **re
                 .pidfd = (uint64_t) (uintptr_t) &pidfd,
                 .exit_signal = SIGCHLD,
         };
-        int r;
 
         if (pipe2(sync, O_CLOEXEC) < 0)
                 return -errno;
@@ -120,23 +119,40 @@ int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **re
                 child_main(p, sync[0]);
         }
 
-        _cleanup_close_ int owned_pidfd = pidfd;
-        sync[0] = safe_close(sync[0]);
+        *ret = (SpawnedChild) { .pid = pid, .pidfd = pidfd, .sync_fd = TAKE_FD(sync[1]) };
+        return 0;
+}
 
-        r = idmap_apply(p->map, pid, p->map_self, ret_error);
+int userns_release(SpawnedChild *c, const IdMap *map, bool map_self, char **ret_error) {
+        int r;
+
+        r = idmap_apply(map, c->pid, map_self, ret_error);
+        if (r >= 0)
+                r = write_full(c->sync_fd, "x", 1);
+        c->sync_fd = safe_close(c->sync_fd);
+        if (r < 0)
+                (void) kill(c->pid, SIGKILL);
+        return r;
+}
+
+void spawned_child_done(SpawnedChild *c) {
+        c->pidfd = safe_close(c->pidfd);
+        c->sync_fd = safe_close(c->sync_fd);
+}
+
+int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **ret_error) {
+        _cleanup_(spawned_child_done) SpawnedChild c = { .pidfd = -EBADF, .sync_fd = -EBADF };
+        int r;
+
+        r = userns_clone(p, &c);
+        if (r < 0)
+                return r;
+        r = userns_release(&c, p->map, p->map_self, ret_error);
         if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
+                (void) waitpid(c.pid, NULL, 0);
                 return r;
         }
-        r = write_full(sync[1], "x", 1);
-        if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                return r;
-        }
-
-        *ret_pid = pid;
-        *ret_pidfd = TAKE_FD(owned_pidfd);
+        *ret_pid = c.pid;
+        *ret_pidfd = TAKE_FD(c.pidfd);
         return 0;
 }

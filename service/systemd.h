@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+/* Talking to the systemd user manager on the user bus: transient scopes for commands,
+ * a slice per session, and waiting for their jobs. Without a user manager (a plain
+ * dbus-daemon, as in the bus tests) every request finishes with -EOPNOTSUPP and the
+ * caller goes on without cgroup delegation; that is logged once. */
+
+typedef struct SystemdJob SystemdJob;
+typedef struct SystemdClient SystemdClient;
+
+/* Called once when a request is done: 0, -EOPNOTSUPP (no user manager), or another
+ * -errno with a message saying what systemd answered. */
+typedef void (*systemd_job_done_t)(int r, const char *message, void *userdata);
+
+/* Attach to a bus and event loop (to match JobRemoved). Returns 0 or -errno. */
+int systemd_client_new(sd_bus *bus, sd_event *event, SystemdClient **ret);
+SystemdClient *systemd_client_free(SystemdClient *c);
+
+/* Start a transient scope with Delegate=yes for pid (and its pidfd, where the manager
+ * takes PIDFDs), in slice, and call done when its job has finished. */
+int systemd_start_scope(SystemdClient *c, const char *unit, const char *slice, const char *description, pid_t pid,
+                        int pidfd, systemd_job_done_t done, void *userdata, SystemdJob **ret);
+
+/* Stop a unit (the session's slice, with everything in it) and call done when its job
+ * has finished. A unit that is not loaded is not an error. */
+int systemd_stop_unit(SystemdClient *c, const char *unit, systemd_job_done_t done, void *userdata, SystemdJob **ret);
+
+/* Forget a request: its callback will not be called. */
+SystemdJob *systemd_job_cancel(SystemdJob *j);
+
+/* Unit names: "chrootd-<id escaped as systemd-escape does>.slice", a child of
+ * chrootd.slice, and "chrootd-run-<escaped id>-<pid>.scope". */
+int session_slice_name(const char *id, char **ret);
+int run_scope_name(const char *id, pid_t pid, char **ret);
+/* systemd-escape of a string, for use in a unit name. */
+int unit_name_escape(const char *s, char **ret);
