@@ -36,17 +36,19 @@ enum {
         OPT_NETWORK = 1 << 3,
         OPT_PRESERVE_ENV = 1 << 4,
         OPT_NO_LEGEND = 1 << 5,
+        OPT_TIMEOUT = 1 << 6,
 };
 
 /* Indexed by the bit number of OPT_*. */
 static const char *const option_names[] = {
-        "name", "user", "directory", "network", "preserve-environment", "no-legend",
+        "name", "user", "directory", "network", "preserve-environment", "no-legend", "timeout",
 };
 
 enum {
         ARG_VERSION = 0x100,
         ARG_NO_LEGEND,
         ARG_NETWORK,
+        ARG_TIMEOUT,
 };
 
 static struct {
@@ -56,6 +58,7 @@ static struct {
         const char *directory;
         const char *network;
         bool preserve_environment;
+        uint64_t timeout_sec;
         unsigned seen; /* OPT_* given on the command line, checked against the verb */
 } arg = {
         .legend = true,
@@ -74,6 +77,7 @@ static const struct option options[] = {
         { "directory", required_argument, NULL, 'd' },
         { "network", required_argument, NULL, ARG_NETWORK },
         { "preserve-environment", no_argument, NULL, 'p' },
+        { "timeout", required_argument, NULL, ARG_TIMEOUT },
         {}
 };
 
@@ -448,6 +452,9 @@ static int append_run_options(sd_bus_message *m) {
         if (arg.network &&
             (r = sd_bus_message_append(m, "{sv}", "network", "s", arg.network)) < 0)
                 return r;
+        if (arg.timeout_sec > 0 &&
+            (r = sd_bus_message_append(m, "{sv}", "timeout", "t", arg.timeout_sec * UINT64_C(1000000))) < 0)
+                return r;
 
         if (arg.preserve_environment) {
                 _cleanup_strv_free_ char **env = NULL;
@@ -506,6 +513,11 @@ static int verb_run(sd_bus *bus, char **args) {
                 return value & 0xff;
         if (streq(result, "killed"))
                 return 128 + (value & 0x7f);
+        if (streq(result, "timeout")) {
+                /* As timeout(1) does. */
+                fprintf(stderr, "chrootctl: Command timed out after %" PRIu64 " s\n", arg.timeout_sec);
+                return 124;
+        }
         fprintf(stderr, "chrootctl: Failed to run '%s' in session '%s': unknown result '%s'\n",
                 args[2], id, result);
         return -EPROTO;
@@ -577,6 +589,51 @@ static int verb_info(sd_bus *bus, char **args) {
         return 0;
 }
 
+/* A signal by number, or by name with or without "SIG". */
+static int parse_signal(const char *s) {
+        static const struct {
+                const char *name;
+                int sig;
+        } table[] = {
+                { "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
+                { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "CONT", SIGCONT },
+                { "TSTP", SIGTSTP }, { "ALRM", SIGALRM }, { "WINCH", SIGWINCH },
+        };
+        const char *name = startswith(s, "SIG") ? s + 3 : s;
+        char *end;
+        long v;
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (streq(name, table[i].name))
+                        return table[i].sig;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno || end == s || *end || v <= 0 || v >= _NSIG)
+                return -EINVAL;
+        return (int) v;
+}
+
+static int verb_kill(sd_bus *bus, char **args) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = NULL;
+        int sig = SIGTERM, r;
+
+        if (args[2]) {
+                sig = parse_signal(args[2]);
+                if (sig < 0) {
+                        usage_error("'%s' is not a signal", args[2]);
+                        exit(EXIT_USAGE);
+                }
+        }
+        r = get_session(bus, args[1], &path);
+        if (r < 0)
+                return r;
+        r = call(bus, path, SESSION_IFACE, "Kill", &error, NULL, "i", (int32_t) sig);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to signal session '%s'", args[1]);
+        return 0;
+}
+
 static const struct verb {
         const char *name;
         size_t min_args, max_args; /* counting the verb itself */
@@ -587,8 +644,9 @@ static const struct verb {
         { "list", 1, 1, OPT_NO_LEGEND, "list", verb_list },
         { "sessions", 1, 1, OPT_NO_LEGEND, "sessions", verb_sessions },
         { "begin", 2, 2, OPT_NAME, "begin CHROOT", verb_begin },
-        { "run", 3, SIZE_MAX, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV,
+        { "run", 3, SIZE_MAX, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV | OPT_TIMEOUT,
           "run SESSION [--] COMMAND...", verb_run },
+        { "kill", 2, 3, 0, "kill SESSION [SIGNAL]", verb_kill },
         { "end", 2, 2, 0, "end SESSION", verb_end },
         { "info", 2, 2, 0, "info SESSION", verb_info },
 };
@@ -603,6 +661,7 @@ static void help(void) {
                "  sessions                    List sessions\n"
                "  begin CHROOT                Begin a session of CHROOT and print its id\n"
                "  run SESSION [--] CMD...     Run a command in a session\n"
+               "  kill SESSION [SIGNAL]       Signal every command running in a session (TERM)\n"
                "  end SESSION                 End a session and remove its tree\n"
                "  info SESSION                Show the properties of a session\n"
                "\n"
@@ -616,7 +675,9 @@ static void help(void) {
                "     --network=host|none      run: share the host's network or only\n"
                "                              get loopback (host)\n"
                "  -p --preserve-environment   run: pass this environment, less variables\n"
-               "                              that are unsafe in a chroot (as schroot)\n");
+               "                              that are unsafe in a chroot (as schroot)\n"
+               "     --timeout=SEC            run: kill the command after SEC seconds\n"
+               "                              (exit status 124)\n");
 }
 
 /* Collect positional arguments into *ret_args. Options may come anywhere, except that
@@ -683,6 +744,18 @@ static int parse_argv(int argc, char *argv[], char ***ret_args) {
                         arg.preserve_environment = true;
                         arg.seen |= OPT_PRESERVE_ENV;
                         break;
+                case ARG_TIMEOUT: {
+                        char *end;
+                        errno = 0;
+                        unsigned long long v = strtoull(optarg, &end, 10);
+                        if (errno || end == optarg || *end || optarg[0] == '-' || v > UINT64_MAX / 1000000) {
+                                usage_error("--timeout takes whole seconds, not '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        arg.timeout_sec = v;
+                        arg.seen |= OPT_TIMEOUT;
+                        break;
+                }
                 case ':':
                         /* getopt has stepped past the option that lacks its argument. */
                         usage_error("option '%s' needs an argument", argv[optind - 1]);

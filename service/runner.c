@@ -146,6 +146,7 @@ _noreturn_ static void command_main(RunChild *c) {
         size_t n_groups = 0;
         int fd = c->report_fd, r;
 
+        reset_signals();
         (void) setsid();
         umask(022);
 
@@ -193,6 +194,27 @@ _noreturn_ static void command_main(RunChild *c) {
         _exit(127);
 }
 
+/* The init passes a signal on to every other process of its pid namespace: this is
+ * how Session.Kill reaches the command and everything it started. (As PID 1 of the
+ * namespace, the init itself ignores signals it has no handler for, except SIGKILL,
+ * which takes the whole namespace down.) */
+static void forward_signal(int sig) {
+        int saved = errno;
+
+        (void) kill(-1, sig);
+        errno = saved;
+}
+
+static void install_forwarding(void) {
+        struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+
+        sigemptyset(&sa.sa_mask);
+        /* Not SIGCHLD, which the init needs; SIGKILL and SIGSTOP cannot be caught. */
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &sa, NULL);
+}
+
 /* PID 1 of the command's pid namespace. */
 static int run_after_map(void *userdata) {
         RunChild *c = userdata;
@@ -228,6 +250,7 @@ static int run_after_map(void *userdata) {
         }
         c->rootfd = safe_close(c->rootfd);
 
+        install_forwarding();
         pid = fork();
         if (pid < 0) {
                 report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot fork the command: %m");

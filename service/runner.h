@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "idmap.h"
 #include "passwd.h"
@@ -17,6 +18,7 @@ typedef struct RunParams {
         const char *hostname;
         const char *tree;      /* the session's tree on the host */
         int stdio[3];
+        uint64_t timeout_usec; /* for the service: kill the command after this long (0: never) */
 } RunParams;
 
 /* Start the command: a child in new user, mount, pid, ipc, uts (and net) namespaces

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 
 /* Limits on what one Run may ask for. */
 #define RUN_ARGV_MAX 4096
@@ -67,7 +68,8 @@ void session_reply_run(Run *run, const Outcome *o) {
                 reply_error(run->message, o);
                 return;
         }
-        r = sd_bus_reply_method_return(run->message, "si", o->killed ? "killed" : "exited", o->value);
+        r = sd_bus_reply_method_return(run->message, "si",
+                                       o->timed_out ? "timeout" : o->killed ? "killed" : "exited", o->value);
         if (r < 0)
                 log_warning("Failed to reply to Run: %s", strerror(-r));
 }
@@ -106,6 +108,27 @@ int bus_session_end(Session *s, sd_bus_message *m, sd_bus_error *error) {
         return 1; /* replied once the session is gone */
 }
 
+static int method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        int32_t sig;
+        int r;
+
+        r = sd_bus_message_read(m, "i", &sig);
+        if (r < 0)
+                return r;
+        /* SIGSTOP cannot be passed on by the command's init (it cannot catch it). */
+        if (sig <= 0 || sig >= _NSIG || sig == SIGSTOP)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Cannot send signal %d%s", (int) sig,
+                                         sig == SIGSTOP ? " (SIGSTOP cannot be passed on; use SIGTSTP)" : "");
+        r = session_kill(s, sig);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_NOT_READY, "Session '%s' is %s, not ready", s->rec.id,
+                                         session_state_to_string(s->rec.state));
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 static int method_end(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return bus_session_end(userdata, m, error);
 }
@@ -116,6 +139,7 @@ typedef struct RunRequest {
         const char *user;
         const char *directory;
         const char *network;
+        uint64_t timeout_usec;
         int stdio[3];
         int null_fd;
 } RunRequest;
@@ -175,6 +199,11 @@ static int read_run_options(sd_bus_message *m, RunRequest *q, sd_bus_error *erro
                         if (r < 0)
                                 return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
                                                          "Option '%s' must be a string (s)", key);
+                } else if (streq(key, "timeout")) {
+                        r = sd_bus_message_read(m, "v", "t", &q->timeout_usec);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                         "Option 'timeout' must be microseconds (t)");
                 } else if (streq(key, "environment")) {
                         r = sd_bus_message_enter_container(m, 'v', "as");
                         if (r < 0)
@@ -274,6 +303,7 @@ static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 .user = q.user,
                 .directory = q.directory,
                 .network_none = streq(q.network, "none"),
+                .timeout_usec = q.timeout_usec,
                 .stdio = { q.stdio[0], q.stdio[1], q.stdio[2] },
         };
         r = session_run(s, &p, m, &error_name, &error_message);
@@ -329,6 +359,10 @@ const sd_bus_vtable session_vtable[] = {
                                 SD_BUS_ARGS("as", argv, "a{sv}", options),
                                 SD_BUS_RESULT("s", result, "i", value),
                                 method_run, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Kill",
+                                SD_BUS_ARGS("i", signal),
+                                SD_BUS_NO_RESULT,
+                                method_kill, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("End", NULL, NULL, method_end, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

@@ -59,6 +59,7 @@ static Session *session_new(Manager *m, SessionRecord *rec) {
 static Run *run_free(Run *run) {
         if (!run)
                 return NULL;
+        sd_event_source_unref(run->timer);
         sd_event_source_unref(run->source);
         spawned_child_done(&run->child);
         systemd_job_cancel(run->job);
@@ -517,7 +518,10 @@ static int on_run_exit(sd_event_source *source, const siginfo_t *si, void *userd
         Outcome o = {};
 
         (void) report_read(run->report_fd, &rep);
-        if (rep.have_error) {
+        if (run->timed_out) {
+                o.timed_out = true;
+                o.value = SIGKILL;
+        } else if (rep.have_error) {
                 o.error_name = child_error_to_bus_name(rep.error_kind);
                 o.error_message = strdup(rep.message);
         } else if (run->failure.error_name) {
@@ -529,6 +533,11 @@ static int on_run_exit(sd_event_source *source, const siginfo_t *si, void *userd
         } else if (s->rec.state == SESSION_ENDING) {
                 o.error_name = CHROOTD_ERROR_SESSION_ENDED;
                 o.error_message = strf("Session '%s' was ended while the command ran", s->rec.id);
+        } else if (si->si_code == CLD_KILLED && run->released) {
+                /* Kill(SIGKILL), systemd or the OOM killer: SIGKILL to the init takes the
+                 * command down with it, before the init can report a status. */
+                o.killed = true;
+                o.value = si->si_status;
         } else {
                 o.error_name = CHROOTD_ERROR_FAILED;
                 o.error_message = si->si_code == CLD_EXITED
@@ -566,6 +575,7 @@ static void run_release(Run *run) {
         int r;
 
         r = userns_release(&run->child, &run->map, false, &error);
+        run->released = r >= 0;
         if (r < 0)
                 run_fail(run, strf("Cannot start the command: %s", error ? error : strerror(-r)));
 }
@@ -582,6 +592,15 @@ static void on_run_scope(int r, const char *message, void *userdata) {
                 return;
         }
         run_release(run);
+}
+
+static int on_run_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
+        Run *run = userdata;
+
+        /* SIGKILL to the init takes down its whole pid namespace. */
+        run->timed_out = true;
+        (void) kill(run->child.pid, SIGKILL);
+        return 0;
 }
 
 /* "chrootd session ID: ARGV..." for the scope's Description, cut at about 200 bytes. */
@@ -647,6 +666,15 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
                 return r;
         }
         (void) sd_event_source_set_child_process_own(run->source, true);
+        if (p->timeout_usec > 0) {
+                r = sd_event_add_time_relative(s->manager->event, &run->timer, CLOCK_MONOTONIC, p->timeout_usec, 0,
+                                               on_run_timeout, run);
+                if (r < 0) {
+                        *ret_error_name = CHROOTD_ERROR_FAILED;
+                        *ret_error_message = strf("Cannot set up the timeout: %s", strerror(-r));
+                        return r; /* freeing run kills the child */
+                }
+        }
 
         run->session = s;
         run->message = sd_bus_message_ref(message);
@@ -667,6 +695,14 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
                 on_run_scope(r, NULL, started);
         else if (r < 0)
                 run_fail(started, strf("Cannot ask systemd for a scope: %s", strerror(-r)));
+        return 0;
+}
+
+int session_kill(Session *s, int sig) {
+        if (s->rec.state != SESSION_READY)
+                return -EBUSY;
+        for (Run *r = s->runs; r; r = r->next)
+                (void) kill(r->child.pid, sig);
         return 0;
 }
 

@@ -19,6 +19,7 @@ typedef struct Outcome {
         char *error_message;
         /* for a Run: */
         bool killed;
+        bool timed_out;
         int value;
 } Outcome;
 
@@ -69,6 +70,9 @@ struct Run {
         char *unit;          /* its transient scope */
         SystemdJob *job;     /* starting the scope */
         Outcome failure;     /* why the service killed it before it ran */
+        sd_event_source *timer; /* the Run's timeout */
+        bool timed_out;
+        bool released;          /* its maps are written: the command is starting */
 };
 
 /* Make a new session of chroot and start unpacking (or copying) it; message gets
@@ -84,6 +88,10 @@ int session_load(Manager *m, const char *id);
 /* Start a command; message gets its reply when the command ends. */
 int session_run(Session *s, const RunParams *p, sd_bus_message *message, const char **ret_error_name,
                 char **ret_error_message);
+
+/* Send sig to every process of every command running in the session (through each
+ * command's init, which passes it on to its pid namespace). Returns 0 or -errno. */
+int session_kill(Session *s, int sig);
 
 /* End the session: kill its commands, remove the tree and state. message (may be
  * NULL) gets its reply when everything is gone. */
