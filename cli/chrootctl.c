@@ -597,7 +597,7 @@ static int parse_signal(const char *s) {
         } table[] = {
                 { "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
                 { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "CONT", SIGCONT },
-                { "TSTP", SIGTSTP }, { "ALRM", SIGALRM }, { "WINCH", SIGWINCH },
+                { "TSTP", SIGTSTP }, { "ALRM", SIGALRM }, { "WINCH", SIGWINCH }, { "STOP", SIGSTOP },
         };
         const char *name = startswith(s, "SIG") ? s + 3 : s;
         char *end;

@@ -19,6 +19,7 @@
 #define CHROOTD_ERROR_SESSION_ENDED      "org.chrootd1.Error.SessionEnded"
 #define CHROOTD_ERROR_ACCESS_DENIED      "org.chrootd1.Error.AccessDenied"
 #define CHROOTD_ERROR_LIMIT_EXCEEDED     "org.chrootd1.Error.LimitExceeded"
+#define CHROOTD_ERROR_NOT_SUPPORTED      "org.chrootd1.Error.NotSupported"
 #define CHROOTD_ERROR_FAILED             "org.chrootd1.Error.Failed"
 
 /* What went wrong in a child process (a Run's command before exec, or an unpack),

@@ -77,31 +77,12 @@ static int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error 
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* No Begin options exist yet; refuse every one so that callers notice. */
-static int check_no_options(sd_bus_message *m, sd_bus_error *error) {
-        const char *key;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_enter_container(m, 'e', "sv");
-        if (r < 0)
-                return r;
-        if (r > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Unknown option '%s'", key);
-        }
-        return sd_bus_message_exit_container(m);
-}
-
 static int method_begin_session(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(catalog_freep) Catalog *c = NULL;
         _cleanup_free_ char *generated = NULL, *error_message = NULL;
         const char *chroot_name, *name, *id, *error_name = NULL;
         const Chroot *chroot;
+        Limits limits;
         Manager *mgr = userdata;
         Session *s;
         int r;
@@ -109,7 +90,7 @@ static int method_begin_session(sd_bus_message *m, void *userdata, sd_bus_error 
         r = sd_bus_message_read(m, "ss", &chroot_name, &name);
         if (r < 0)
                 return r;
-        r = check_no_options(m, error);
+        r = bus_read_limits(m, &limits, error);
         if (r < 0)
                 return r;
         r = check_name(chroot_name, "chroot", error);
@@ -146,7 +127,7 @@ static int method_begin_session(sd_bus_message *m, void *userdata, sd_bus_error 
                 return sd_bus_error_setf(error, CHROOTD_ERROR_LIMIT_EXCEEDED,
                                          "There are already %d sessions: end some first", MANAGER_SESSIONS_MAX);
 
-        r = session_begin(mgr, chroot, id, m, &s, &error_name, &error_message);
+        r = session_begin(mgr, chroot, id, &limits, m, &s, &error_name, &error_message);
         if (r < 0)
                 return sd_bus_error_setf(error, error_name ? error_name : CHROOTD_ERROR_FAILED, "%s",
                                          error_message ? error_message : strerror(-r));

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 
 /* Limits on what one Run may ask for. */
@@ -98,6 +99,82 @@ void session_emit_new(Session *s) {
 void session_emit_removed(Session *s) {
         (void) sd_bus_emit_signal(s->manager->bus, "/org/chrootd1", "org.chrootd1.Manager", "SessionRemoved", "so",
                                   s->rec.id, s->object_path);
+}
+
+void session_reply_set_limits(sd_bus_message *m, const Outcome *o) {
+        int r;
+
+        if (o->error_name) {
+                reply_error(m, o);
+                return;
+        }
+        r = sd_bus_reply_method_return(m, NULL);
+        if (r < 0)
+                log_warning("Failed to reply to SetLimits: %s", strerror(-r));
+}
+
+int bus_read_limits(sd_bus_message *m, Limits *ret, sd_bus_error *error) {
+        Limits l = {};
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key;
+                uint64_t *dest, v;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                dest = streq(key, "memory-max") ? &l.memory_max
+                       : streq(key, "tasks-max") ? &l.tasks_max
+                       : streq(key, "cpu-weight") ? &l.cpu_weight
+                                                  : NULL;
+                if (!dest)
+                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Unknown option '%s'", key);
+                r = sd_bus_message_read(m, "v", "t", &v);
+                if (r < 0)
+                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                 "Option '%s' must be a number (t)", key);
+                if (v == 0 || (dest == &l.cpu_weight && v > 10000))
+                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                 "Option '%s' out of range: %" PRIu64 "%s", key, v,
+                                                 dest == &l.cpu_weight ? " (1..10000)" : " (at least 1)");
+                *dest = v;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret = l;
+        return 0;
+}
+
+static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        Limits l;
+        int r;
+
+        r = bus_read_limits(m, &l, error);
+        if (r < 0)
+                return r;
+        if (!limits_any(&l))
+                return sd_bus_error_set(error, CHROOTD_ERROR_INVALID_ARGUMENT, "No limit given");
+        r = session_set_limits(s, &l, m);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_NOT_READY, "Session '%s' is %s, not ready", s->rec.id,
+                                         session_state_to_string(s->rec.state));
+        if (r == -EALREADY)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_NOT_READY,
+                                         "Session '%s' is already changing its limits", s->rec.id);
+        if (r < 0)
+                return r;
+        return 1; /* replied once systemd applied them */
 }
 
 int bus_session_end(Session *s, sd_bus_message *m, sd_bus_error *error) {
@@ -355,6 +432,10 @@ const sd_bus_vtable session_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("RunningCommands", "u", NULL, offsetof(Session, n_runs), 0),
         SD_BUS_PROPERTY("Progress", "d", property_get_progress, 0, 0),
+        SD_BUS_PROPERTY("MemoryMax", "t", NULL, offsetof(Session, rec.limits.memory_max), 0),
+        SD_BUS_PROPERTY("TasksMax", "t", NULL, offsetof(Session, rec.limits.tasks_max), 0),
+        SD_BUS_PROPERTY("CPUWeight", "t", NULL, offsetof(Session, rec.limits.cpu_weight), 0),
+        SD_BUS_PROPERTY("Slice", "s", NULL, offsetof(Session, slice), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("Run",
                                 SD_BUS_ARGS("as", argv, "a{sv}", options),
                                 SD_BUS_RESULT("s", result, "i", value),
@@ -363,6 +444,10 @@ const sd_bus_vtable session_vtable[] = {
                                 SD_BUS_ARGS("i", signal),
                                 SD_BUS_NO_RESULT,
                                 method_kill, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetLimits",
+                                SD_BUS_ARGS("a{sv}", limits),
+                                SD_BUS_NO_RESULT,
+                                method_set_limits, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("End", NULL, NULL, method_end, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

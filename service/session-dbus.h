@@ -15,6 +15,11 @@ void session_reply_begin(Session *s, const Outcome *o);
 void session_reply_run(Run *r, const Outcome *o);
 void session_reply_end(Session *s, sd_bus_message *m, const Outcome *o);
 void session_emit_state_changed(Session *s);
+void session_reply_set_limits(sd_bus_message *m, const Outcome *o);
+
+/* Read Begin's and SetLimits' options: memory-max, tasks-max (t, UINT64_MAX for no
+ * limit), cpu-weight (t, 1..10000). Unknown options are refused. */
+int bus_read_limits(sd_bus_message *m, Limits *ret, sd_bus_error *error);
 /* Manager.SessionNew and SessionRemoved. */
 void session_emit_new(Session *s);
 void session_emit_removed(Session *s);

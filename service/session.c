@@ -92,6 +92,8 @@ Session *session_free(Session *s) {
                 run_free(r);
         }
         systemd_job_cancel(s->stop_job);
+        systemd_job_cancel(s->limits_job);
+        sd_bus_message_unref(s->set_limits_message);
         free(s->slice);
         sd_event_source_unref(s->worker_source);
         sd_event_source_unref(s->reader_source);
@@ -370,6 +372,50 @@ static void session_continue_end(Session *s) {
         }
 }
 
+/* Begin is over: the session is ready, or whatever it made is removed before the
+ * caller hears why it failed. o is the outcome of the last step. */
+static void session_finish_begin(Session *s, Outcome *o) {
+        if (!o->error_name && !s->begin_failure.error_name) {
+                session_set_state(s, SESSION_READY);
+                session_reply_begin(s, o);
+                s->begin_message = sd_bus_message_unref(s->begin_message);
+                return;
+        }
+        if (!s->begin_failure.error_name) {
+                log_warning("Begin of session '%s' failed: %s", s->rec.id, strempty(o->error_message));
+                s->begin_failure = *o;
+                *o = (Outcome) {};
+        }
+        session_set_state(s, SESSION_ENDING);
+        session_continue_end(s);
+}
+
+static void on_begin_limits(int r, const char *message, void *userdata) {
+        Session *s = userdata;
+        Outcome o = {};
+
+        s->limits_job = NULL;
+        if (r == -EOPNOTSUPP) {
+                o.error_name = CHROOTD_ERROR_NOT_SUPPORTED;
+                o.error_message = strdup("Limits need a systemd user manager, and there is none on the bus");
+        } else if (r < 0) {
+                o.error_name = CHROOTD_ERROR_FAILED;
+                o.error_message = strf("systemd did not set the limits on %s: %s", s->slice, strempty(message));
+        }
+        session_finish_begin(s, &o);
+        outcome_done(&o);
+}
+
+/* Put the session's limits on its slice; done is called when that is in effect. */
+static void session_apply_limits(Session *s, systemd_job_done_t done) {
+        int r;
+
+        s->limits_job = systemd_job_cancel(s->limits_job);
+        r = systemd_set_slice_limits(s->manager->systemd, s->slice, &s->rec.limits, done, s, &s->limits_job);
+        if (r < 0)
+                done(r, strerror(-r), s);
+}
+
 static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
         Session *s = userdata;
         Outcome o = {};
@@ -383,20 +429,10 @@ static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *us
         s->worker_pid = 0;
 
         if (s->rec.state == SESSION_PREPARING) {
-                if (!o.error_name && !s->begin_failure.error_name) {
-                        session_set_state(s, SESSION_READY);
-                        session_reply_begin(s, &o);
-                        s->begin_message = sd_bus_message_unref(s->begin_message);
-                } else {
-                        /* Nothing of a failed (or ended) Begin may stay: remove it, then reply. */
-                        if (!s->begin_failure.error_name) {
-                                log_warning("Begin of session '%s' failed: %s", s->rec.id, strempty(o.error_message));
-                                s->begin_failure = o;
-                                o = (Outcome) {};
-                        }
-                        session_set_state(s, SESSION_ENDING);
-                        session_continue_end(s);
-                }
+                if (!o.error_name && !s->begin_failure.error_name && limits_any(&s->rec.limits))
+                        session_apply_limits(s, on_begin_limits);
+                else
+                        session_finish_begin(s, &o);
         } else
                 session_finish_removal(s, &o);
 
@@ -404,7 +440,7 @@ static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *us
         return 0;
 }
 
-int session_begin(Manager *m, const Chroot *chroot, const char *id, sd_bus_message *message,
+int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, sd_bus_message *message,
                   Session **ret, const char **ret_error_name, char **ret_error_message) {
         _cleanup_close_ int source_fd = -EBADF, sessfd = -EBADF;
         _cleanup_free_ char *error = NULL;
@@ -449,6 +485,7 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, sd_bus_messa
         rec.source = strdup(chroot->path);
         rec.state = SESSION_PREPARING;
         rec.created_usec = now_usec();
+        rec.limits = *limits;
         s = rec.id && rec.chroot && rec.chroot_type && rec.source ? session_new(m, &rec) : NULL;
         session_record_done(&rec);
         if (!s) {
@@ -481,6 +518,15 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, sd_bus_messa
         return 0;
 }
 
+static void on_loaded_limits(int r, const char *message, void *userdata) {
+        Session *s = userdata;
+
+        s->limits_job = NULL;
+        if (r < 0)
+                log_warning("Failed to set the limits of session '%s' on %s: %s", s->rec.id, s->slice,
+                            r == -EOPNOTSUPP ? "no systemd user manager" : strempty(message));
+}
+
 int session_load(Manager *m, const char *id) {
         SessionRecord rec = {};
         Session *s;
@@ -502,6 +548,9 @@ int session_load(Manager *m, const char *id) {
         session_record_done(&rec);
         if (!s)
                 return -ENOMEM;
+        if (s->rec.state == SESSION_READY && limits_any(&s->rec.limits))
+                /* After a reboot the transient slice is gone: make it again. */
+                session_apply_limits(s, on_loaded_limits);
         if (s->rec.state != SESSION_READY) {
                 if (s->rec.state == SESSION_PREPARING)
                         log_warning("Session '%s' was interrupted while being made: removing it", id);
@@ -695,6 +744,45 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
                 on_run_scope(r, NULL, started);
         else if (r < 0)
                 run_fail(started, strf("Cannot ask systemd for a scope: %s", strerror(-r)));
+        return 0;
+}
+
+static void on_set_limits(int r, const char *message, void *userdata) {
+        Session *s = userdata;
+        sd_bus_message *m = TAKE_PTR(s->set_limits_message);
+        Outcome o = {};
+
+        s->limits_job = NULL;
+        if (r >= 0) {
+                r = store_write(s->manager->sessions_dirfd, &s->rec);
+                if (r < 0)
+                        log_warning("Failed to write the state of session '%s': %s", s->rec.id, strerror(-r));
+        } else {
+                s->rec.limits = s->old_limits;
+                o.error_name = r == -EOPNOTSUPP ? CHROOTD_ERROR_NOT_SUPPORTED : CHROOTD_ERROR_FAILED;
+                o.error_message = r == -EOPNOTSUPP
+                                          ? strdup("Limits need a systemd user manager, and there is none on the bus")
+                                          : strf("systemd did not set the limits on %s: %s", s->slice, strempty(message));
+        }
+        session_reply_set_limits(m, &o);
+        sd_bus_message_unref(m);
+        outcome_done(&o);
+}
+
+int session_set_limits(Session *s, const Limits *l, sd_bus_message *message) {
+        if (s->rec.state != SESSION_READY)
+                return -EBUSY;
+        if (s->set_limits_message)
+                return -EALREADY;
+        s->old_limits = s->rec.limits;
+        if (l->memory_max)
+                s->rec.limits.memory_max = l->memory_max;
+        if (l->tasks_max)
+                s->rec.limits.tasks_max = l->tasks_max;
+        if (l->cpu_weight)
+                s->rec.limits.cpu_weight = l->cpu_weight;
+        s->set_limits_message = sd_bus_message_ref(message);
+        session_apply_limits(s, on_set_limits);
         return 0;
 }
 

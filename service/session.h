@@ -57,6 +57,9 @@ struct Session {
         char *slice;
         SystemdJob *stop_job;
         bool slice_stopped;
+        SystemdJob *limits_job; /* putting rec.limits on the slice */
+        sd_bus_message *set_limits_message;
+        Limits old_limits;      /* restored if SetLimits fails */
 };
 
 struct Run {
@@ -79,7 +82,7 @@ struct Run {
  * its reply when the tree is ready or the attempt has been cleaned up. Validation
  * failures come back as -errno with *ret_error_name / *ret_error_message set and
  * nothing created. */
-int session_begin(Manager *m, const Chroot *chroot, const char *id, sd_bus_message *message,
+int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, sd_bus_message *message,
                   Session **ret, const char **ret_error_name, char **ret_error_message);
 
 /* Recreate a session found on disk at startup; unfinished ones are removed. */
@@ -88,6 +91,11 @@ int session_load(Manager *m, const char *id);
 /* Start a command; message gets its reply when the command ends. */
 int session_run(Session *s, const RunParams *p, sd_bus_message *message, const char **ret_error_name,
                 char **ret_error_message);
+
+/* Change the session's limits (fields that are 0 stay as they are); message gets its
+ * reply when systemd has applied them. Returns 0, -EBUSY (not ready) or -EALREADY
+ * (another change is on its way). */
+int session_set_limits(Session *s, const Limits *l, sd_bus_message *message);
 
 /* Send sig to every process of every command running in the session (through each
  * command's init, which passes it on to its pid namespace). Returns 0 or -errno. */

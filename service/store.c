@@ -34,10 +34,27 @@ void session_record_done(SessionRecord *r) {
 }
 
 char *session_record_format(const SessionRecord *r) {
+        char limits[128] = "";
+        size_t n = 0;
+
+        if (r->limits.memory_max)
+                n += (size_t) snprintf(limits + n, sizeof(limits) - n, "MemoryMax=%" PRIu64 "\n", r->limits.memory_max);
+        if (r->limits.tasks_max)
+                n += (size_t) snprintf(limits + n, sizeof(limits) - n, "TasksMax=%" PRIu64 "\n", r->limits.tasks_max);
+        if (r->limits.cpu_weight)
+                (void) snprintf(limits + n, sizeof(limits) - n, "CPUWeight=%" PRIu64 "\n", r->limits.cpu_weight);
         return strf("# chrootd session state; written atomically, do not edit\n"
-                    "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n",
+                    "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n%s",
                     r->id, r->chroot, r->chroot_type, r->source, session_state_to_string(r->state),
-                    r->created_usec);
+                    r->created_usec, limits);
+}
+
+/* An optional number: absent is 0, anything but digits is an error. */
+static int parse_optional(const KeyFile *kf, const char *key, uint64_t *ret) {
+        const char *v = keyfile_get(kf, "Session", key);
+
+        *ret = 0;
+        return v ? parse_u64(v, ret) : 0;
 }
 
 int session_record_parse(const char *text, SessionRecord *ret) {
@@ -59,7 +76,10 @@ int session_record_parse(const char *text, SessionRecord *ret) {
         s = session_state_from_string(state);
         if (s < 0)
                 return -EBADMSG;
-        if (parse_u64(created, &r.created_usec) < 0)
+        if (parse_u64(created, &r.created_usec) < 0 ||
+            parse_optional(kf, "MemoryMax", &r.limits.memory_max) < 0 ||
+            parse_optional(kf, "TasksMax", &r.limits.tasks_max) < 0 ||
+            parse_optional(kf, "CPUWeight", &r.limits.cpu_weight) < 0)
                 return -EBADMSG;
         r.state = (SessionState) s;
         r.id = strdup(id);

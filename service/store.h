@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* A session on disk: sessions/<id>/state (a key file, replaced atomically) and
@@ -18,6 +19,17 @@ const char *session_state_to_string(SessionState s);
 /* Returns the state or -EINVAL. */
 int session_state_from_string(const char *s);
 
+/* Resource limits of a session, applied to its slice (0: not set). */
+typedef struct Limits {
+        uint64_t memory_max; /* bytes, UINT64_MAX: infinity */
+        uint64_t tasks_max;  /* UINT64_MAX: infinity */
+        uint64_t cpu_weight; /* 1..10000 */
+} Limits;
+
+static inline bool limits_any(const Limits *l) {
+        return l->memory_max || l->tasks_max || l->cpu_weight;
+}
+
 typedef struct SessionRecord {
         char *id;
         char *chroot;
@@ -25,6 +37,7 @@ typedef struct SessionRecord {
         char *source;      /* the tarball or directory it was made from */
         SessionState state;
         uint64_t created_usec;
+        Limits limits;
 } SessionRecord;
 
 void session_record_done(SessionRecord *r);

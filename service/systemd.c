@@ -33,6 +33,12 @@ struct SystemdClient {
         unsigned recent_next;
 };
 
+typedef enum JobKind {
+        JOB_SCOPE, /* StartTransientUnit of a scope */
+        JOB_STOP,  /* StopUnit */
+        JOB_SLICE, /* StartTransientUnit of a slice with limits, or SetUnitProperties */
+} JobKind;
+
 struct SystemdJob {
         SystemdClient *client;
         SystemdJob *next;
@@ -42,8 +48,10 @@ struct SystemdJob {
         sd_event_source *timer;
         systemd_job_done_t done;
         void *userdata;
+        JobKind kind;
+        Limits limits;     /* JOB_SLICE */
+        bool setting_properties;
         /* To retry a scope with PIDs when PIDFDs is refused. */
-        bool is_scope;
         bool used_pidfds;
         char *slice;
         char *description;
@@ -125,6 +133,7 @@ static bool error_means_no_manager(const sd_bus_error *e) {
 }
 
 static int send_job_call(SystemdJob *j);
+static int send_set_properties(SystemdJob *j);
 
 static int on_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused) {
         SystemdJob *j = userdata;
@@ -143,7 +152,7 @@ static int on_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused)
                         job_finish(j, -EOPNOTSUPP, e->message);
                         return 0;
                 }
-                if (j->is_scope && j->used_pidfds &&
+                if (j->kind == JOB_SCOPE && j->used_pidfds &&
                     sd_bus_error_has_names(e, SD_BUS_ERROR_INVALID_ARGS, SD_BUS_ERROR_PROPERTY_READ_ONLY)) {
                         /* Probe, don't compare versions: PIDFDs came with systemd 253. */
                         c->no_pidfds = true;
@@ -152,11 +161,23 @@ static int on_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused)
                                 job_finish(j, r, "Cannot ask systemd for a scope");
                         return 0;
                 }
-                if (j->is_scope || !sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
-                        job_finish(j, -EIO, e->message);
+                if (j->kind == JOB_STOP && sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
+                        job_finish(j, 0, NULL); /* stopping what is not there */
                         return 0;
                 }
-                job_finish(j, 0, NULL); /* stopping what is not there */
+                if (j->kind == JOB_SLICE && sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")) {
+                        /* The slice is there already (a Run made it, or an earlier
+                         * instance of the service): change its properties instead. */
+                        r = send_set_properties(j);
+                        if (r < 0)
+                                job_finish(j, r, "Cannot ask systemd to change the slice");
+                        return 0;
+                }
+                job_finish(j, -EIO, e->message);
+                return 0;
+        }
+        if (j->setting_properties) {
+                job_finish(j, 0, NULL); /* no job: done when it answers */
                 return 0;
         }
         c->availability = SYSTEMD_AVAILABLE;
@@ -197,6 +218,39 @@ static int append_scope_properties(SystemdJob *j, sd_bus_message *m) {
         return r;
 }
 
+static int append_limits(const Limits *l, sd_bus_message *m) {
+        int r = 0;
+
+        if (l->memory_max)
+                r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", l->memory_max);
+        if (r >= 0 && l->tasks_max)
+                r = sd_bus_message_append(m, "(sv)", "TasksMax", "t", l->tasks_max);
+        if (r >= 0 && l->cpu_weight)
+                r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t", l->cpu_weight);
+        return r;
+}
+
+static int send_set_properties(SystemdJob *j) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        SystemdClient *c = j->client;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                           "SetUnitProperties");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sb", j->unit, 1); /* runtime: gone with the slice */
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = append_limits(&j->limits, m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        j->setting_properties = true;
+        return sd_bus_call_async(c->bus, &j->call, m, on_job_reply, j, JOB_TIMEOUT_USEC);
+}
+
 static int send_job_call(SystemdJob *j) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         SystemdClient *c = j->client;
@@ -212,12 +266,21 @@ static int send_job_call(SystemdJob *j) {
                 c->subscribed = true;
         }
         r = sd_bus_message_new_method_call(c->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                           j->is_scope ? "StartTransientUnit" : "StopUnit");
+                                           j->kind == JOB_STOP ? "StopUnit" : "StartTransientUnit");
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "ss", j->unit, "fail");
-        if (r >= 0 && j->is_scope)
+        if (r >= 0 && j->kind == JOB_SCOPE)
                 r = append_scope_properties(j, m);
+        if (r >= 0 && j->kind == JOB_SLICE) {
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+                if (r >= 0)
+                        r = append_limits(&j->limits, m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        }
         if (r < 0)
                 return r;
         return sd_bus_call_async(c->bus, &j->call, m, on_job_reply, j, JOB_TIMEOUT_USEC);
@@ -254,7 +317,7 @@ int systemd_start_scope(SystemdClient *c, const char *unit, const char *slice, c
         r = job_new(c, unit, done, userdata, &j);
         if (r < 0)
                 return r;
-        j->is_scope = true;
+        j->kind = JOB_SCOPE;
         j->pid = pid;
         j->pidfd = pidfd; /* borrowed: the caller keeps it open while the job runs */
         j->slice = strdup(slice);
@@ -275,6 +338,26 @@ int systemd_stop_unit(SystemdClient *c, const char *unit, systemd_job_done_t don
         r = job_new(c, unit, done, userdata, &j);
         if (r < 0)
                 return r;
+        j->kind = JOB_STOP;
+        r = send_job_call(j);
+        if (r < 0) {
+                systemd_job_cancel(j);
+                return r;
+        }
+        *ret = j;
+        return 0;
+}
+
+int systemd_set_slice_limits(SystemdClient *c, const char *slice, const Limits *limits, systemd_job_done_t done,
+                             void *userdata, SystemdJob **ret) {
+        SystemdJob *j;
+        int r;
+
+        r = job_new(c, slice, done, userdata, &j);
+        if (r < 0)
+                return r;
+        j->kind = JOB_SLICE;
+        j->limits = *limits;
         r = send_job_call(j);
         if (r < 0) {
                 systemd_job_cancel(j);

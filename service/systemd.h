@@ -6,6 +6,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "store.h"
+
 /* Talking to the systemd user manager on the user bus: transient scopes for commands,
  * a slice per session, and waiting for their jobs. Without a user manager (a plain
  * dbus-daemon, as in the bus tests) every request finishes with -EOPNOTSUPP and the
@@ -30,6 +32,11 @@ int systemd_start_scope(SystemdClient *c, const char *unit, const char *slice, c
 /* Stop a unit (the session's slice, with everything in it) and call done when its job
  * has finished. A unit that is not loaded is not an error. */
 int systemd_stop_unit(SystemdClient *c, const char *unit, systemd_job_done_t done, void *userdata, SystemdJob **ret);
+
+/* Make the session's slice a transient unit with these limits, or change them on the
+ * slice that exists; call done when that is in effect. */
+int systemd_set_slice_limits(SystemdClient *c, const char *slice, const Limits *limits, systemd_job_done_t done,
+                             void *userdata, SystemdJob **ret);
 
 /* Forget a request: its callback will not be called. */
 SystemdJob *systemd_job_cancel(SystemdJob *j);
