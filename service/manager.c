@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "manager.h"
+#include "cgroup.h"
 #include "session.h"
 #include "store.h"
 #include "util.h"
@@ -26,6 +27,14 @@ int manager_new(sd_event *event, Manager **ret) {
         m->user = pw ? strdup(pw->pw_name) : strf("%u", (unsigned) m->uid);
         if (!m->user)
                 return -ENOMEM;
+
+        /* Where the sessions' slices appear, for their usage; not under a user
+         * manager (no "user@" in our cgroup) there is none. */
+        {
+                _cleanup_free_ char *self = NULL;
+                if (read_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &self) >= 0)
+                        (void) cgroup_slice_dir(self, cgroup2_root(), "", &m->slices_cgroup);
+        }
 
         r = paths_init(&m->paths);
         if (r < 0)
@@ -69,6 +78,7 @@ Manager *manager_free(Manager *m) {
         paths_done(&m->paths);
         safe_close(m->sessions_dirfd);
         free(m->user);
+        free(m->slices_cgroup);
         free(m);
         return NULL;
 }

@@ -24,6 +24,7 @@ typedef struct Manager {
         const char *subuid_path;
         const char *subgid_path;
         SystemdClient *systemd; /* the user manager, for scopes and slices */
+        char *slices_cgroup;    /* cgroup2 directory of chrootd.slice, or NULL */
 } Manager;
 
 /* Set up paths and state directories. Returns 0 or -errno. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "session-dbus.h"
+#include "cgroup.h"
 #include "errors.h"
 #include "names.h"
 #include "util.h"
@@ -422,6 +423,49 @@ static int property_get_progress(sd_bus *bus, const char *path, const char *inte
         return sd_bus_message_append(reply, "d", p);
 }
 
+static int property_get_commands(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(asust)");
+        for (Run *run = s->runs; r >= 0 && run; run = run->next) {
+                r = sd_bus_message_open_container(reply, 'r', "asust");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(reply, run->argv);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "ust", (uint32_t) run->child.pid, strempty(run->unit),
+                                                  run->started_usec);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+/* What the session's slice uses, from its cgroup; UINT64_MAX where it says nothing. */
+static int property_get_usage(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        CgroupUsage u = { UINT64_MAX, UINT64_MAX, UINT64_MAX };
+        uint64_t v;
+
+        if (s->manager->slices_cgroup) {
+                _cleanup_free_ char *dir = strf("%s%s", s->manager->slices_cgroup, s->slice);
+                if (!dir)
+                        return -ENOMEM;
+                cgroup_read_usage(dir, &u);
+        }
+        if (streq(property, "TasksCurrent"))
+                v = u.tasks;
+        else if (streq(property, "MemoryCurrent"))
+                v = u.memory;
+        else
+                v = u.cpu_usec == UINT64_MAX ? UINT64_MAX : u.cpu_usec * 1000;
+        return sd_bus_message_append(reply, "t", v);
+}
+
 const sd_bus_vtable session_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Id", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -436,6 +480,10 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("TasksMax", "t", NULL, offsetof(Session, rec.limits.tasks_max), 0),
         SD_BUS_PROPERTY("CPUWeight", "t", NULL, offsetof(Session, rec.limits.cpu_weight), 0),
         SD_BUS_PROPERTY("Slice", "s", NULL, offsetof(Session, slice), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Commands", "a(asust)", property_get_commands, 0, 0),
+        SD_BUS_PROPERTY("TasksCurrent", "t", property_get_usage, 0, 0),
+        SD_BUS_PROPERTY("MemoryCurrent", "t", property_get_usage, 0, 0),
+        SD_BUS_PROPERTY("CPUUsageNSec", "t", property_get_usage, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("Run",
                                 SD_BUS_ARGS("as", argv, "a{sv}", options),
                                 SD_BUS_RESULT("s", result, "i", value),

@@ -67,6 +67,7 @@ static Run *run_free(Run *run) {
         sd_bus_message_unref(run->message);
         outcome_done(&run->failure);
         free(run->unit);
+        strv_free(run->argv);
         free(run);
         return NULL;
 }
@@ -726,6 +727,13 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
         }
 
         run->session = s;
+        run->started_usec = now_usec();
+        for (char **a = p->argv; *a; a++)
+                if (strv_extend(&run->argv, *a) < 0) {
+                        *ret_error_name = CHROOTD_ERROR_FAILED;
+                        *ret_error_message = strdup("Out of memory");
+                        return -ENOMEM; /* freeing run kills the child */
+                }
         run->message = sd_bus_message_ref(message);
         run->next = s->runs;
         started = s->runs = TAKE_PTR(run);

@@ -73,6 +73,8 @@ struct Run {
         char *unit;          /* its transient scope */
         SystemdJob *job;     /* starting the scope */
         Outcome failure;     /* why the service killed it before it ran */
+        char **argv;            /* for the Commands property */
+        uint64_t started_usec;
         sd_event_source *timer; /* the Run's timeout */
         bool timed_out;
         bool released;          /* its maps are written: the command is starting */
