@@ -4,6 +4,7 @@
 #include "manager-dbus.h"
 #include "manager.h"
 #include "spawn.h"
+#include "systemd.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -138,6 +139,7 @@ int main(int argc, char *argv[]) {
                 log_error("Failed to connect to the user bus and take the name %s: %s", CHROOTD_BUS_NAME, strerror(-r));
                 return EXIT_FAILURE;
         }
+        (void) systemd_stop_stale_scopes(m->systemd);
         r = manager_load_sessions(m);
         if (r < 0)
                 log_warning("Failed to load sessions from %s: %s", m->paths.sessions_dir, strerror(-r));

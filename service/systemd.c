@@ -367,6 +367,41 @@ int systemd_set_slice_limits(SystemdClient *c, const char *slice, const Limits *
         return 0;
 }
 
+static int on_stale_listed(sd_bus_message *m, void *userdata, sd_bus_error *unused) {
+        SystemdClient *c = userdata;
+        const char *unit;
+        int r;
+
+        if (sd_bus_message_is_method_error(m, NULL))
+                return 0; /* no user manager, or one too old for ListUnitsByPatterns */
+        r = sd_bus_message_enter_container(m, 'a', "(ssssssouso)");
+        while (r > 0) {
+                r = sd_bus_message_read(m, "(ssssssouso)", &unit, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                if (r <= 0)
+                        break;
+                log_notice("Stopping %s, left over from an earlier instance", unit);
+                (void) sd_bus_call_method_async(c->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "StopUnit",
+                                                NULL, NULL, "ss", unit, "replace");
+        }
+        return 0;
+}
+
+int systemd_stop_stale_scopes(SystemdClient *c) {
+        static const char *const patterns[] = { "chrootd-run-*.scope", NULL };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                           "ListUnitsByPatterns");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, NULL);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, (char **) patterns);
+        if (r < 0)
+                return r;
+        return sd_bus_call_async(c->bus, NULL, m, on_stale_listed, c, JOB_TIMEOUT_USEC);
+}
+
 int systemd_client_new(sd_bus *bus, sd_event *event, SystemdClient **ret) {
         SystemdClient *c = calloc(1, sizeof(SystemdClient));
         int r;

@@ -38,6 +38,10 @@ int systemd_stop_unit(SystemdClient *c, const char *unit, systemd_job_done_t don
 int systemd_set_slice_limits(SystemdClient *c, const char *slice, const Limits *limits, systemd_job_done_t done,
                              void *userdata, SystemdJob **ret);
 
+/* At startup no command of ours runs: stop every chrootd-run-*.scope that a crash of
+ * an earlier instance left (fire and forget). Returns 0 or -errno. */
+int systemd_stop_stale_scopes(SystemdClient *c);
+
 /* Forget a request: its callback will not be called. */
 SystemdJob *systemd_job_cancel(SystemdJob *j);
 
