@@ -86,9 +86,9 @@ static void test_round_trip(void) {
         }
 }
 
-/* The sample's state file with one line replaced (or dropped when repl is NULL). */
-static char *sample_with(const char *key, const char *repl) {
-        g_autofree char *text = session_record_format(&sample);
+/* rec's state file with one line replaced (or dropped when repl is NULL). */
+static char *record_with(const SessionRecord *rec, const char *key, const char *repl) {
+        g_autofree char *text = session_record_format(rec);
         g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
         g_autoptr(GString) s = g_string_new(NULL);
         g_autofree char *prefix = g_strconcat(key, "=", NULL);
@@ -104,6 +104,11 @@ static char *sample_with(const char *key, const char *repl) {
         }
         g_assert_true(found);
         return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* The sample's state file with one line replaced (or dropped when repl is NULL). */
+static char *sample_with(const char *key, const char *repl) {
+        return record_with(&sample, key, repl);
 }
 
 static void assert_rejected(const char *text) {
@@ -192,6 +197,182 @@ static void test_not_a_state_file(void) {
                 g_autofree char *dup = g_strconcat(text, "State=ending\n", NULL);
                 assert_rejected(dup);
         }
+}
+
+/* ---- Limits (MemoryMax=, TasksMax=, CPUWeight=; 0: not set, not written) ---- */
+
+static const SessionRecord sample_limits = {
+        .id = (char *) "bookworm-amd64-3f2a9c1e-0b4d-4e7a-9f21-6c8d5e3b1a70",
+        .chroot = (char *) "bookworm-amd64",
+        .chroot_type = (char *) "file",
+        .source = (char *) "/home/u/.cache/sbuild/bookworm-amd64.tar.zst",
+        .state = SESSION_READY,
+        .created_usec = UINT64_C(1732800000123456),
+        .limits = { .memory_max = UINT64_C(536870912), .tasks_max = 20, .cpu_weight = 100 },
+};
+
+static void assert_limits_eq(const Limits *a, const Limits *b) {
+        g_assert_cmpuint(a->memory_max, ==, b->memory_max);
+        g_assert_cmpuint(a->tasks_max, ==, b->tasks_max);
+        g_assert_cmpuint(a->cpu_weight, ==, b->cpu_weight);
+}
+
+/* Whether text has the line "key=value" (value NULL: no line for key at all). */
+static bool has_line(const char *text, const char *key, const char *value) {
+        g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+        g_autofree char *prefix = g_strconcat(key, "=", NULL);
+        g_autofree char *want = value ? g_strconcat(prefix, value, NULL) : NULL;
+
+        for (char **l = lines; *l; l++)
+                if (g_str_has_prefix(*l, prefix))
+                        return want && g_str_equal(*l, want);
+        return !want;
+}
+
+static void test_limits_round_trip(void) {
+        static const Limits cases[] = {
+                {},
+                { .memory_max = 1 },
+                { .tasks_max = 1 },
+                { .cpu_weight = 1 },
+                { .cpu_weight = 10000 },
+                { .memory_max = UINT64_C(536870912), .tasks_max = 20, .cpu_weight = 100 },
+                { .memory_max = UINT64_MAX, .tasks_max = UINT64_MAX, .cpu_weight = 10000 },
+                { .memory_max = UINT64_MAX - 1, .cpu_weight = 50 },
+                { .tasks_max = 4096 },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                SessionRecord in = sample_limits;
+                g_auto(SessionRecord) out = {};
+                g_autofree char *text = NULL;
+                g_autofree char *mem = NULL, *tasks = NULL, *cpu = NULL;
+
+                in.limits = cases[i];
+                text = session_record_format(&in);
+                g_assert_nonnull(text);
+                g_test_message("case %zu:\n%s", i, text);
+                g_assert_cmpint(session_record_parse(text, &out), ==, 0);
+                assert_record_eq(&in, &out);
+                assert_limits_eq(&in.limits, &out.limits);
+
+                /* Each limit that is set is one line with its decimal value; one that
+                 * is not set (0) is not written. */
+                mem = in.limits.memory_max ? g_strdup_printf("%" G_GUINT64_FORMAT, in.limits.memory_max) : NULL;
+                tasks = in.limits.tasks_max ? g_strdup_printf("%" G_GUINT64_FORMAT, in.limits.tasks_max) : NULL;
+                cpu = in.limits.cpu_weight ? g_strdup_printf("%" G_GUINT64_FORMAT, in.limits.cpu_weight) : NULL;
+                g_assert_true(has_line(text, "MemoryMax", mem));
+                g_assert_true(has_line(text, "TasksMax", tasks));
+                g_assert_true(has_line(text, "CPUWeight", cpu));
+        }
+}
+
+/* A state file written before limits existed has none of their keys: no limits. */
+static void test_limits_absent(void) {
+        g_autofree char *text = NULL;
+        SessionRecord r = { .limits = { 1, 2, 3 } };
+
+        text = session_record_format(&sample);
+        g_assert_false(has_line(text, "MemoryMax", "0"));
+        g_assert_true(has_line(text, "MemoryMax", NULL));
+        g_assert_cmpint(session_record_parse(text, &r), ==, 0);
+        g_assert_cmpuint(r.limits.memory_max, ==, 0);
+        g_assert_cmpuint(r.limits.tasks_max, ==, 0);
+        g_assert_cmpuint(r.limits.cpu_weight, ==, 0);
+        session_record_done(&r);
+
+        /* One limit dropped, the others kept. */
+        {
+                static const char *const keys[] = { "MemoryMax", "TasksMax", "CPUWeight" };
+
+                for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+                        g_autofree char *t = record_with(&sample_limits, keys[i], NULL);
+                        Limits want = sample_limits.limits;
+                        SessionRecord got = {};
+
+                        if (i == 0)
+                                want.memory_max = 0;
+                        else if (i == 1)
+                                want.tasks_max = 0;
+                        else
+                                want.cpu_weight = 0;
+                        g_assert_cmpint(session_record_parse(t, &got), ==, 0);
+                        assert_limits_eq(&want, &got.limits);
+                        session_record_done(&got);
+                }
+        }
+}
+
+static void test_limits_bad_values(void) {
+        static const struct {
+                const char *key, *value;
+        } cases[] = {
+                { "MemoryMax", "abc" },
+                { "MemoryMax", "" },
+                { "MemoryMax", "-1" },
+                { "MemoryMax", "+5" },
+                { "MemoryMax", "1.5" },
+                { "MemoryMax", "0x10" },
+                { "MemoryMax", "512M" },
+                { "MemoryMax", "infinity" },
+                { "MemoryMax", "18446744073709551616" }, /* 2^64 */
+                { "TasksMax", "abc" },
+                { "TasksMax", "" },
+                { "TasksMax", "-20" },
+                { "TasksMax", "20%" },
+                { "TasksMax", "infinity" },
+                { "TasksMax", "99999999999999999999" },
+                { "CPUWeight", "abc" },
+                { "CPUWeight", "" },
+                { "CPUWeight", "-1" },
+                { "CPUWeight", "idle" },
+                { "CPUWeight", "1e3" },
+        };
+        g_autoptr(GString) accepted = g_string_new(NULL);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autofree char *text = record_with(&sample_limits, cases[i].key, cases[i].value);
+                SessionRecord r = {};
+                int k = session_record_parse(text, &r);
+
+                if (k == 0)
+                        g_string_append_printf(accepted,
+                                               " %s=\"%s\" (parsed: MemoryMax=%" G_GUINT64_FORMAT
+                                               " TasksMax=%" G_GUINT64_FORMAT " CPUWeight=%" G_GUINT64_FORMAT ")",
+                                               cases[i].key, cases[i].value, r.limits.memory_max,
+                                               r.limits.tasks_max, r.limits.cpu_weight);
+                else if (k != -EBADMSG)
+                        g_string_append_printf(accepted, " %s=\"%s\" (returned %d, not -EBADMSG)", cases[i].key,
+                                               cases[i].value, k);
+                session_record_done(&r);
+        }
+        {
+                /* A limit given twice is a syntax error, not "the last one wins". */
+                g_autofree char *text = session_record_format(&sample_limits);
+                g_autofree char *dup = g_strconcat(text, "TasksMax=5000\n", NULL);
+                assert_rejected(dup);
+        }
+        if (accepted->len > 0)
+                g_test_fail_printf("session_record_parse() accepted bad limits:%s", accepted->str);
+}
+
+/* CPUWeight is 1..10000 (Begin and SetLimits refuse anything else), so a state file
+ * with more was not written by chrootd: damaged. */
+static void test_limits_out_of_range(void) {
+        static const char *const values[] = { "10001", "18446744073709551615" };
+        g_autoptr(GString) accepted = g_string_new(NULL);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(values); i++) {
+                g_autofree char *text = record_with(&sample_limits, "CPUWeight", values[i]);
+                SessionRecord r = {};
+
+                if (session_record_parse(text, &r) == 0)
+                        g_string_append_printf(accepted, " CPUWeight=%s (parsed as %" G_GUINT64_FORMAT ")",
+                                               values[i], r.limits.cpu_weight);
+                session_record_done(&r);
+        }
+        if (accepted->len > 0)
+                g_test_fail_printf("session_record_parse() accepted a CPUWeight out of 1..10000:%s", accepted->str);
 }
 
 static bool exists_at(int dirfd, const char *path) {
@@ -286,6 +467,35 @@ static void test_write_atomic(Fixture *f, gconstpointer data) {
         /* A session directory that is gone. */
         rec.id = (char *) "no-such-session";
         g_assert_cmpint(store_write(f->dirfd, &rec), ==, -ENOENT);
+}
+
+/* Limits survive store_write/store_read, and a change of them is written over. */
+static void test_write_read_limits(Fixture *f, gconstpointer data) {
+        g_auto(SessionRecord) got = {}, again = {};
+        g_autofree char *path = g_build_filename(f->root, sample_limits.id, "state", NULL);
+        g_autofree char *text = NULL;
+        SessionRecord rec = sample_limits;
+        int fd;
+
+        fd = store_create(f->dirfd, rec.id);
+        g_assert_cmpint(fd, >=, 0);
+        safe_close(fd);
+        g_assert_cmpint(store_write(f->dirfd, &rec), ==, 0);
+        g_assert_cmpint(store_read(f->dirfd, rec.id, &got), ==, 0);
+        assert_record_eq(&rec, &got);
+        assert_limits_eq(&rec.limits, &got.limits);
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        g_assert_true(has_line(text, "MemoryMax", "536870912"));
+        g_assert_true(has_line(text, "TasksMax", "20"));
+        g_assert_true(has_line(text, "CPUWeight", "100"));
+
+        /* What SetLimits does: some limits changed, the others kept. */
+        rec.limits.tasks_max = 64;
+        rec.limits.cpu_weight = 9999;
+        g_assert_cmpint(store_write(f->dirfd, &rec), ==, 0);
+        g_assert_cmpint(store_read(f->dirfd, rec.id, &again), ==, 0);
+        assert_limits_eq(&rec.limits, &again.limits);
+        g_assert_cmpuint(again.limits.memory_max, ==, UINT64_C(536870912));
 }
 
 static void put_state(Fixture *f, const char *dir, const char *text) {
@@ -404,10 +614,16 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/store/record/round-trip", test_round_trip);
         g_test_add_func("/store/record/missing-keys", test_missing_keys);
         g_test_add_func("/store/record/not-a-state-file", test_not_a_state_file);
+        g_test_add_func("/store/record/limits/round-trip", test_limits_round_trip);
+        g_test_add_func("/store/record/limits/absent", test_limits_absent);
+        g_test_add_func("/store/record/limits/bad-values", test_limits_bad_values);
+        g_test_add_func("/store/record/limits/out-of-range", test_limits_out_of_range);
         /* Last: a failure here ends the program (TAP "Bail out!"), and it has one. */
         g_test_add_func("/store/record/bad-values", test_bad_values);
         g_test_add("/store/create", Fixture, NULL, fixture_setup, test_create, fixture_teardown);
         g_test_add("/store/write-read", Fixture, NULL, fixture_setup, test_write_read, fixture_teardown);
+        g_test_add("/store/write-read-limits", Fixture, NULL, fixture_setup, test_write_read_limits,
+                   fixture_teardown);
         g_test_add("/store/write-atomic", Fixture, NULL, fixture_setup, test_write_atomic, fixture_teardown);
         g_test_add("/store/read-bad", Fixture, NULL, fixture_setup, test_read_bad, fixture_teardown);
         g_test_add("/store/list", Fixture, NULL, fixture_setup, test_list, fixture_teardown);

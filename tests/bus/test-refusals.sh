@@ -113,6 +113,89 @@ else
 fi
 stop_service
 
+# --- NotSupported: limits need a systemd user manager, and this bus has none ---
+# sessions_left: what is in the sessions directory, one name a line.
+sessions_left() {
+        find "$XDG_STATE_HOME/chrootd/sessions" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort
+}
+# scall PATH METHOD ARGS...: gdbus call on a session; sets OUT/ERR/RC.
+scall() {
+        capture gdbus call --session --dest org.chrootd1 --object-path "$1" --method "org.chrootd1.Session.$2" "${@:3}"
+}
+# sprop PATH PROP: a session property as gdbus prints it, e.g. "(<uint64 0>,)".
+sprop() {
+        gdbus call --session --dest org.chrootd1 --object-path "$1" \
+                --method org.freedesktop.DBus.Properties.Get org.chrootd1.Session "$2" 2>&1
+}
+# not_supported_tests: Begin and SetLimits with limits fail with NotSupported, and the
+# failed Begin leaves nothing; bad limits are InvalidArgument first.
+not_supported_tests() {
+        start_service || bail_out "chrootd did not take its name: $(cat "$tmp/chrootd.log")"
+        for opt in "{'memory-max': <uint64 67108864>}" "{'tasks-max': <uint64 20>}" "{'cpu-weight': <uint64 100>}" \
+                "{'memory-max': <uint64 67108864>, 'tasks-max': <uint64 20>, 'cpu-weight': <uint64 50>}"; do
+                gcall BeginSession busybox lim-nosd "$opt"
+                assert_contains "org.chrootd1.Error.NotSupported" "$ERR" "Begin with $opt and no user manager: NotSupported" ||
+                        diag "rc=$RC out=$OUT err=$ERR"
+                assert_eq "" "$(sessions_left)" "  the failed Begin left no session directory"
+                gcall ListSessions
+                assert_eq "(@a(ssso) [],)" "$OUT" "  and no session is listed"
+                gcall GetSession lim-nosd
+                assert_contains "org.chrootd1.Error.NoSuchSession" "$ERR" "  GetSession says NoSuchSession"
+        done
+        # Bad limits are refused before anything is made, with or without a user manager.
+        for opt in "{'memory-max': <uint64 0>}" "{'tasks-max': <uint64 0>}" "{'cpu-weight': <uint64 0>}" \
+                "{'cpu-weight': <uint64 10001>}" "{'memory-max': <'64M'>}" "{'tasks-max': <int32 20>}" \
+                "{'no-such-option': <uint64 1>}" "{'MemoryMax': <uint64 67108864>}"; do
+                gcall BeginSession busybox lim-nosd "$opt"
+                assert_contains "org.chrootd1.Error.InvalidArgument" "$ERR" "Begin with $opt: InvalidArgument" ||
+                        diag "rc=$RC out=$OUT err=$ERR"
+        done
+        assert_eq "" "$(sessions_left)" "no session directory after the refused Begins"
+
+        # A session without limits works without a user manager; SetLimits on it does not.
+        gcall BeginSession busybox lim-nosd "{}"
+        assert_eq "('lim-nosd', objectpath '/org/chrootd1/session/lim_2dnosd')" "$OUT" \
+                "Begin without limits succeeds without a user manager $ERR"
+        spath=/org/chrootd1/session/lim_2dnosd
+        assert_eq "(<uint64 0>,)|(<uint64 0>,)|(<uint64 0>,)" \
+                "$(sprop $spath MemoryMax)|$(sprop $spath TasksMax)|$(sprop $spath CPUWeight)" \
+                "its MemoryMax, TasksMax and CPUWeight are 0 (not set)"
+        assert_eq "(<'chrootd-lim\\\\x2dnosd.slice'>,)" "$(sprop $spath Slice)" "its Slice is chrootd-lim\\x2dnosd.slice"
+        scall $spath SetLimits "{'tasks-max': <uint64 20>}"
+        assert_contains "org.chrootd1.Error.NotSupported" "$ERR" "SetLimits(tasks-max 20) without a user manager: NotSupported" ||
+                diag "rc=$RC out=$OUT err=$ERR"
+        scall $spath SetLimits "{'memory-max': <uint64 67108864>, 'cpu-weight': <uint64 200>}"
+        assert_contains "org.chrootd1.Error.NotSupported" "$ERR" "SetLimits(memory-max, cpu-weight) without a user manager: NotSupported" ||
+                diag "rc=$RC out=$OUT err=$ERR"
+        assert_eq "(<uint64 0>,)|(<uint64 0>,)|(<uint64 0>,)" \
+                "$(sprop $spath MemoryMax)|$(sprop $spath TasksMax)|$(sprop $spath CPUWeight)" \
+                "after the failed SetLimits the properties are still 0"
+        state=$(cat "$XDG_STATE_HOME/chrootd/sessions/lim-nosd/state" 2>&1)
+        if [[ $state == *"Id=lim-nosd"* ]] && ! grep -qE '^(MemoryMax|TasksMax|CPUWeight)=' <<<"$state"; then
+                ok "the state file has no limit"
+        else
+                not_ok "the state file has no limit" "$state"
+        fi
+        for opt in "{}" "{'tasks-max': <uint64 0>}" "{'cpu-weight': <uint64 10001>}" "{'memory-max': <'1G'>}" \
+                "{'bogus': <uint64 1>}"; do
+                scall $spath SetLimits "$opt"
+                assert_contains "org.chrootd1.Error.InvalidArgument" "$ERR" "SetLimits($opt): InvalidArgument" ||
+                        diag "rc=$RC out=$OUT err=$ERR"
+        done
+        scall $spath Run "['true']" "{}"
+        assert_eq "('exited', 0)" "$OUT" "the session still runs commands $ERR"
+        gcall EndSession lim-nosd
+        assert_eq "0|" "$RC|$ERR" "EndSession lim-nosd"
+        assert_eq "" "$(sessions_left)" "nothing is left after End"
+        stop_service
+}
+if [ -z "$subuid" ] || [ -z "$subgid" ] || ! command -v newuidmap >/dev/null; then
+        skip "limits without a user manager: NotSupported" \
+                "no subordinate ids for $me or no newuidmap: cannot make a session"
+else
+        not_supported_tests
+fi
+
 # --- NoSubordinateIds ---
 if ! unshare --map-current-user --keep-caps --mount true 2>/dev/null; then
         skip "a user without subordinate ids gets NoSubordinateIds" "unprivileged user and mount namespaces are not available"
