@@ -79,7 +79,7 @@ int session_record_parse(const char *text, SessionRecord *ret) {
         if (parse_u64(created, &r.created_usec) < 0 ||
             parse_optional(kf, "MemoryMax", &r.limits.memory_max) < 0 ||
             parse_optional(kf, "TasksMax", &r.limits.tasks_max) < 0 ||
-            parse_optional(kf, "CPUWeight", &r.limits.cpu_weight) < 0)
+            parse_optional(kf, "CPUWeight", &r.limits.cpu_weight) < 0 || r.limits.cpu_weight > 10000)
                 return -EBADMSG;
         r.state = (SessionState) s;
         r.id = strdup(id);

@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
@@ -457,9 +458,32 @@ int unit_name_escape(const char *s, char **ret) {
         return 0;
 }
 
+/* systemd refuses unit names of 256 characters or more, and escaping can make a
+ * 128-character id four times longer. Such ids are named by a hash instead: FNV-1a,
+ * which is stable, so the service finds the same slice after a restart. */
+#define ESCAPED_ID_MAX 200
+
+static int unit_id_part(const char *id, char **ret) {
+        _cleanup_free_ char *e = NULL;
+        uint64_t h = UINT64_C(14695981039346656037);
+        int r;
+
+        r = unit_name_escape(id, &e);
+        if (r < 0)
+                return r;
+        if (strlen(e) <= ESCAPED_ID_MAX) {
+                *ret = TAKE_PTR(e);
+                return 0;
+        }
+        for (const char *p = id; *p; p++)
+                h = (h ^ (unsigned char) *p) * UINT64_C(1099511628211);
+        *ret = strf("h%016" PRIx64, h);
+        return *ret ? 0 : -ENOMEM;
+}
+
 int session_slice_name(const char *id, char **ret) {
         _cleanup_free_ char *e = NULL;
-        int r = unit_name_escape(id, &e);
+        int r = unit_id_part(id, &e);
 
         if (r < 0)
                 return r;
@@ -469,7 +493,7 @@ int session_slice_name(const char *id, char **ret) {
 
 int run_scope_name(const char *id, pid_t pid, char **ret) {
         _cleanup_free_ char *e = NULL;
-        int r = unit_name_escape(id, &e);
+        int r = unit_id_part(id, &e);
 
         if (r < 0)
                 return r;

@@ -46,7 +46,9 @@ int systemd_stop_stale_scopes(SystemdClient *c);
 SystemdJob *systemd_job_cancel(SystemdJob *j);
 
 /* Unit names: "chrootd-<id escaped as systemd-escape does>.slice", a child of
- * chrootd.slice, and "chrootd-run-<escaped id>-<pid>.scope". */
+ * chrootd.slice, and "chrootd-run-<escaped id>-<pid>.scope". An id whose escaped form
+ * is longer than 200 characters is replaced by "h" and 16 hex digits of its hash, so
+ * that names stay below systemd's 256. */
 int session_slice_name(const char *id, char **ret);
 int run_scope_name(const char *id, pid_t pid, char **ret);
 /* systemd-escape of a string, for use in a unit name. */
