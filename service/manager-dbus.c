@@ -16,11 +16,18 @@ static int check_name(const char *name, const char *what, sd_bus_error *error) {
         return 0;
 }
 
-static int lookup_session(Manager *m, const char *id, Session **ret, sd_bus_error *error) {
-        int r = check_name(id, "session", error);
+/* Read a session id argument and find the session. */
+static int read_session(sd_bus_message *m, Manager *mgr, Session **ret, sd_bus_error *error) {
+        const char *id;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        *ret = manager_get_session(m, id);
+        r = check_name(id, "session", error);
+        if (r < 0)
+                return r;
+        *ret = manager_get_session(mgr, id);
         if (!*ret)
                 return sd_bus_error_setf(error, CHROOTD_ERROR_NO_SUCH_SESSION, "No session '%s'", id);
         return 0;
@@ -135,28 +142,20 @@ static int method_begin_session(sd_bus_message *m, void *userdata, sd_bus_error 
 }
 
 static int method_end_session(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *id;
         Session *s;
         int r;
 
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = lookup_session(userdata, id, &s, error);
+        r = read_session(m, userdata, &s, error);
         if (r < 0)
                 return r;
         return bus_session_end(s, m, error);
 }
 
 static int method_get_session(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *id;
         Session *s;
         int r;
 
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = lookup_session(userdata, id, &s, error);
+        r = read_session(m, userdata, &s, error);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(m, "o", s->object_path);
