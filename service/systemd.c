@@ -24,6 +24,7 @@ struct SystemdClient {
         Availability availability;
         bool subscribed;
         bool no_pidfds; /* systemd < 253 does not know the PIDFDs property */
+        bool no_delegate_subgroup; /* systemd < 254 does not know DelegateSubgroup */
         SystemdJob *jobs;
         /* JobRemoved signals whose job we did not know yet: systemd replies before it
          * runs the job, but a reply that is read late must still find its result. */
@@ -54,6 +55,7 @@ struct SystemdJob {
         bool setting_properties;
         /* To retry a scope with PIDs when PIDFDs is refused. */
         bool used_pidfds;
+        bool used_delegate_subgroup;
         char *slice;
         char *description;
         pid_t pid;
@@ -153,10 +155,15 @@ static int on_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused)
                         job_finish(j, -EOPNOTSUPP, e->message);
                         return 0;
                 }
-                if (j->kind == JOB_SCOPE && j->used_pidfds &&
+                if (j->kind == JOB_SCOPE && (j->used_pidfds || j->used_delegate_subgroup) &&
                     sd_bus_error_has_names(e, SD_BUS_ERROR_INVALID_ARGS, SD_BUS_ERROR_PROPERTY_READ_ONLY)) {
-                        /* Probe, don't compare versions: PIDFDs came with systemd 253. */
-                        c->no_pidfds = true;
+                        /* Probe, don't compare versions (DelegateSubgroup came with systemd
+                         * 254, PIDFDs with 253): drop the newest property the manager may
+                         * not know, and try again; what works is remembered. */
+                        if (j->used_delegate_subgroup)
+                                c->no_delegate_subgroup = true;
+                        else
+                                c->no_pidfds = true;
                         r = send_job_call(j);
                         if (r < 0)
                                 job_finish(j, r, "Cannot ask systemd for a scope");
@@ -212,6 +219,11 @@ static int append_scope_properties(SystemdJob *j, sd_bus_message *m) {
                 else
                         r = sd_bus_message_append(m, "(sv)", "PIDs", "au", 1, (uint32_t) j->pid);
         }
+        /* The command in a subgroup of the delegated scope leaves the scope's own cgroup
+         * free to enable controllers for it (no processes in inner cgroups). */
+        j->used_delegate_subgroup = !j->client->no_delegate_subgroup;
+        if (r >= 0 && j->used_delegate_subgroup)
+                r = sd_bus_message_append(m, "(sv)", "DelegateSubgroup", "s", "payload");
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
