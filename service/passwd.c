@@ -71,6 +71,15 @@ int passwd_find(const char *text, const char *user, PasswdEntry *ret) {
         return 0;
 }
 
+bool passwd_has_name(const char *text, const char *name) {
+        size_t n = strlen(name);
+
+        for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+                if (strncmp(p, name, n) == 0 && p[n] == ':')
+                        return true;
+        return false;
+}
+
 int group_list_for_user(const char *text, const char *user, gid_t primary, gid_t **ret, size_t *ret_n) {
         _cleanup_free_ char *copy = strdup(strempty(text));
         _cleanup_free_ gid_t *list = malloc(sizeof(gid_t));

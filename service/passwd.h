@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -21,6 +22,9 @@ void passwd_entry_done(PasswdEntry *e);
 /* Find user (a name, or a decimal uid) in passwd text. Returns 1 and fills *ret if
  * found, 0 if not, -errno on allocation failure. */
 int passwd_find(const char *text, const char *user, PasswdEntry *ret);
+
+/* True if a line of text (an /etc/passwd or /etc/group) starts with "name:". */
+bool passwd_has_name(const char *text, const char *name);
 
 /* The supplementary groups of user in group text: every group listing the user as a
  * member, plus primary. Returns 0 with a malloc()ed array, or -ENOMEM. Lines that do

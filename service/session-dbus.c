@@ -114,8 +114,9 @@ void session_reply_set_limits(sd_bus_message *m, const Outcome *o) {
                 log_warning("Failed to reply to SetLimits: %s", strerror(-r));
 }
 
-int bus_read_limits(sd_bus_message *m, Limits *ret, sd_bus_error *error) {
+int bus_read_limits(sd_bus_message *m, Limits *ret, bool *ret_add_login, sd_bus_error *error) {
         Limits l = {};
+        bool add_login = false;
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -128,6 +129,16 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, sd_bus_error *error) {
                 r = sd_bus_message_read(m, "s", &key);
                 if (r < 0)
                         return r;
+                if (ret_add_login && streq(key, "add-login")) {
+                        r = sd_bus_message_read(m, "v", "b", &add_login);
+                        if (r < 0)
+                                return sd_bus_error_set(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                        "Option 'add-login' must be a boolean (b)");
+                        r = sd_bus_message_exit_container(m);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 dest = streq(key, "memory-max") ? &l.memory_max
                        : streq(key, "tasks-max") ? &l.tasks_max
                        : streq(key, "cpu-weight") ? &l.cpu_weight
@@ -153,6 +164,8 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, sd_bus_error *error) {
         if (r < 0)
                 return r;
         *ret = l;
+        if (ret_add_login)
+                *ret_add_login = add_login;
         return 0;
 }
 
@@ -161,7 +174,7 @@ static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *er
         Limits l;
         int r;
 
-        r = bus_read_limits(m, &l, error);
+        r = bus_read_limits(m, &l, NULL, error);
         if (r < 0)
                 return r;
         if (!limits_any(&l))

@@ -2,6 +2,7 @@
 #include "session.h"
 #include "dircopy.h"
 #include "report.h"
+#include "passwd.h"
 #include "rmtree.h"
 #include "session-dbus.h"
 #include "spawn.h"
@@ -9,6 +10,8 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/prctl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -148,7 +151,34 @@ typedef struct WorkerChild {
         int sessfd;
         int input_fd; /* the archive to unpack, or -EBADF */
         int report_fd;
+        /* Begin's add-login: the user's entries, added to the tree's files. */
+        const char *login;
+        const char *passwd_line;
+        const char *group_name;
+        const char *group_line;
 } WorkerChild;
+
+/* Append line to file (inside the chroot) unless an entry called name is there. A
+ * chroot without the file is left alone. */
+static int add_entry(const char *file, const char *name, const char *line) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = read_file_at(AT_FDCWD, file, 16 << 20, &text);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (passwd_has_name(text, name))
+                return 0;
+        fd = open(file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (*text && text[strlen(text) - 1] != '\n' && (r = write_full(fd, "\n", 1)) < 0)
+                return r;
+        return write_full(fd, line, strlen(line));
+}
 
 /* The reader's failures travel in the report pipe; its exit needs only reaping. */
 static int on_reader_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
@@ -217,6 +247,18 @@ static int unpack_after_map(void *userdata) {
                 report_error(w->report_fd, r == -EPERM ? CHILD_ERROR_UNSAFE_ARCHIVE : CHILD_ERROR_FAILED, r,
                              "%s", error ? error : strerror(-r));
                 return EXIT_FAILURE;
+        }
+        /* As schroot does at session start: the caller's login exists inside. We are
+         * chroot()ed, so the tree's symlinks cannot lead out. */
+        if (w->login) {
+                r = add_entry("/etc/passwd", w->login, w->passwd_line);
+                if (r >= 0)
+                        r = add_entry("/etc/group", w->group_name, w->group_line);
+                if (r < 0) {
+                        report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot add user '%s' to the chroot: %s",
+                                     w->login, strerror(-r));
+                        return EXIT_FAILURE;
+                }
         }
         return EXIT_SUCCESS;
 }
@@ -441,10 +483,27 @@ static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *us
         return 0;
 }
 
-int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, sd_bus_message *message,
+/* The service user's passwd and group lines, for Begin's add-login. */
+static int login_entries(Manager *m, char **ret_passwd, char **ret_group_name, char **ret_group) {
+        struct passwd *pw = getpwuid(m->uid);
+        struct group *gr = getgrgid(m->gid);
+
+        if (!pw || !gr)
+                return -ESRCH;
+        if (m->uid >= IDMAP_COUNT || m->gid >= IDMAP_COUNT)
+                return -ERANGE;
+        *ret_passwd = strf("%s:x:%u:%u:%s:%s:%s\n", pw->pw_name, (unsigned) m->uid, (unsigned) m->gid,
+                           strempty(pw->pw_gecos), strempty(pw->pw_dir), pw->pw_shell ? pw->pw_shell : "/bin/sh");
+        *ret_group_name = strdup(gr->gr_name);
+        *ret_group = strf("%s:x:%u:\n", gr->gr_name, (unsigned) m->gid);
+        return *ret_passwd && *ret_group_name && *ret_group ? 0 : -ENOMEM;
+}
+
+int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, bool add_login,
+                  sd_bus_message *message,
                   Session **ret, const char **ret_error_name, char **ret_error_message) {
         _cleanup_close_ int source_fd = -EBADF, sessfd = -EBADF;
-        _cleanup_free_ char *error = NULL;
+        _cleanup_free_ char *error = NULL, *passwd_line = NULL, *group_name = NULL, *group_line = NULL;
         SessionRecord rec = {};
         struct stat st;
         IdMap map;
@@ -455,6 +514,18 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
         if (r < 0) {
                 *ret_error_name = CHROOTD_ERROR_NO_SUBORDINATE_IDS;
                 return r;
+        }
+
+        if (add_login) {
+                r = login_entries(m, &passwd_line, &group_name, &group_line);
+                if (r < 0) {
+                        *ret_error_name = CHROOTD_ERROR_NOT_SUPPORTED;
+                        *ret_error_message = r == -ERANGE
+                                ? strf("uid %u or gid %u cannot exist inside a session (ids 0..%u)",
+                                       (unsigned) m->uid, (unsigned) m->gid, IDMAP_COUNT - 1)
+                                : strf("Cannot look up user %u on the host", (unsigned) m->uid);
+                        return r;
+                }
         }
 
         source_fd = open(chroot->path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
@@ -498,7 +569,14 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
         r = store_write(m->sessions_dirfd, &s->rec);
         if (r >= 0) {
                 bool dir = chroot->type == CHROOT_DIRECTORY;
-                WorkerChild w = { .sessfd = sessfd, .input_fd = dir ? -EBADF : source_fd };
+                WorkerChild w = {
+                        .sessfd = sessfd,
+                        .input_fd = dir ? -EBADF : source_fd,
+                        .login = add_login ? m->user : NULL,
+                        .passwd_line = passwd_line,
+                        .group_name = group_name,
+                        .group_line = group_line,
+                };
 
                 r = start_worker(s, &w, dir ? source_fd : -EBADF, unpack_after_map, &error);
         }

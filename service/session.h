@@ -84,7 +84,8 @@ struct Run {
  * its reply when the tree is ready or the attempt has been cleaned up. Validation
  * failures come back as -errno with *ret_error_name / *ret_error_message set and
  * nothing created. */
-int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, sd_bus_message *message,
+int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, bool add_login,
+                  sd_bus_message *message,
                   Session **ret, const char **ret_error_name, char **ret_error_message);
 
 /* Recreate a session found on disk at startup; unfinished ones are removed. */

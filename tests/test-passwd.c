@@ -155,6 +155,20 @@ static void test_groups_none(void) {
         g_assert_cmpuint(l2[0], ==, 1000);
 }
 
+/* passwd_has_name: whole first fields only, on any line. */
+static void test_has_name(void) {
+        const char *text = "root:x:0:0:root:/root:/bin/sh\nte:x:1:1::/:/bin/sh\ntester:x:1000:1000::/home/tester:/bin/sh";
+
+        g_assert_true(passwd_has_name(text, "root"));
+        g_assert_true(passwd_has_name(text, "tester"));
+        g_assert_true(passwd_has_name(text, "te"));
+        g_assert_false(passwd_has_name(text, "test"));
+        g_assert_false(passwd_has_name(text, "x"));
+        g_assert_false(passwd_has_name(text, "bin"));
+        g_assert_false(passwd_has_name("", "root"));
+        g_assert_true(passwd_has_name("staff:x:50:tester\n", "staff"));
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -166,5 +180,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/passwd/no-final-newline", test_no_final_newline);
         g_test_add_func("/passwd/groups", test_groups);
         g_test_add_func("/passwd/groups-none", test_groups_none);
+        g_test_add_func("/passwd/has-name", test_has_name);
         return g_test_run();
 }

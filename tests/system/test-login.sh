@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# BeginSession's add-login option: the user's own passwd entry and primary group are
+# added to the session's /etc/passwd and /etc/group (as schroot does at session start),
+# so that su to the caller's login works inside; without it, nothing is added.
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
+
+require_user_manager
+install_test_chroot lg-box tar.gz || bail_out "cannot install the test chroot"
+
+me=$(id -un)
+uid=$(id -u)
+gid=$(id -g)
+group=$(id -gn)
+
+capture busctl --user call org.chrootd1 /org/chrootd1 org.chrootd1.Manager BeginSession 'ssa{sv}' lg-box lg-with 1 add-login b true
+assert_eq 0 "$RC" "Begin with add-login succeeds" || diag "$ERR"
+capture chrootctl run lg-with -- grep "^$me:" /etc/passwd
+assert_match "^$me:x:$uid:$gid:[^:]*:[^:]*:[^:]*$" "$OUT" "the user's passwd entry is in the session, with its ids"
+capture chrootctl run lg-with -- grep -c "^$me:" /etc/passwd
+assert_eq 1 "$OUT" "the entry is there once"
+capture chrootctl run lg-with -- grep "^$group:" /etc/group
+assert_eq "$group:x:$gid:" "$OUT" "the user's primary group is in the session's /etc/group"
+capture chrootctl run lg-with -- su -s /bin/sh "$me" -c 'id -u; id -g'
+assert_eq "$uid
+$gid" "$OUT" "su to the login works inside and gives its ids" || diag "$ERR"
+capture chrootctl run lg-with -- grep -c '^root:' /etc/passwd
+assert_eq 1 "$OUT" "the chroot's own entries stay"
+
+capture busctl --user call org.chrootd1 /org/chrootd1 org.chrootd1.Manager BeginSession 'ssa{sv}' lg-box lg-without 0
+assert_eq 0 "$RC" "Begin without add-login succeeds" || diag "$ERR"
+capture chrootctl run lg-without -- grep -c "^$me:" /etc/passwd
+assert_eq 0 "$OUT" "without add-login the login is not added"
+
+assert_bus_error org.chrootd1.Error.InvalidArgument "add-login must be a boolean" \
+        /org/chrootd1 org.chrootd1.Manager.BeginSession "'lg-box'" "'lg-bad'" "{'add-login': <'yes'>}"
+capture chrootctl sessions --no-legend
+assert_eq "" "$(grep lg-bad <<<"$OUT")" "a refused add-login makes no session"
+
+for s in lg-with lg-without; do
+        chrootctl end "$s" >/dev/null 2>&1
+done
+done_testing
