@@ -382,14 +382,15 @@ int systemd_set_slice_limits(SystemdClient *c, const char *slice, const Limits *
 
 static int on_stale_listed(sd_bus_message *m, void *userdata, sd_bus_error *unused) {
         SystemdClient *c = userdata;
-        const char *unit;
+        const char *unit, *s1, *s2, *s3, *s4, *s5, *o1, *s6, *o2;
+        uint32_t job;
         int r;
 
         if (sd_bus_message_is_method_error(m, NULL))
                 return 0; /* no user manager, or one too old for ListUnitsByPatterns */
         r = sd_bus_message_enter_container(m, 'a', "(ssssssouso)");
         while (r > 0) {
-                r = sd_bus_message_read(m, "(ssssssouso)", &unit, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                r = sd_bus_message_read(m, "(ssssssouso)", &unit, &s1, &s2, &s3, &s4, &s5, &o1, &job, &s6, &o2);
                 if (r <= 0)
                         break;
                 log_notice("Stopping %s, left over from an earlier instance", unit);
