@@ -376,6 +376,28 @@ static void linkresolver_freep(struct archive_entry_linkresolver **l) {
 }
 
 int dircopy_write_tar(int src_dirfd, int out_fd, const IdShift *shift, char **ret_error) {
+        return dircopy_write_tar_filtered(src_dirfd, out_fd, shift, ARCHIVE_FILTER_NONE, ret_error);
+}
+
+int dircopy_filter_for_name(const char *name) {
+        static const struct {
+                const char *suffix;
+                int filter;
+        } table[] = {
+                { ".tar", ARCHIVE_FILTER_NONE },     { ".tar.gz", ARCHIVE_FILTER_GZIP },
+                { ".tgz", ARCHIVE_FILTER_GZIP },     { ".tar.xz", ARCHIVE_FILTER_XZ },
+                { ".txz", ARCHIVE_FILTER_XZ },       { ".tar.zst", ARCHIVE_FILTER_ZSTD },
+                { ".tzst", ARCHIVE_FILTER_ZSTD },    { ".tar.bz2", ARCHIVE_FILTER_BZIP2 },
+                { ".tbz", ARCHIVE_FILTER_BZIP2 },    { ".tbz2", ARCHIVE_FILTER_BZIP2 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (endswith(name, table[i].suffix))
+                        return table[i].filter;
+        return -EINVAL;
+}
+
+int dircopy_write_tar_filtered(int src_dirfd, int out_fd, const IdShift *shift, int filter, char **ret_error) {
         _cleanup_(sigpipe_restore) SigpipeGuard sigpipe = sigpipe_block();
         _cleanup_(locale_pop) LocaleGuard loc = locale_push_utf8();
         _cleanup_(linkresolver_freep) struct archive_entry_linkresolver *links = NULL;
@@ -391,7 +413,7 @@ int dircopy_write_tar(int src_dirfd, int out_fd, const IdShift *shift, char **re
         if (!w || !links)
                 return -ENOMEM;
         if (archive_write_set_format_pax_restricted(w) != ARCHIVE_OK ||
-            archive_write_add_filter_none(w) != ARCHIVE_OK) {
+            archive_write_add_filter(w, filter) != ARCHIVE_OK) {
                 r = -EINVAL;
                 fail(&c, r, "Cannot write archive: %s", strempty(archive_error_string(w)));
                 goto finish;

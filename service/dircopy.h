@@ -31,3 +31,10 @@ gid_t idshift_gid(const IdShift *s, gid_t host);
  * marker is written: the reader sees a truncated archive, never a smaller tree. SIGPIPE
  * is blocked on the calling thread meanwhile, so a reader that went away is -EPIPE. */
 int dircopy_write_tar(int src_dirfd, int out_fd, const IdShift *shift, char **ret_error);
+
+/* The same, compressed with a libarchive filter (ARCHIVE_FILTER_GZIP, ...). */
+int dircopy_write_tar_filtered(int src_dirfd, int out_fd, const IdShift *shift, int filter, char **ret_error);
+
+/* The libarchive filter for a tarball's name (.tar, .tar.gz/.tgz, .tar.xz/.txz,
+ * .tar.zst/.tzst, .tar.bz2/.tbz/.tbz2), or -EINVAL. */
+int dircopy_filter_for_name(const char *name);

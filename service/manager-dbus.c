@@ -90,7 +90,7 @@ static int method_begin_session(sd_bus_message *m, void *userdata, sd_bus_error 
         const char *chroot_name, *name, *id, *error_name = NULL;
         const Chroot *chroot;
         Limits limits;
-        bool add_login;
+        BeginFlags flags;
         Manager *mgr = userdata;
         Session *s;
         int r;
@@ -98,7 +98,7 @@ static int method_begin_session(sd_bus_message *m, void *userdata, sd_bus_error 
         r = sd_bus_message_read(m, "ss", &chroot_name, &name);
         if (r < 0)
                 return r;
-        r = bus_read_limits(m, &limits, &add_login, error);
+        r = bus_read_limits(m, &limits, &flags, error);
         if (r < 0)
                 return r;
         r = check_name(chroot_name, "chroot", error);
@@ -135,7 +135,7 @@ static int method_begin_session(sd_bus_message *m, void *userdata, sd_bus_error 
                 return sd_bus_error_setf(error, CHROOTD_ERROR_LIMIT_EXCEEDED,
                                          "There are already %d sessions: end some first", MANAGER_SESSIONS_MAX);
 
-        r = session_begin(mgr, chroot, id, &limits, add_login, m, &s, &error_name, &error_message);
+        r = session_begin(mgr, chroot, id, &limits, &flags, m, &s, &error_name, &error_message);
         if (r < 0)
                 return sd_bus_error_setf(error, error_name ? error_name : CHROOTD_ERROR_FAILED, "%s",
                                          error_message ? error_message : strerror(-r));

@@ -114,9 +114,9 @@ void session_reply_set_limits(sd_bus_message *m, const Outcome *o) {
                 log_warning("Failed to reply to SetLimits: %s", strerror(-r));
 }
 
-int bus_read_limits(sd_bus_message *m, Limits *ret, bool *ret_add_login, sd_bus_error *error) {
+int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bus_error *error) {
+        BeginFlags flags = {};
         Limits l = {};
-        bool add_login = false;
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -129,11 +129,17 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, bool *ret_add_login, sd_bus_
                 r = sd_bus_message_read(m, "s", &key);
                 if (r < 0)
                         return r;
-                if (ret_add_login && streq(key, "add-login")) {
-                        r = sd_bus_message_read(m, "v", "b", &add_login);
+                if (ret_flags && (streq(key, "add-login") || streq(key, "write-back"))) {
+                        int b;
+
+                        r = sd_bus_message_read(m, "v", "b", &b);
                         if (r < 0)
-                                return sd_bus_error_set(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                                        "Option 'add-login' must be a boolean (b)");
+                                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                         "Option '%s' must be a boolean (b)", key);
+                        if (streq(key, "add-login"))
+                                flags.add_login = b;
+                        else
+                                flags.write_back = b;
                         r = sd_bus_message_exit_container(m);
                         if (r < 0)
                                 return r;
@@ -164,8 +170,8 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, bool *ret_add_login, sd_bus_
         if (r < 0)
                 return r;
         *ret = l;
-        if (ret_add_login)
-                *ret_add_login = add_login;
+        if (ret_flags)
+                *ret_flags = flags;
         return 0;
 }
 

@@ -18,9 +18,9 @@ void session_emit_state_changed(Session *s);
 void session_reply_set_limits(sd_bus_message *m, const Outcome *o);
 
 /* Read Begin's and SetLimits' options: memory-max, tasks-max (t, UINT64_MAX for no
- * limit), cpu-weight (t, 1..10000), and for Begin (ret_add_login not NULL) add-login
- * (b). Unknown options are refused. */
-int bus_read_limits(sd_bus_message *m, Limits *ret, bool *ret_add_login, sd_bus_error *error);
+ * limit), cpu-weight (t, 1..10000), and for Begin (ret_flags not NULL) add-login and
+ * write-back (b). Unknown options are refused. */
+int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bus_error *error);
 /* Manager.SessionNew and SessionRemoved. */
 void session_emit_new(Session *s);
 void session_emit_removed(Session *s);

@@ -98,6 +98,7 @@ Session *session_free(Session *s) {
         systemd_job_cancel(s->stop_job);
         systemd_job_cancel(s->limits_job);
         sd_bus_message_unref(s->set_limits_message);
+        free(s->repack_temp);
         free(s->slice);
         sd_event_source_unref(s->worker_source);
         sd_event_source_unref(s->reader_source);
@@ -149,7 +150,9 @@ static void outcome_from_child(const siginfo_t *si, int report_fd, const char *w
 
 typedef struct WorkerChild {
         int sessfd;
-        int input_fd; /* the archive to unpack, or -EBADF */
+        int input_fd;  /* the archive to unpack, or -EBADF */
+        int output_fd; /* the tarball to write back into, or -EBADF */
+        int filter;    /* its compression */
         int report_fd;
         /* Begin's add-login: the user's entries, added to the tree's files. */
         const char *login;
@@ -280,6 +283,32 @@ static int remove_after_map(void *userdata) {
 }
 
 static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *userdata);
+static void session_continue_end(Session *s);
+
+/* A write-back session's End: the tree, as root in the namespace sees it (owners are
+ * the ids inside), becomes the new tarball. */
+static int repack_after_map(void *userdata) {
+        WorkerChild *w = userdata;
+        _cleanup_free_ char *error = NULL;
+        IdShift identity = { .self_uid = (uid_t) -1, .self_gid = (gid_t) -1, .count = IDMAP_COUNT };
+        _cleanup_close_ int rootfd = -EBADF;
+        int r;
+
+        if (fchdir(w->sessfd) < 0 || chroot(".") < 0 ||
+            (rootfd = open("/root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot open the session's tree: %m");
+                return EXIT_FAILURE;
+        }
+        r = dircopy_write_tar_filtered(rootfd, w->output_fd, &identity, w->filter, &error);
+        if (r >= 0 && fsync(w->output_fd) < 0)
+                r = -errno;
+        if (r < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot write the tarball back: %s",
+                             error ? error : strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}
 
 /* Start an unpack or removal child. With dir_fd >= 0 (a directory chroot), its input
  * is a tar stream of that directory, made by a reader process. */
@@ -304,12 +333,12 @@ static int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t aft
                 w->input_fd = stream;
         }
 
-        int keep[] = { w->sessfd, p[1], w->input_fd };
+        int keep[] = { w->sessfd, p[1], w->input_fd, w->output_fd }; /* -EBADF ones are ignored */
         SpawnParams sp = {
                 .map = &map,
                 .map_self = true,
                 .keep_fds = keep,
-                .n_keep_fds = w->input_fd >= 0 ? 3 : 2,
+                .n_keep_fds = ELEMENTSOF(keep),
                 .after_map = after_map,
                 .userdata = w,
         };
@@ -335,7 +364,7 @@ static int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t aft
 static int session_start_removal(Session *s) {
         _cleanup_close_ int sessfd = -EBADF;
         _cleanup_free_ char *error = NULL;
-        WorkerChild w = { .input_fd = -EBADF };
+        WorkerChild w = { .input_fd = -EBADF, .output_fd = -EBADF };
         int r;
 
         sessfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -346,6 +375,71 @@ static int session_start_removal(Session *s) {
         if (r < 0)
                 log_error("Failed to start removing session '%s': %s", s->rec.id, error ? error : strerror(-r));
         return r;
+}
+
+/* Write the tree back into its tarball: into a temporary file beside it (so the rename
+ * is atomic and the file is the user's), renamed over the tarball when complete. */
+static int session_start_repack(Session *s) {
+        _cleanup_close_ int sessfd = -EBADF, out = -EBADF;
+        _cleanup_free_ char *error = NULL, *dir = NULL, *tmp = NULL;
+        const char *base;
+        struct stat st;
+        int r, filter;
+
+        filter = dircopy_filter_for_name(s->rec.source);
+        if (filter < 0)
+                return filter;
+        base = strrchr(s->rec.source, '/');
+        if (!base || stat(s->rec.source, &st) < 0)
+                return -ENOENT;
+        dir = strndup(s->rec.source, (size_t) (base - s->rec.source));
+        tmp = dir ? strf("%s/.#%s.XXXXXX", dir, base + 1) : NULL;
+        if (!tmp)
+                return -ENOMEM;
+        out = mkostemp(tmp, O_CLOEXEC);
+        if (out < 0)
+                return -errno;
+        (void) fchmod(out, st.st_mode & 07777);
+        sessfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sessfd < 0) {
+                r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        WorkerChild w = { .sessfd = sessfd, .input_fd = -EBADF, .output_fd = out, .filter = filter };
+        r = start_worker(s, &w, -EBADF, repack_after_map, &error);
+        if (r < 0) {
+                log_error("Failed to start writing session '%s' back: %s", s->rec.id, error ? error : strerror(-r));
+                (void) unlink(tmp);
+                return r;
+        }
+        s->repack_temp = TAKE_PTR(tmp);
+        return 0;
+}
+
+/* The repack is over: on success the new tarball replaces the old one and End goes
+ * on; on failure End fails and the session stays, tree and all. */
+static void session_finish_repack(Session *s, Outcome *o) {
+        _cleanup_free_ char *tmp = TAKE_PTR(s->repack_temp);
+
+        if (!o->error_name && rename(tmp, s->rec.source) < 0) {
+                o->error_name = CHROOTD_ERROR_FAILED;
+                o->error_message = strf("Cannot replace '%s': %m", s->rec.source);
+        }
+        if (!o->error_name) {
+                s->repacked = true;
+                session_continue_end(s);
+                return;
+        }
+        (void) unlink(tmp);
+        log_error("Failed to write session '%s' back to %s: %s", s->rec.id, s->rec.source, strempty(o->error_message));
+        for (size_t i = 0; i < s->n_end_messages; i++) {
+                session_reply_end(s, s->end_messages[i], o);
+                sd_bus_message_unref(s->end_messages[i]);
+        }
+        s->n_end_messages = 0;
+        s->slice_stopped = false;
+        session_set_state(s, SESSION_READY);
 }
 
 /* The session is gone from disk: answer everyone who waited and forget it. */
@@ -378,8 +472,6 @@ static void session_finish_removal(Session *s, const Outcome *removal) {
         session_free(s);
 }
 
-static void session_continue_end(Session *s);
-
 static void on_slice_stopped(int r, const char *message, void *userdata) {
         Session *s = userdata;
 
@@ -405,6 +497,16 @@ static void session_continue_end(Session *s) {
                 if (r != -EOPNOTSUPP)
                         log_warning("Failed to stop %s: %s", s->slice, strerror(-r));
                 s->slice_stopped = true;
+        }
+        if (s->rec.write_back && !s->repacked && !s->begin_failure.error_name) {
+                r = session_start_repack(s);
+                if (r >= 0)
+                        return;
+                o.error_name = CHROOTD_ERROR_FAILED;
+                o.error_message = strf("Cannot write the session back to %s: %s", s->rec.source, strerror(-r));
+                session_finish_repack(s, &o);
+                outcome_done(&o);
+                return;
         }
         r = session_start_removal(s);
         if (r < 0) {
@@ -476,7 +578,9 @@ static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *us
                         session_apply_limits(s, on_begin_limits);
                 else
                         session_finish_begin(s, &o);
-        } else
+        } else if (s->repack_temp)
+                session_finish_repack(s, &o);
+        else
                 session_finish_removal(s, &o);
 
         outcome_done(&o);
@@ -499,7 +603,7 @@ static int login_entries(Manager *m, char **ret_passwd, char **ret_group_name, c
         return *ret_passwd && *ret_group_name && *ret_group ? 0 : -ENOMEM;
 }
 
-int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, bool add_login,
+int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, const BeginFlags *flags,
                   sd_bus_message *message,
                   Session **ret, const char **ret_error_name, char **ret_error_message) {
         _cleanup_close_ int source_fd = -EBADF, sessfd = -EBADF;
@@ -516,7 +620,12 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
                 return r;
         }
 
-        if (add_login) {
+        if (flags->write_back && (chroot->type != CHROOT_FILE || dircopy_filter_for_name(chroot->path) < 0)) {
+                *ret_error_name = CHROOTD_ERROR_NOT_SUPPORTED;
+                *ret_error_message = strf("Chroot '%s' is not a tarball that can be written back", chroot->name);
+                return -EOPNOTSUPP;
+        }
+        if (flags->add_login) {
                 r = login_entries(m, &passwd_line, &group_name, &group_line);
                 if (r < 0) {
                         *ret_error_name = CHROOTD_ERROR_NOT_SUPPORTED;
@@ -558,6 +667,7 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
         rec.state = SESSION_PREPARING;
         rec.created_usec = now_usec();
         rec.limits = *limits;
+        rec.write_back = flags->write_back;
         s = rec.id && rec.chroot && rec.chroot_type && rec.source ? session_new(m, &rec) : NULL;
         session_record_done(&rec);
         if (!s) {
@@ -572,7 +682,8 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
                 WorkerChild w = {
                         .sessfd = sessfd,
                         .input_fd = dir ? -EBADF : source_fd,
-                        .login = add_login ? m->user : NULL,
+                        .output_fd = -EBADF,
+                        .login = flags->add_login ? m->user : NULL,
                         .passwd_line = passwd_line,
                         .group_name = group_name,
                         .group_line = group_line,

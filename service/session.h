@@ -13,6 +13,12 @@
 
 typedef struct Run Run;
 
+/* Begin's yes/no options. */
+typedef struct BeginFlags {
+        bool add_login;  /* the user's passwd and group entries go into the tree */
+        bool write_back; /* End repacks the tree into the tarball (schroot's source:) */
+} BeginFlags;
+
 /* The outcome of something a child process did, in terms the bus layer can send. */
 typedef struct Outcome {
         const char *error_name; /* NULL on success */
@@ -60,6 +66,10 @@ struct Session {
         SystemdJob *limits_job; /* putting rec.limits on the slice */
         sd_bus_message *set_limits_message;
         Limits old_limits;      /* restored if SetLimits fails */
+
+        /* A write-back session's End repacks the tree into its tarball first. */
+        char *repack_temp;
+        bool repacked;
 };
 
 struct Run {
@@ -84,7 +94,7 @@ struct Run {
  * its reply when the tree is ready or the attempt has been cleaned up. Validation
  * failures come back as -errno with *ret_error_name / *ret_error_message set and
  * nothing created. */
-int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, bool add_login,
+int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, const BeginFlags *flags,
                   sd_bus_message *message,
                   Session **ret, const char **ret_error_name, char **ret_error_message);
 

@@ -44,9 +44,9 @@ char *session_record_format(const SessionRecord *r) {
         if (r->limits.cpu_weight)
                 (void) snprintf(limits + n, sizeof(limits) - n, "CPUWeight=%" PRIu64 "\n", r->limits.cpu_weight);
         return strf("# chrootd session state; written atomically, do not edit\n"
-                    "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n%s",
+                    "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n%s%s",
                     r->id, r->chroot, r->chroot_type, r->source, session_state_to_string(r->state),
-                    r->created_usec, limits);
+                    r->created_usec, limits, r->write_back ? "WriteBack=yes\n" : "");
 }
 
 /* An optional number: absent is 0, anything but digits is an error. */
@@ -82,6 +82,7 @@ int session_record_parse(const char *text, SessionRecord *ret) {
             parse_optional(kf, "CPUWeight", &r.limits.cpu_weight) < 0 || r.limits.cpu_weight > 10000)
                 return -EBADMSG;
         r.state = (SessionState) s;
+        r.write_back = streq_ptr(keyfile_get(kf, "Session", "WriteBack"), "yes");
         r.id = strdup(id);
         r.chroot = strdup(chroot);
         r.chroot_type = strdup(type);

@@ -38,6 +38,7 @@ typedef struct SessionRecord {
         SessionState state;
         uint64_t created_usec;
         Limits limits;
+        bool write_back; /* End writes the tree back into the tarball (schroot's source:) */
 } SessionRecord;
 
 void session_record_done(SessionRecord *r);

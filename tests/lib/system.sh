@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Helpers for the system tests (tests/system/test-*.sh), which run as an ordinary user
 # against that user's real systemd user manager and the *installed* chrootd (D-Bus
-# activation of ~/.local/libexec/chrootd, or wherever the build's prefix points).
+# activation of ~/.local/libexec/chrootd/chrootd, or wherever the build's prefix points).
 # tests/system/tap.sh sources this file; it sources common.sh.
 #
 # Environment the tests get (from meson's test env and from tests/run-all):

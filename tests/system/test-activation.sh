@@ -25,11 +25,11 @@ else
         not_ok "D-Bus activation file installed: $activation" "$(ls -l "$activation" 2>&1; cat "$activation" 2>&1)"
 fi
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit" 2>/dev/null | head -n 1)
-if [ -n "$exec_start" ] && [ -x "${exec_start%% *}" ] && [ "${exec_start%% *}" = "$prefix/libexec/chrootd" ]; then
-        ok "service binary installed: $prefix/libexec/chrootd"
+if [ -n "$exec_start" ] && [ -x "${exec_start%% *}" ] && [ "${exec_start%% *}" = "$prefix/libexec/chrootd/chrootd" ]; then
+        ok "service binary installed: $prefix/libexec/chrootd/chrootd"
 else
-        not_ok "service binary installed: $prefix/libexec/chrootd" "ExecStart=$exec_start" \
-                "$(ls -l "$prefix/libexec/chrootd" 2>&1)"
+        not_ok "service binary installed: $prefix/libexec/chrootd/chrootd" "ExecStart=$exec_start" \
+                "$(ls -l "$prefix/libexec/chrootd/chrootd" 2>&1)"
 fi
 
 # The user manager sees that unit (and not some other copy).

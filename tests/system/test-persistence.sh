@@ -160,7 +160,7 @@ assert_eq x "$OUT" "the other session is unaffected $ERR"
 
 # ---- exit when idle ----
 mkdir -p "$dropin_dir"
-printf '%s\n' '[Service]' 'ExecStart=' "ExecStart=$prefix/libexec/chrootd --idle-timeout 3" >"$dropin"
+printf '%s\n' '[Service]' 'ExecStart=' "ExecStart=$prefix/libexec/chrootd/chrootd --idle-timeout 3" >"$dropin"
 systemctl --user daemon-reload
 chrootd_stop
 listed
