@@ -849,6 +849,14 @@ static int on_run_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused)
         return 0;
 }
 
+static void forwarded_signals(sigset_t *mask) {
+        sigemptyset(mask);
+        sigaddset(mask, SIGINT);
+        sigaddset(mask, SIGTERM);
+        sigaddset(mask, SIGHUP);
+        sigaddset(mask, SIGQUIT);
+}
+
 static int call_run(sd_bus *bus, sd_bus_message *m, const char *session_path, sd_bus_error *error,
                     sd_bus_message **ret) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
@@ -857,11 +865,7 @@ static int call_run(sd_bus *bus, sd_bus_message *m, const char *session_path, sd
         sigset_t mask, old;
         int r;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGHUP);
-        sigaddset(&mask, SIGQUIT);
+        forwarded_signals(&mask);
         sigprocmask(SIG_BLOCK, &mask, &old);
         sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
@@ -1031,9 +1035,22 @@ static int action_automatic(sd_bus *bus) {
         if (parse_namespace(spec, NS_CHROOT, &name) == NS_SESSION)
                 return action_run(bus);
 
+        /* A signal must not leave the session behind: held back until the command runs
+         * (which passes them on) and while the session ends. One that comes during
+         * Begin means the command is not run at all. */
+        sigset_t mask, pending;
+        forwarded_signals(&mask);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
         if (begin_session(bus, spec, arg.session_name, &id) < 0)
                 return -1;
         r = get_session(bus, id, &s);
+        if (r >= 0 && sigpending(&pending) >= 0)
+                for (int sig = 1; sig < _NSIG; sig++)
+                        if (sigismember(&mask, sig) && sigismember(&pending, sig)) {
+                                r = fail("Terminated by signal '%s' before the command ran", signal_name(sig));
+                                break;
+                        }
         if (r >= 0) {
                 r = run_in_session(bus, &s);
                 Target t = { .session = s };

@@ -253,6 +253,19 @@ us_fails "an automatic session whose command is killed" "signal" "$unschroot" -c
 assert_eq "$before" "$(session_ids)" "... is ended too"
 us_fails "an automatic session with a missing directory" "/no/such" "$unschroot" -c us-bb -u root -d /no/such -- true
 assert_eq "$before" "$(session_ids)" "... is ended too"
+# A signal to unschroot reaches the command (which runs in a session of its own), and
+# the automatic session still ends.
+"$unschroot" -c us-bb -u root -d / -- sh -c 'trap "echo got TERM; exit 9" TERM; echo started; while :; do sleep 0.1; done' \
+        >/tmp/us-sig.$$ 2>&1 &
+pid=$!
+wait_until 30 grep -q started /tmp/us-sig.$$
+kill -TERM $pid
+wait $pid
+rc=$?
+assert_match "^9 started .*got TERM$" "$rc $(paste -sd' ' /tmp/us-sig.$$)" "SIGTERM to unschroot is passed on to the command"
+rm -f /tmp/us-sig.$$
+wait_until 30 test "$before" = "$(session_ids)"
+assert_eq "$before" "$(session_ids)" "... and the automatic session is ended"
 us_ok "-c session:ID without an action runs in that session and keeps it" "root" \
         "$unschroot" -c session:us-named -u root -d / -- id -un
 assert_eq "$before" "$(session_ids)" "... the session is still there"
