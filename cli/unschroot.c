@@ -165,6 +165,7 @@ typedef struct Chroot {
 
 typedef struct SessionInfo {
         char *id, *chroot, *state, *path, *root;
+        bool write_back; /* a source: session: End writes it back, nothing is purged */
 } SessionInfo;
 
 static Chroot *chroots;
@@ -300,6 +301,16 @@ static int get_session(sd_bus *bus, const char *id, SessionInfo *ret) {
                 r = session_property(bus, path, "RootDirectory", &ret->root);
         if (r >= 0)
                 r = session_property(bus, path, "State", &ret->state);
+        if (r >= 0) {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+                int b = 0;
+
+                r = call(bus, path, "org.freedesktop.DBus.Properties", "Get", &e, &m, "ss", SESSION_IFACE, "WriteBack");
+                if (r >= 0)
+                        r = sd_bus_message_read(m, "v", "b", &b);
+                ret->write_back = b;
+        }
         if (r < 0)
                 return fail("%s: Failed to read the session's properties: %s", what ? what : id, strerror(-r));
         return 0;
@@ -459,7 +470,7 @@ static void print_session_info(const SessionInfo *s) {
         detail_strv("Aliases", NULL);
         detail("Session Managed", "true");
         detail("Session Cloned", "false");
-        detail("Session Purged", "true");
+        detail("Session Purged", s->write_back ? "false" : "true");
         detail("Path", strempty(s->root));
 }
 

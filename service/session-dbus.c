@@ -485,6 +485,12 @@ static int property_get_usage(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "t", v);
 }
 
+static int property_get_write_back(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        return sd_bus_message_append(reply, "b", s->rec.write_back);
+}
+
 const sd_bus_vtable session_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Id", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -499,6 +505,7 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("TasksMax", "t", NULL, offsetof(Session, rec.limits.tasks_max), 0),
         SD_BUS_PROPERTY("CPUWeight", "t", NULL, offsetof(Session, rec.limits.cpu_weight), 0),
         SD_BUS_PROPERTY("Slice", "s", NULL, offsetof(Session, slice), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("WriteBack", "b", property_get_write_back, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Commands", "a(asust)", property_get_commands, 0, 0),
         SD_BUS_PROPERTY("TasksCurrent", "t", property_get_usage, 0, 0),
         SD_BUS_PROPERTY("MemoryCurrent", "t", property_get_usage, 0, 0),

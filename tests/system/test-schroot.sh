@@ -278,6 +278,8 @@ assert_eq "$sum" "$(sha256sum <"$tarball")" "a plain session leaves the tarball 
 us_ok "a source: session" us-wb "$unschroot" -b -c source:us-bb -n us-wb
 [ "$RC" -eq 0 ] && sessions+=(us-wb)
 us_ok "... writes a file" "" "$unschroot" -r -c us-wb -u root -d / -- sh -c 'echo kept >/us-kept'
+capture "$unschroot" --info -c session:us-wb
+assert_line '^  Session Purged +false$' "$OUT" "a source: session's Session block says Session Purged false"
 us_ok "... and ends" "" "$unschroot" -e -c us-wb
 assert_eq "28b52ffd" "$(head -c 4 "$tarball" | od -An -tx1 | tr -d ' \n')" "the tarball is still zstd-compressed"
 us_ok "the next session of the chroot has the file" "kept" "$unschroot" -c us-bb -u root -d / -- cat /us-kept
