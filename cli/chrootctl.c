@@ -14,16 +14,11 @@
 
 #include <systemd/sd-bus.h>
 
+#include "client.h"
 #include "config.h"
 #include "util.h"
 
-#define BUS_NAME "org.chrootd1"
-#define MANAGER_PATH "/org/chrootd1"
-#define MANAGER_IFACE "org.chrootd1.Manager"
-#define SESSION_IFACE "org.chrootd1.Session"
 
-/* Begin unpacks whole tarballs and Run lasts as long as the command: never time out. */
-#define CALL_TIMEOUT UINT64_MAX
 
 #define EXIT_USAGE 2
 
@@ -134,29 +129,6 @@ static int bus_connect(sd_bus **ret) {
                 return log_failure(NULL, r, "Failed to connect to the user bus");
         return 0;
 }
-
-/* sd_bus_call_method() without its 25 s timeout. On failure error is filled and a
- * negative errno returned. */
-static int call(sd_bus *bus, const char *path, const char *iface, const char *method,
-                sd_bus_error *error, sd_bus_message **reply, const char *types, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        va_list ap;
-        int r;
-
-        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, path, iface, method);
-        if (r < 0)
-                return r;
-        if (types) {
-                va_start(ap, types);
-                r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_call(bus, m, CALL_TIMEOUT, error, reply);
-}
-
-#define call_manager(bus, method, ...) call(bus, MANAGER_PATH, MANAGER_IFACE, method, __VA_ARGS__)
 
 static int cmp_row(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
@@ -404,28 +376,6 @@ static int get_session(sd_bus *bus, const char *id, char **ret) {
                 return log_parse_failure(r);
         *ret = strdup(path);
         return *ret ? 0 : log_oom();
-}
-
-/* schroot's default environment filter: variables that change how the dynamic linker,
- * shells or resolver behave and so must not leak from the caller into the chroot. */
-static bool environment_unsafe(const char *entry) {
-        static const char *const names[] = {
-                "BASH_ENV", "CDPATH", "ENV", "HOSTALIASES", "IFS", "KRB5_CONFIG",
-                "KRBCONFDIR", "KRBTKFILE", "KRB_CONF", "LOCALDOMAIN", "NLSPATH",
-                "PATH_LOCALE", "RES_OPTIONS", "TERMINFO", "TERMINFO_DIRS", "TERMPATH",
-        };
-        const char *eq = strchr(entry, '=');
-        size_t l;
-
-        if (!eq || eq == entry)
-                return true; /* not KEY=VALUE: drop it too */
-        if (startswith(entry, "LD_"))
-                return true;
-        l = (size_t) (eq - entry);
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (strlen(names[i]) == l && strncmp(entry, names[i], l) == 0)
-                        return true;
-        return false;
 }
 
 static int append_run_options(sd_bus_message *m) {

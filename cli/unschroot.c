@@ -30,19 +30,13 @@
 
 #include <systemd/sd-bus.h>
 
+#include "client.h"
 #include "config.h"
 #include "names.h"
 #include "passwd.h"
 #include "util.h"
 
-#define BUS_NAME "org.chrootd1"
-#define MANAGER_PATH "/org/chrootd1"
-#define MANAGER_IFACE "org.chrootd1.Manager"
-#define SESSION_IFACE "org.chrootd1.Session"
 #define ERROR_PREFIX "org.chrootd1.Error."
-
-/* Begin unpacks whole tarballs and Run lasts as long as the command: never time out. */
-#define CALL_TIMEOUT UINT64_MAX
 
 extern char **environ;
 
@@ -129,28 +123,6 @@ static int fail_bus(const sd_bus_error *error, int r, const char *what) {
          * in one sentence already. */
         return fail("%s", msg ? msg : name);
 }
-
-/* sd_bus_call_method() without its 25 s timeout. */
-static int call(sd_bus *bus, const char *path, const char *iface, const char *method, sd_bus_error *error,
-                sd_bus_message **reply, const char *types, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        va_list ap;
-        int r;
-
-        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, path, iface, method);
-        if (r < 0)
-                return r;
-        if (types) {
-                va_start(ap, types);
-                r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_call(bus, m, CALL_TIMEOUT, error, reply);
-}
-
-#define call_manager(bus, method, ...) call(bus, MANAGER_PATH, MANAGER_IFACE, method, __VA_ARGS__)
 
 static int fail_parse(int r) {
         return fail("Failed to parse a reply from " BUS_NAME ": %s", strerror(-r));
@@ -735,25 +707,6 @@ static int action_recover(sd_bus *bus) {
 
 /* ---- running a command ---- */
 
-/* schroot's default environment filter. */
-static bool environment_filtered(const char *entry) {
-        static const char *const names[] = {
-                "BASH_ENV", "CDPATH", "ENV", "HOSTALIASES", "IFS", "KRB5_CONFIG",
-                "KRBCONFDIR", "KRBTKFILE", "KRB_CONF", "LOCALDOMAIN", "NLSPATH",
-                "PATH_LOCALE", "RES_OPTIONS", "TERMINFO", "TERMINFO_DIRS", "TERMPATH",
-        };
-        const char *eq = strchr(entry, '=');
-        size_t l;
-
-        if (!eq || eq == entry || startswith(entry, "LD_"))
-                return true;
-        l = (size_t) (eq - entry);
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (strlen(names[i]) == l && strncmp(entry, names[i], l) == 0)
-                        return true;
-        return false;
-}
-
 /* Remove KEY from env, so that a later entry replaces it. */
 static void env_unset(char **env, const char *key) {
         size_t kl = strlen(key), j = 0;
@@ -806,7 +759,7 @@ static int build_environment(const SessionInfo *s, const char *user, char ***ret
 
         if (arg.preserve_environment) {
                 for (char **e = environ; e && *e; e++)
-                        if (!environment_filtered(*e) && strv_extend(&env, *e) < 0)
+                        if (!environment_unsafe(*e) && strv_extend(&env, *e) < 0)
                                 return -ENOMEM;
         } else {
                 /* HOME, SHELL from the chroot; USER, LOGNAME and PATH (root's or a

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "client.h"
+#include "util.h"
+
+int call(sd_bus *bus, const char *path, const char *iface, const char *method, sd_bus_error *error,
+         sd_bus_message **reply, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, path, iface, method);
+        if (r < 0)
+                return r;
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_call(bus, m, CALL_TIMEOUT, error, reply);
+}
+
+bool environment_unsafe(const char *entry) {
+        static const char *const names[] = {
+                "BASH_ENV", "CDPATH", "ENV", "HOSTALIASES", "IFS", "KRB5_CONFIG",
+                "KRBCONFDIR", "KRBTKFILE", "KRB_CONF", "LOCALDOMAIN", "NLSPATH",
+                "PATH_LOCALE", "RES_OPTIONS", "TERMINFO", "TERMINFO_DIRS", "TERMPATH",
+        };
+        const char *eq = strchr(entry, '=');
+        size_t l;
+
+        if (!eq || eq == entry || startswith(entry, "LD_"))
+                return true;
+        l = (size_t) (eq - entry);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strlen(names[i]) == l && strncmp(entry, names[i], l) == 0)
+                        return true;
+        return false;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What chrootctl and unschroot share as clients of chrootd. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#define BUS_NAME "org.chrootd1"
+#define MANAGER_PATH "/org/chrootd1"
+#define MANAGER_IFACE "org.chrootd1.Manager"
+#define SESSION_IFACE "org.chrootd1.Session"
+
+/* Begin unpacks whole tarballs and Run lasts as long as the command: never time out. */
+#define CALL_TIMEOUT UINT64_MAX
+
+/* sd_bus_call_method() to chrootd without its 25 s timeout. On failure error is
+ * filled and a negative errno returned. */
+int call(sd_bus *bus, const char *path, const char *iface, const char *method, sd_bus_error *error,
+         sd_bus_message **reply, const char *types, ...);
+
+#define call_manager(bus, method, ...) call(bus, MANAGER_PATH, MANAGER_IFACE, method, __VA_ARGS__)
+
+/* schroot's default environment filter: entries that change how the dynamic linker,
+ * shells or resolver behave (LD_*, IFS, BASH_ENV, ...) and so must not leak from the
+ * caller into a chroot; entries that are not KEY=VALUE too. */
+bool environment_unsafe(const char *entry);
