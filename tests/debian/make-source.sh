@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Make a tiny real Debian source package in DIR (default: a new temp dir) and print the
+# path of its .dsc: it links against zlib (Build-Depends: debhelper-compat (= 13),
+# zlib1g-dev, both from the archive), and has two autopkgtests, one needs-root and one
+# run as the user. FAIL=1 makes the user test fail; NET=1 makes the build try the
+# network (curl-less: bash's /dev/tcp to deb.debian.org:80) and fail without it.
+set -eu
+dir=${1:-$(mktemp -d)}
+name=chrootd-hello
+ver=1.0
+src=$dir/$name-$ver
+rm -rf "$src"; mkdir -p "$src/debian/source" "$src/debian/tests"
+cat >"$src/hello.c" <<'EOF'
+#include <stdio.h>
+#include <zlib.h>
+int main(void) { printf("hello from chrootd, zlib %s\n", zlibVersion()); return 0; }
+EOF
+cat >"$src/Makefile" <<'EOF'
+all: chrootd-hello
+chrootd-hello: hello.c
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< -lz
+install:
+	install -D -m 0755 chrootd-hello $(DESTDIR)/usr/bin/chrootd-hello
+clean:
+	rm -f chrootd-hello
+EOF
+cat >"$src/debian/control" <<'EOF'
+Source: chrootd-hello
+Section: misc
+Priority: optional
+Maintainer: chrootd tests <chrootd-tests@example.invalid>
+Build-Depends: debhelper-compat (= 13), zlib1g-dev
+Standards-Version: 4.6.2
+Rules-Requires-Root: no
+
+Package: chrootd-hello
+Architecture: any
+Depends: ${shlibs:Depends}, ${misc:Depends}
+Description: chrootd test package
+ A tiny program linked against zlib, built by sbuild through unschroot.
+EOF
+cat >"$src/debian/changelog" <<'EOF'
+chrootd-hello (1.0) bookworm; urgency=medium
+
+  * Test package for chrootd's Debian client tests.
+
+ -- chrootd tests <chrootd-tests@example.invalid>  Sat, 28 Nov 2026 12:00:00 +0000
+EOF
+cat >"$src/debian/copyright" <<'EOF'
+Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Files: *
+Copyright: none
+License: CC0-1.0
+EOF
+echo '3.0 (native)' >"$src/debian/source/format"
+net=
+[ -n "${NET:-}" ] && net='	exec 3<>/dev/tcp/deb.debian.org/80 && printf "GET / HTTP/1.0\r\n\r\n" >&3 && head -c 100 <&3'
+cat >"$src/debian/rules" <<EOF
+#!/usr/bin/make -f
+%:
+	dh \$@
+
+override_dh_auto_build:
+	dh_auto_build
+$net
+EOF
+chmod 755 "$src/debian/rules"
+fail=
+[ -n "${FAIL:-}" ] && fail='echo failing on purpose >&2; exit 1'
+cat >"$src/debian/tests/control" <<'EOF'
+Tests: as-root
+Restrictions: needs-root
+
+Tests: as-user
+EOF
+cat >"$src/debian/tests/as-root" <<'EOF'
+#!/bin/sh
+set -e
+test "$(id -u)" = 0
+chrootd-hello | grep -q 'hello from chrootd'
+echo "as-root ok: $(id -un)"
+EOF
+cat >"$src/debian/tests/as-user" <<EOF
+#!/bin/sh
+set -e
+test "\$(id -u)" != 0
+chrootd-hello | grep -q 'hello from chrootd'
+echo "as-user ok: \$(id -un)"
+$fail
+EOF
+chmod 755 "$src/debian/tests/as-root" "$src/debian/tests/as-user"
+(cd "$dir" && dpkg-source -b "$name-$ver" >/dev/null)
+echo "$dir/${name}_$ver.dsc"
