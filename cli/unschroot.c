@@ -1198,6 +1198,14 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
+        /* sbuild 0.85 runs us with a filtered environment that has neither
+         * DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR: the user bus is still at its
+         * standard place. */
+        if (!getenv("DBUS_SESSION_BUS_ADDRESS") && !getenv("XDG_RUNTIME_DIR")) {
+                _cleanup_free_ char *runtime = strf("/run/user/%u", (unsigned) getuid());
+                if (runtime && access(runtime, F_OK) == 0)
+                        (void) setenv("XDG_RUNTIME_DIR", runtime, 0);
+        }
         r = sd_bus_open_user(&bus);
         if (r < 0) {
                 fail("Failed to connect to the user bus: %s",

@@ -157,8 +157,9 @@ typedef struct WorkerChild {
         /* Begin's add-login: the user's entries, added to the tree's files. */
         const char *login;
         const char *passwd_line;
-        const char *group_name;
-        const char *group_line;
+        const char *shadow_line;
+        char **group_names; /* primary group first, then supplementary ones */
+        char **group_lines;
 } WorkerChild;
 
 /* Append line to file (inside the chroot) unless an entry called name is there. A
@@ -255,8 +256,11 @@ static int unpack_after_map(void *userdata) {
          * chroot()ed, so the tree's symlinks cannot lead out. */
         if (w->login) {
                 r = add_entry("/etc/passwd", w->login, w->passwd_line);
+                /* A locked password: PAM's account check (su) needs the entry. */
                 if (r >= 0)
-                        r = add_entry("/etc/group", w->group_name, w->group_line);
+                        r = add_entry("/etc/shadow", w->login, w->shadow_line);
+                for (size_t i = 0; r >= 0 && w->group_names && w->group_names[i]; i++)
+                        r = add_entry("/etc/group", w->group_names[i], w->group_lines[i]);
                 if (r < 0) {
                         report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot add user '%s' to the chroot: %s",
                                      w->login, strerror(-r));
@@ -587,27 +591,48 @@ static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *us
         return 0;
 }
 
-/* The service user's passwd and group lines, for Begin's add-login. */
-static int login_entries(Manager *m, char **ret_passwd, char **ret_group_name, char **ret_group) {
+/* The service user's passwd, shadow and group lines, for Begin's add-login: its
+ * primary group and the supplementary groups it has on the host (as schroot copies
+ * the host's /etc/group), those with ids a session can hold. */
+static int login_entries(Manager *m, char **ret_passwd, char **ret_shadow, char ***ret_group_names,
+                         char ***ret_group_lines) {
+        _cleanup_strv_free_ char **names = NULL, **lines = NULL;
         struct passwd *pw = getpwuid(m->uid);
-        struct group *gr = getgrgid(m->gid);
+        gid_t groups[256];
+        int n = ELEMENTSOF(groups);
 
-        if (!pw || !gr)
+        if (!pw)
                 return -ESRCH;
         if (m->uid >= IDMAP_COUNT || m->gid >= IDMAP_COUNT)
                 return -ERANGE;
+        if (getgrouplist(pw->pw_name, m->gid, groups, &n) < 0)
+                n = 1, groups[0] = m->gid;
+        for (int i = 0; i < n; i++) {
+                struct group *gr = getgrgid(groups[i]);
+                if (!gr || groups[i] >= IDMAP_COUNT || strv_contains(names, gr->gr_name))
+                        continue;
+                if (strv_extend(&names, gr->gr_name) < 0 ||
+                    strv_consume(&lines, groups[i] == m->gid ? strf("%s:x:%u:\n", gr->gr_name, (unsigned) groups[i])
+                                                             : strf("%s:x:%u:%s\n", gr->gr_name,
+                                                                    (unsigned) groups[i], pw->pw_name)) < 0)
+                        return -ENOMEM;
+        }
         *ret_passwd = strf("%s:x:%u:%u:%s:%s:%s\n", pw->pw_name, (unsigned) m->uid, (unsigned) m->gid,
                            strempty(pw->pw_gecos), strempty(pw->pw_dir), pw->pw_shell ? pw->pw_shell : "/bin/sh");
-        *ret_group_name = strdup(gr->gr_name);
-        *ret_group = strf("%s:x:%u:\n", gr->gr_name, (unsigned) m->gid);
-        return *ret_passwd && *ret_group_name && *ret_group ? 0 : -ENOMEM;
+        *ret_shadow = strf("%s:*:19000:0:99999:7:::\n", pw->pw_name);
+        if (!*ret_passwd || !*ret_shadow)
+                return -ENOMEM;
+        *ret_group_names = TAKE_PTR(names);
+        *ret_group_lines = TAKE_PTR(lines);
+        return 0;
 }
 
 int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, const BeginFlags *flags,
                   sd_bus_message *message,
                   Session **ret, const char **ret_error_name, char **ret_error_message) {
         _cleanup_close_ int source_fd = -EBADF, sessfd = -EBADF;
-        _cleanup_free_ char *error = NULL, *passwd_line = NULL, *group_name = NULL, *group_line = NULL;
+        _cleanup_free_ char *error = NULL, *passwd_line = NULL, *shadow_line = NULL;
+        _cleanup_strv_free_ char **group_names = NULL, **group_lines = NULL;
         SessionRecord rec = {};
         struct stat st;
         IdMap map;
@@ -626,7 +651,7 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
                 return -EOPNOTSUPP;
         }
         if (flags->add_login) {
-                r = login_entries(m, &passwd_line, &group_name, &group_line);
+                r = login_entries(m, &passwd_line, &shadow_line, &group_names, &group_lines);
                 if (r < 0) {
                         *ret_error_name = CHROOTD_ERROR_NOT_SUPPORTED;
                         *ret_error_message = r == -ERANGE
@@ -685,8 +710,9 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
                         .output_fd = -EBADF,
                         .login = flags->add_login ? m->user : NULL,
                         .passwd_line = passwd_line,
-                        .group_name = group_name,
-                        .group_line = group_line,
+                        .shadow_line = shadow_line,
+                        .group_names = group_names,
+                        .group_lines = group_lines,
                 };
 
                 r = start_worker(s, &w, dir ? source_fd : -EBADF, unpack_after_map, &error);

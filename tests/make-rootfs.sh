@@ -55,6 +55,13 @@ root:x:0:0:root:/root:/bin/sh
 tester:x:1000:1000:tester:/home/tester:/bin/sh
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false
 EOF
+# Locked passwords, as in a Debian chroot.
+cat >etc/shadow <<'EOF'
+root:*:19000:0:99999:7:::
+tester:*:19000:0:99999:7:::
+nobody:*:19000:0:99999:7:::
+EOF
+chmod 0640 etc/shadow
 cat >etc/group <<'EOF'
 root:x:0:
 staff:x:50:tester

@@ -100,6 +100,11 @@ ct_ensure_user() {
                 usermod --add-subuids "$start-$((start + 65535))" \
                         --add-subgids "$start-$((start + 65535))" "$user" || return 1
         fi
+        # A supplementary group, as desktop users have (sbuild's users are in group
+        # sbuild): BeginSession's add-login must bring it into sessions.
+        if ! id -nG "$user" | tr ' ' '\n' | grep -qx chrootd-extra; then
+                groupadd -f chrootd-extra && usermod -aG chrootd-extra "$user" || return 1
+        fi
 }
 
 # ct_user_path HOME: the PATH commands of the test user get.

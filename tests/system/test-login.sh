@@ -24,6 +24,22 @@ assert_eq "$group:x:$gid:" "$OUT" "the user's primary group is in the session's 
 capture chrootctl run lg-with -- su -s /bin/sh "$me" -c 'id -u; id -g'
 assert_eq "$uid
 $gid" "$OUT" "su to the login works inside and gives its ids" || diag "$ERR"
+capture chrootctl run lg-with -- grep "^$me:" /etc/shadow
+assert_match "^$me:\*:" "$OUT" "a locked shadow entry is added (PAM's account check needs one)"
+supplementary=$(id -G | tr ' ' '\n' | grep -vx "$gid" | awk '$1 < 65536')
+if [ -z "$supplementary" ]; then
+        not_ok "the user has supplementary groups to check (tests/lib/common.sh adds chrootd-extra)"
+else
+        for g in $supplementary; do
+                name=$(getent group "$g" | cut -d: -f1)
+                capture chrootctl run lg-with -- grep "^$name:" /etc/group
+                assert_match "^$name:x:$g:(.*,)?$me(,.*)?$" "$OUT" "supplementary group $name ($g) is in the session with the user as member"
+        done
+        capture chrootctl run lg-with -- su -s /bin/sh "$me" -c 'id -G'
+        for g in $supplementary; do
+                assert_match "(^| )$g( |$)" "$OUT" "su to the login gets supplementary group $g"
+        done
+fi
 capture chrootctl run lg-with -- grep -c '^root:' /etc/passwd
 assert_eq 1 "$OUT" "the chroot's own entries stay"
 
