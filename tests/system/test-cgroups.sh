@@ -33,34 +33,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# esc ID: the session id as systemd-escape escapes it ('-' becomes \x2d).
-esc() {
-        if command -v systemd-escape >/dev/null 2>&1; then
-                systemd-escape -- "$1"
-        else
-                printf '%s\n' "${1//-/\\x2d}"
-        fi
-}
-
-# units_of ID: every unit the user manager has loaded (--all) for session ID, one a line.
-units_of() {
-        local e
-        e=$(esc "$1")
-        systemctl --user list-units --all --plain --no-legend --no-pager 'chrootd*' |
-                awk '{ print $1 }' | grep -F -- "$e" | sort
-}
-
-# unit_listed UNIT: whether list-units --all shows UNIT.
-unit_listed() {
-        systemctl --user list-units --all --plain --no-legend --no-pager 'chrootd*' |
-                awk '{ print $1 }' | grep -qxF -- "$1"
-}
-
-# unit_prop UNIT PROP: one property's value.
-unit_prop() {
-        systemctl --user show -p "$2" --value -- "$1" 2>&1
-}
-
 # host_pid PATTERN: the pid of the first process of the subordinate ids whose line
 # (pid uid args) matches PATTERN (ERE).
 host_pid() {

@@ -39,26 +39,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-esc() {
-        if command -v systemd-escape >/dev/null 2>&1; then
-                systemd-escape -- "$1"
-        else
-                printf '%s\n' "${1//-/\\x2d}"
-        fi
-}
-
-# units_of ID: every unit (list-units --all 'chrootd-*') of session ID, one a line.
-units_of() {
-        local e
-        e=$(esc "$1")
-        systemctl --user list-units --all --plain --no-legend --no-pager 'chrootd-*' |
-                awk '{ print $1 }' | grep -F -- "$e" | sort
-}
-
-main_pid() {
-        systemctl --user show -p MainPID --value chrootd.service
-}
-
 # kill_service: SIGKILL the service's main process and wait until it is gone.
 kill_service() {
         local pid

@@ -43,20 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# esc ID: the session id as systemd-escape escapes it ('-' becomes \x2d).
-esc() {
-        if command -v systemd-escape >/dev/null 2>&1; then
-                systemd-escape -- "$1"
-        else
-                printf '%s\n' "${1//-/\\x2d}"
-        fi
-}
-
-# unit_prop UNIT PROP: one property's value.
-unit_prop() {
-        systemctl --user show -p "$2" --value -- "$1" 2>&1
-}
-
 # slice_limits SLICE: "MemoryMax|TasksMax|CPUWeight" as systemctl --user show says.
 slice_limits() {
         printf '%s|%s|%s\n' "$(unit_prop "$1" MemoryMax)" "$(unit_prop "$1" TasksMax)" "$(unit_prop "$1" CPUWeight)"

@@ -32,10 +32,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-main_pid() {
-        systemctl --user show -p MainPID --value chrootd.service
-}
-
 # listed: whether ListSessions (activating the service if needed) shows $S, ready.
 listed() {
         list_sessions_tsv 2>/dev/null | grep -q "^$S	pers	ready	"
