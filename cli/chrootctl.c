@@ -250,8 +250,7 @@ static int verb_sessions(sd_bus *bus, char **args) {
 
 /* While Begin unpacks, show the new session's Progress on a terminal. */
 typedef struct BeginWait {
-        bool done;
-        sd_bus_message *reply;
+        AsyncCall call;
         char *path; /* the session object, from SessionNew */
         const char *name;
 } BeginWait;
@@ -266,14 +265,6 @@ static int on_session_new(sd_bus_message *m, void *userdata, sd_bus_error *unuse
          * depends on it, not the id we print. */
         if (!w->name || streq(w->name, id))
                 w->path = strdup(path);
-        return 0;
-}
-
-static int on_begin_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused) {
-        BeginWait *w = userdata;
-
-        w->reply = sd_bus_message_ref(m);
-        w->done = true;
         return 0;
 }
 
@@ -305,14 +296,14 @@ static int call_begin(sd_bus *bus, const char *chroot, sd_bus_error *error, sd_b
         if (r >= 0)
                 r = sd_bus_message_append(m, "ssa{sv}", chroot, strempty(arg.name), 0);
         if (r >= 0)
-                r = sd_bus_call_async(bus, &slot, m, on_begin_reply, &w, CALL_TIMEOUT);
-        while (r >= 0 && !w.done) {
+                r = sd_bus_call_async(bus, &slot, m, async_call_on_reply, &w.call, CALL_TIMEOUT);
+        while (r >= 0 && !w.call.done) {
                 r = sd_bus_process(bus, NULL);
-                if (r > 0 || w.done)
+                if (r > 0 || w.call.done)
                         continue;
                 if (r >= 0)
                         r = sd_bus_wait(bus, 200 * 1000);
-                if (r >= 0 && !w.done && w.path) {
+                if (r >= 0 && !w.call.done && w.path) {
                         draw_progress(bus, w.path);
                         drawn = true;
                 }
@@ -321,16 +312,10 @@ static int call_begin(sd_bus *bus, const char *chroot, sd_bus_error *error, sd_b
                 fputs("\r\033[K", stderr);
         free(w.path);
         if (r < 0) {
-                sd_bus_message_unref(w.reply);
+                sd_bus_message_unref(w.call.reply);
                 return r;
         }
-        if (sd_bus_message_is_method_error(w.reply, NULL)) {
-                r = sd_bus_error_copy(error, sd_bus_message_get_error(w.reply));
-                sd_bus_message_unref(w.reply);
-                return r < 0 ? r : -EIO;
-        }
-        *ret = w.reply;
-        return 0;
+        return async_call_take(&w.call, error, ret);
 }
 
 static int verb_begin(sd_bus *bus, char **args) {

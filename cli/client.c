@@ -21,6 +21,30 @@ int call(sd_bus *bus, const char *path, const char *iface, const char *method, s
         return sd_bus_call(bus, m, CALL_TIMEOUT, error, reply);
 }
 
+int async_call_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused) {
+        AsyncCall *call = userdata;
+
+        call->reply = sd_bus_message_ref(m);
+        call->done = true;
+        return 0;
+}
+
+int async_call_take(AsyncCall *call, sd_bus_error *error, sd_bus_message **ret) {
+        sd_bus_message *reply = call->reply;
+        int r;
+
+        call->reply = NULL;
+        if (!reply)
+                return -ECONNRESET;
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                r = sd_bus_error_copy(error, sd_bus_message_get_error(reply));
+                sd_bus_message_unref(reply);
+                return r < 0 ? r : -EIO;
+        }
+        *ret = reply;
+        return 0;
+}
+
 bool environment_unsafe(const char *entry) {
         static const char *const names[] = {
                 "BASH_ENV", "CDPATH", "ENV", "HOSTALIASES", "IFS", "KRB5_CONFIG",

@@ -22,6 +22,18 @@ int call(sd_bus *bus, const char *path, const char *iface, const char *method, s
 
 #define call_manager(bus, method, ...) call(bus, MANAGER_PATH, MANAGER_IFACE, method, __VA_ARGS__)
 
+/* An asynchronous call with an infinite timeout, for clients that do something else
+ * while they wait (a progress bar, passing signals on): start it with
+ * sd_bus_call_async(..., async_call_on_reply, &call, CALL_TIMEOUT), loop until
+ * call.done, then async_call_take() turns the reply into *ret or a filled error. */
+typedef struct AsyncCall {
+        bool done;
+        sd_bus_message *reply;
+} AsyncCall;
+
+int async_call_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused);
+int async_call_take(AsyncCall *call, sd_bus_error *error, sd_bus_message **ret);
+
 /* schroot's default environment filter: entries that change how the dynamic linker,
  * shells or resolver behave (LD_*, IFS, BASH_ENV, ...) and so must not leak from the
  * caller into a chroot; entries that are not KEY=VALUE too. */

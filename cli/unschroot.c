@@ -800,19 +800,6 @@ static int build_environment(const SessionInfo *s, const char *user, char ***ret
 
 /* The command, and signals to pass on while it runs: the command runs in a session of
  * its own, so a ^C on the terminal reaches only us. */
-typedef struct RunWait {
-        bool done;
-        sd_bus_message *reply;
-} RunWait;
-
-static int on_run_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused) {
-        RunWait *w = userdata;
-
-        w->reply = sd_bus_message_ref(m);
-        w->done = true;
-        return 0;
-}
-
 static void forwarded_signals(sigset_t *mask) {
         sigemptyset(mask);
         sigaddset(mask, SIGINT);
@@ -825,7 +812,7 @@ static int call_run(sd_bus *bus, sd_bus_message *m, const char *session_path, sd
                     sd_bus_message **ret) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_close_ int sfd = -1;
-        RunWait w = {};
+        AsyncCall w = {};
         sigset_t mask, old;
         int r;
 
@@ -833,7 +820,7 @@ static int call_run(sd_bus *bus, sd_bus_message *m, const char *session_path, sd
         sigprocmask(SIG_BLOCK, &mask, &old);
         sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
-        r = sd_bus_call_async(bus, &slot, m, on_run_reply, &w, CALL_TIMEOUT);
+        r = sd_bus_call_async(bus, &slot, m, async_call_on_reply, &w, CALL_TIMEOUT);
         while (r >= 0 && !w.done) {
                 struct pollfd p[2];
                 uint64_t until;
@@ -872,13 +859,7 @@ static int call_run(sd_bus *bus, sd_bus_message *m, const char *session_path, sd
                 sd_bus_message_unref(w.reply);
                 return r;
         }
-        if (sd_bus_message_is_method_error(w.reply, NULL)) {
-                r = sd_bus_error_copy(error, sd_bus_message_get_error(w.reply));
-                sd_bus_message_unref(w.reply);
-                return r < 0 ? r : -EIO;
-        }
-        *ret = w.reply;
-        return 0;
+        return async_call_take(&w, error, ret);
 }
 
 static const char *signal_name(int sig) {
