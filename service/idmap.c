@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -88,25 +89,51 @@ static int run_helper(const char *path, char *const argv[], char **ret_error) {
         return -EPERM;
 }
 
+size_t idmap_extents(uint32_t base, uint32_t self, bool map_self, IdExtent ret[IDMAP_MAX_EXTENTS]) {
+        size_t n = 0;
+
+        /* Host root never goes into a session (the service refuses to run as root). */
+        if (self == 0 || self >= IDMAP_COUNT) {
+                ret[n++] = (IdExtent) { 0, base, IDMAP_COUNT };
+                if (map_self && self != 0)
+                        ret[n++] = (IdExtent) { IDMAP_COUNT, self, 1 };
+                return n;
+        }
+        ret[n++] = (IdExtent) { 0, base, self };
+        ret[n++] = (IdExtent) { self, self, 1 };
+        if (self + 1 < IDMAP_COUNT)
+                ret[n++] = (IdExtent) { self + 1, base + self + 1, IDMAP_COUNT - self - 1 };
+        return n;
+}
+
+static int apply_one(const char *helper, pid_t pid, uint32_t base, uint32_t self, bool map_self, char **ret_error) {
+        IdExtent e[IDMAP_MAX_EXTENTS];
+        char numbers[1 + 3 * IDMAP_MAX_EXTENTS][16];
+        char *argv[2 + 3 * IDMAP_MAX_EXTENTS + 1];
+        size_t n, k = 0;
+
+        n = idmap_extents(base, self, map_self, e);
+        const char *slash = strrchr(helper, '/');
+        argv[k++] = (char *) (slash ? slash + 1 : helper);
+        snprintf(numbers[0], sizeof(numbers[0]), "%d", (int) pid);
+        argv[k++] = numbers[0];
+        for (size_t i = 0; i < n; i++) {
+                uint32_t v[3] = { e[i].inside, e[i].outside, e[i].count };
+                for (size_t j = 0; j < 3; j++) {
+                        char *b = numbers[1 + 3 * i + j];
+                        snprintf(b, sizeof(numbers[0]), "%" PRIu32, v[j]);
+                        argv[k++] = b;
+                }
+        }
+        argv[k] = NULL;
+        return run_helper(helper, argv, ret_error);
+}
+
 int idmap_apply(const IdMap *m, pid_t pid, bool map_self, char **ret_error) {
-        char spid[16], base[16], count[16], inside_self[16], self[16];
         int r;
 
-        snprintf(spid, sizeof(spid), "%d", (int) pid);
-        snprintf(count, sizeof(count), "%u", IDMAP_COUNT);
-        snprintf(inside_self, sizeof(inside_self), "%u", IDMAP_COUNT);
-
-        snprintf(base, sizeof(base), "%u", m->uid_base);
-        snprintf(self, sizeof(self), "%u", (unsigned) m->self_uid);
-        char *uargv[] = { (char *) "newuidmap", spid, (char *) "0", base, count,
-                          map_self ? inside_self : NULL, self, (char *) "1", NULL };
-        r = run_helper(NEWUIDMAP, uargv, ret_error);
+        r = apply_one(NEWUIDMAP, pid, m->uid_base, (uint32_t) m->self_uid, map_self, ret_error);
         if (r < 0)
                 return r;
-
-        snprintf(base, sizeof(base), "%u", m->gid_base);
-        snprintf(self, sizeof(self), "%u", (unsigned) m->self_gid);
-        char *gargv[] = { (char *) "newgidmap", spid, (char *) "0", base, count,
-                          map_self ? inside_self : NULL, self, (char *) "1", NULL };
-        return run_helper(NEWGIDMAP, gargv, ret_error);
+        return apply_one(NEWGIDMAP, pid, m->gid_base, (uint32_t) m->self_gid, map_self, ret_error);
 }

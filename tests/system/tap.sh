@@ -177,6 +177,10 @@ done_testing() {
 #   session_property ID PROP  the value of a Session property, unquoted
 #   sessions_dir              where chrootd keeps its sessions
 #   subid_start uid|gid       the first subordinate uid or gid of the caller (65536 of them)
+#   host_id uid|gid N         the host id that id N inside a session is: the caller's
+#                             own uid/gid stay themselves, the rest are subordinate
+#   session_id_map uid|gid    the expected /proc/self/{uid,gid}_map of a command, as
+#                             "inside outside count" extents joined by "|"
 #   subid_processes           "pid uid args" of every host process running as a
 #                             subordinate uid of the caller
 #   wait_until SECONDS CMD... poll CMD every 0.1 s until it succeeds; fails on timeout
@@ -257,6 +261,25 @@ subid_start() {
         local f=/etc/sub$1
         awk -F: -v u="$(id -un)" -v id="$(id -u)" \
                 '($1 == u || $1 == id) && $3 >= 65536 { print $2; exit }' "$f"
+}
+
+host_id() {
+        local self
+        if [ "$1" = uid ]; then self=$(id -u); else self=$(id -g); fi
+        if [ "$2" = "$self" ]; then echo "$self"; else echo $(($(subid_start "$1") + $2)); fi
+}
+
+session_id_map() {
+        local self start
+        if [ "$1" = uid ]; then self=$(id -u); else self=$(id -g); fi
+        start=$(subid_start "$1")
+        if [ "$self" -gt 0 ] && [ "$self" -lt 65535 ]; then
+                echo "0 $start $self|$self $self 1|$((self + 1)) $((start + self + 1)) $((65535 - self))"
+        elif [ "$self" = 65535 ]; then
+                echo "0 $start 65535|65535 65535 1"
+        else
+                echo "0 $start 65536"
+        fi
 }
 
 subid_processes() {

@@ -82,15 +82,37 @@ assert_eq "0 y|0" "$RC $(paste -sd'|' <<<"$OUT")" "a pipeline into head ends (SI
 # ---- ids: root inside, a subordinate id outside ----
 capture chrootctl run "$S" id -u
 assert_eq 0 "$OUT" "the command runs as uid 0 inside"
-# Only the subordinate range is mapped: the user's own uid and gid are not.
+# 0..65535 map onto the subordinate range, except the caller's own uid and gid, which
+# stay themselves (as with schroot: what the caller makes in the tree from the host is
+# their login's inside, and the other way round).
 capture chrootctl run "$S" sh -c 'cat /proc/self/uid_map /proc/self/gid_map'
 sgid=$(subid_start gid)
-assert_eq "0 $suid 65536|0 $sgid 65536" "$(awk '{ print $1, $2, $3 }' <<<"$OUT" | paste -sd'|')" \
-        "the command's user namespace maps 0..65535 onto the subordinate ids, nothing else"
+assert_eq "$(session_id_map uid)|$(session_id_map gid)" "$(awk '{ print $1, $2, $3 }' <<<"$OUT" | paste -sd'|')" \
+        "the command's user namespace maps 0..65535 onto the subordinate ids, the caller's own ids onto themselves"
 capture chrootctl run "$S" --user tester sh -c 'echo hi >/home/tester/made-by-tester'
 root=$(session_property "$S" RootDirectory)
-assert_eq "$((suid + 1000)):$((sgid + 1000))" "$(stat -c %u:%g "$root/home/tester/made-by-tester" 2>&1)" \
-        "a file made by tester (1000) inside belongs to the subordinate id start+1000 on the host"
+assert_eq "$(host_id uid 1000):$(host_id gid 1000)" "$(stat -c %u:%g "$root/home/tester/made-by-tester" 2>&1)" \
+        "a file made by tester (1000) inside belongs to what 1000 maps to on the host"
+me=$(id -u); myg=$(id -g)
+if [ "$me" -lt 65536 ] && [ "$myg" -lt 65536 ]; then
+        # A file the caller makes in the tree from the host...
+        echo from-host >"$root/tmp/made-on-host"
+        capture chrootctl run "$S" sh -c 'stat -c %u:%g /tmp/made-on-host && chmod 0600 /tmp/made-on-host &&
+                chown 0:0 /tmp/made-on-host && stat -c "%u:%g %a" /tmp/made-on-host'
+        assert_eq "$me:$myg|0:0 600" "$(paste -sd'|' <<<"$OUT")" \
+                "a file made on the host in the tree is the caller's ids inside, and root inside may chmod and chown it"
+        # ...and one made inside by the caller's uid is the caller's on the host.
+        chrootctl run "$S" sh -c "echo 'me:x:$me:$myg::/tmp:/bin/sh' >>/etc/passwd"
+        capture chrootctl run "$S" --user "$me" sh -c 'id -u; echo x >/tmp/made-by-me'
+        assert_eq "$me" "$OUT" "a command can run as the caller's own uid inside"
+        assert_eq "$me" "$(stat -c %u "$root/tmp/made-by-me" 2>&1)" \
+                "a file made inside by the caller's uid belongs to the caller on the host"
+        check "the caller can remove it from the host" rm "$root/tmp/made-by-me"
+else
+        for t in host-file-owner own-uid own-file host-remove; do
+                skip "caller's ids inside: $t" "the caller's uid or gid is above 65535: not mapped into sessions"
+        done
+fi
 # A command that waits on a fifo, so that it can be looked at from the host.
 mkfifo "$tmp/fifo"
 chrootctl run "$S" sh -c 'read x; exit 0' run-test-uid-marker <"$tmp/fifo" >/dev/null 2>&1 &

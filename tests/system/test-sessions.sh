@@ -111,10 +111,10 @@ for name in st-tar st-tar-gz st-tar-xz st-tar-zst st-tar-bz2 st-dir; do
         if [ "$name" = st-dir ]; then
                 want_host="$suid:$sgid $suid:$sgid"
         else
-                want_host="$suid:$sgid $((suid + 1000)):$((sgid + 1000))"
+                want_host="$suid:$sgid $(host_id uid 1000):$(host_id gid 1000)"
         fi
         assert_eq "$want_host" "$(stat -c %u:%g "$root" 2>&1) $(stat -c %u:%g "$root/home/tester" 2>&1)" \
-                "$name: on the host, / is owned by the subordinate id start and /home/tester by start+1000"
+                "$name: on the host, / is owned by the subordinate id start and /home/tester by what 1000 maps to"
         if [ "$name" = st-dir ]; then
                 check "$name: the copy has the directory's content" \
                         cmp "$rootfs/busybox-dir/etc/os-release" "$root/etc/os-release"
