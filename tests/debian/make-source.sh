@@ -3,8 +3,9 @@
 # Make a tiny real Debian source package in DIR (default: a new temp dir) and print the
 # path of its .dsc: it links against zlib (Build-Depends: debhelper-compat (= 13),
 # zlib1g-dev, both from the archive), and has two autopkgtests, one needs-root and one
-# run as the user. FAIL=1 makes the user test fail; NET=1 makes the build try the
-# network (curl-less: bash's /dev/tcp to deb.debian.org:80) and fail without it.
+# run as the user. FAIL=1 makes the user test fail; NET=1 makes the build reach the
+# network (no curl in a buildd chroot: bash's /dev/tcp to deb.debian.org:80, printing
+# "network: HTTP/1.0 ...") and fail without it.
 set -eu
 dir=${1:-$(mktemp -d)}
 name=chrootd-hello
@@ -55,7 +56,12 @@ License: CC0-1.0
 EOF
 echo '3.0 (native)' >"$src/debian/source/format"
 net=
-[ -n "${NET:-}" ] && net='	exec 3<>/dev/tcp/deb.debian.org/80 && printf "GET / HTTP/1.0\r\n\r\n" >&3 && head -c 100 <&3'
+if [ -n "${NET:-}" ]; then
+        net=$(cat <<'NETEOF'
+	bash -c 'exec 3<>/dev/tcp/deb.debian.org/80 && printf "HEAD / HTTP/1.0\r\nHost: deb.debian.org\r\n\r\n" >&3 && echo "network: $$(head -n 1 <&3 | tr -d "\r")"'
+NETEOF
+)
+fi
 cat >"$src/debian/rules" <<EOF
 #!/usr/bin/make -f
 %:

@@ -8,7 +8,8 @@
 CT_DEB_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev
                  libarchive-dev libglib2.0-dev libglib2.0-bin uidmap busybox-static zstd
                  xz-utils bzip2 gzip tar dbus-daemon dbus-bin dbus-user-session systemd
-                 iproute2 util-linux python3 passwd procps)
+                 iproute2 util-linux python3 passwd procps
+                 mmdebstrap sbuild schroot autopkgtest dpkg-dev)
 
 # The unprivileged user the harness runs everything as when started by root.
 CT_TEST_USER=${CHROOTD_TEST_USER:-chrootd-test}
@@ -104,6 +105,10 @@ ct_ensure_user() {
         # sbuild): BeginSession's add-login must bring it into sessions.
         if ! id -nG "$user" | tr ' ' '\n' | grep -qx chrootd-extra; then
                 groupadd -f chrootd-extra && usermod -aG chrootd-extra "$user" || return 1
+        fi
+        # sbuild 0.85 refuses users outside group sbuild (the debian suite).
+        if getent group sbuild >/dev/null && ! id -nG "$user" | tr ' ' '\n' | grep -qx sbuild; then
+                usermod -aG sbuild "$user" || return 1
         fi
 }
 

@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Helpers for the debian suite (tests/debian/test-*.sh): Debian's own sbuild,
+# autopkgtest and schroot-style commands, unchanged, driving chrootd through the
+# schroot-compatible front end, in a real bookworm buildd chroot made by mmdebstrap.
+# Run as the system tests are (tests/run-all: an unprivileged user, its systemd --user,
+# the installed project); sources tests/system/tap.sh.
+#
+#   deb_require CMD...        skip the script unless every CMD is installed
+#   deb_tarball               make (once) ~/.cache/sbuild/bookworm-ARCH.tar.zst, or skip
+#                             the script when the Debian mirror cannot be reached
+#   deb_workdir NAME          a fresh work directory (printed), removed at exit
+#   deb_sbuildrc FILE SCHROOT write the ~/.sbuildrc lines of the README into FILE, with
+#                             SCHROOT as sbuild's schroot binary
+#   deb_snapshot              remember what "nothing left behind" compares against
+#   deb_nothing_left LABEL    5 checks: no session (schroot's list, chrootd's state),
+#                             no chrootd-run scope, no process of a subordinate id, the
+#                             same mounts as at deb_snapshot
+#
+# Variables: DEB_CHROOT (bookworm-ARCH), DEB_TARBALL, unschroot, compat (the dir with
+# the compat schroot; the scripts put it first in PATH), deb_here (this directory).
+
+# shellcheck source=../system/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../system/tap.sh"
+
+deb_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DEB_SUITE=bookworm
+DEB_ARCH=$(dpkg --print-architecture)
+DEB_CHROOT=$DEB_SUITE-$DEB_ARCH
+DEB_TARBALL=${XDG_CACHE_HOME:-$HOME/.cache}/sbuild/$DEB_CHROOT.tar.zst
+prefix=$(chrootd_prefix)
+unschroot=$prefix/libexec/chrootd/unschroot
+compat=$prefix/libexec/chrootd/schroot-compat
+deb_workdirs=()
+trap 'rm -rf -- "${deb_workdirs[@]}"' EXIT
+
+deb_require() {
+        local c
+        for c in "$@"; do
+                command -v "$c" >/dev/null 2>&1 ||
+                        skip_all "$c is not installed (as root: apt-get install mmdebstrap sbuild schroot autopkgtest dpkg-dev)"
+        done
+}
+
+deb_tarball() {
+        local log
+        log=$(mktemp)
+        if ! bash "$deb_here/make-tarball.sh" "$DEB_SUITE" >"$log" 2>&1; then
+                if ! timeout 10 bash -c 'exec 3<>/dev/tcp/deb.debian.org/80' 2>/dev/null; then
+                        rm -f "$log"
+                        skip_all "deb.debian.org cannot be reached: no Debian chroot can be made"
+                fi
+                diag "$(tail -n 30 "$log")"
+                rm -f "$log"
+                bail_out "mmdebstrap could not make $DEB_TARBALL"
+        fi
+        rm -f "$log"
+        [ -s "$DEB_TARBALL" ] || bail_out "$DEB_TARBALL is missing after make-tarball.sh"
+}
+
+deb_workdir() {
+        local d
+        d=$(mktemp -d "${TMPDIR:-/tmp}/chrootd-debian-$1.XXXXXX") || bail_out "mktemp failed"
+        deb_workdirs+=("$d")
+        printf '%s\n' "$d"
+}
+
+deb_sbuildrc() {
+        cat >"$1" <<EOS
+\$chroot_mode = 'schroot';
+# sbuild 0.85.0 runs schroot with PATH cleared: name the binary (README).
+\$conf->set('SCHROOT', '$2');
+1;
+EOS
+}
+
+deb_mounts() {
+        awk '{ print $5, $9 }' /proc/self/mountinfo | sort
+}
+
+deb_snapshot() {
+        deb_mounts_before=$(deb_mounts)
+}
+
+deb_nothing_left() {
+        assert_eq "" "$(cd / && "$compat/schroot" --all-sessions -l 2>&1)" \
+                "$1: schroot --all-sessions -l lists no session"
+        assert_eq "" "$(ls -A "$(sessions_dir)" 2>&1 | grep -v 'No such file')" \
+                "$1: no session is left in chrootd's state"
+        assert_eq "" "$(systemctl --user list-units --all --plain --no-legend --no-pager 'chrootd-run-*' | awk '{ print $1 }')" \
+                "$1: no chrootd-run-* scope is left"
+        assert_eq "" "$(subid_processes)" "$1: no process runs as a subordinate id"
+        assert_eq "$deb_mounts_before" "$(deb_mounts)" "$1: the mount table is as before"
+}
