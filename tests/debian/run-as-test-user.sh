@@ -1,13 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# As root: run one of the scripts here as the test user chrootd-test under a private
-# systemd --user (tests/lib/user-manager.sh), the way tests/run-all does, but without
-# cleaning ~/.cache/sbuild (the bookworm tarball is kept). BUILD=1 first syncs, builds
-# and installs the tree into the user's ~/.local. The manager's log (chrootd's too) is
-# kept and its path printed.
-#   tests/debian/run-as-test-user.sh make-tarball.sh
-#   TRACE=1 SCHROOT_TRACE_NEXT=$PWD/tests/debian/unschroot-hostgroups tests/debian/run-as-test-user.sh try-sbuild.sh
-# The user must be in group sbuild before the manager boots (usermod -aG sbuild chrootd-test).
+# As root, for working on the debian suite: run one script of this directory as the test
+# user chrootd-test under a private systemd --user (tests/lib/user-manager.sh), the way
+# tests/run-all does, without the rest of run-all. BUILD=1 first syncs, builds and
+# installs the tree into the user's ~/.local. The manager's log (chrootd's too) is kept
+# and its path printed.
+#   BUILD=1 tests/debian/run-as-test-user.sh test-sbuild.sh
+# The user must be in group sbuild before its manager boots (run-all sees to that).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -22,13 +21,11 @@ if [ -n "${BUILD:-}" ]; then
                 >/dev/null 2>&1 || { echo "build failed" >&2; exit 1; }
 fi
 # The scripts must be readable by the user wherever this tree is.
-copy=$(mktemp -d /tmp/chrootd-debian.XXXXXX); cp -r "$here" "$copy/"; chmod -R a+rX "$copy"
+copy=$(mktemp -d /tmp/chrootd-debian.XXXXXX); cp -r "$src/tests" "$copy/"; chmod -R a+rX "$copy"
 um_start "$user" || exit 1
 UM_KEEP_LOG=1
 trap 'um_stop; rm -rf "$copy"; echo "manager log: $UM_LOG" >&2' EXIT
-UM_EXTRA_ENV=()
-for v in TRACE SCHROOT_TRACE_NEXT FAIL TAIL ARGS NO_SBUILDRC SCHROOT_BIN; do
-        [ -n "${!v:-}" ] && UM_EXTRA_ENV+=("$v=${!v//$here/$copy/debian}")
-done
+UM_WD=$home
+UM_EXTRA_ENV=(CHROOTD_TEST_PREFIX="$home/.local" CHROOTD_SOURCE_ROOT="$home/src" CHROOTD_BUILD_ROOT="$home/src/build")
 script=${1:?which script?}; shift
-um_exec bash "$copy/debian/$script" "$@"
+um_exec bash "$copy/tests/debian/$script" "$@"
