@@ -88,6 +88,8 @@ struct Run {
         sd_event_source *timer; /* the Run's timeout */
         bool timed_out;
         bool released;          /* its maps are written: the command is starting */
+        /* CLOCK_MONOTONIC of each step, for --debug */
+        uint64_t t_request, t_cloned, t_scope, t_released;
 };
 
 /* Make a new session of chroot and start unpacking (or copying) it; message gets
