@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 
 static int load_one(const char *path, const char *user, uint32_t id, uint32_t *ret, char **ret_error) {
@@ -47,45 +48,60 @@ int idmap_load(const char *user, uid_t uid, gid_t gid, const char *subuid_path, 
         return 0;
 }
 
-/* Run a helper, collecting what it prints on stderr for the error message. */
-static int run_helper(const char *path, char *const argv[], char **ret_error) {
+/* A setuid helper is started with posix_spawn() (vfork semantics: no copy of the
+ * service's memory), its stderr on a pipe for the error message. */
+static int helper_start(IdMapHelper *h, const char *path, char *const argv[], char **ret_error) {
         _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
-        char buf[512];
-        ssize_t n;
-        pid_t pid;
-        int status;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none, all;
+        int r;
 
+        *h = (IdMapHelper) { .path = path, .pid = 0, .err_fd = -EBADF };
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                sigset_t all;
-                sigemptyset(&all);
-                sigprocmask(SIG_SETMASK, &all, NULL);
-                if (dup2(p[1], STDERR_FILENO) < 0)
-                        _exit(127);
-                int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (devnull >= 0) {
-                        dup2(devnull, STDIN_FILENO);
-                        dup2(devnull, STDOUT_FILENO);
-                }
-                execv(path, argv);
-                fprintf(stderr, "cannot execute %s: %m (is the package uidmap installed?)", path);
-                _exit(127);
+        sigemptyset(&none);
+        sigfillset(&all);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDWR, 0);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_RDWR, 0);
+        posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
+        posix_spawnattr_init(&attr);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setsigdefault(&attr, &all);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        r = posix_spawn(&h->pid, path, &fa, &attr, argv, (char *[]) { NULL });
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        if (r != 0) {
+                *ret_error = strf("Cannot execute %s: %s (is the package uidmap installed?)", path, strerror(r));
+                return -r;
         }
-        p[1] = safe_close(p[1]);
-        n = read_full(p[0], buf, sizeof(buf) - 1);
+        h->err_fd = TAKE_FD(p[0]);
+        return 0;
+}
+
+/* Wait for a started helper; 0 if it succeeded, else -EPERM with what it said. */
+static int helper_finish(IdMapHelper *h, char **ret_error) {
+        _cleanup_close_ int fd = TAKE_FD(h->err_fd);
+        char buf[512];
+        ssize_t n;
+        int status;
+
+        if (h->pid <= 0)
+                return 0;
+        n = read_full(fd, buf, sizeof(buf) - 1);
         buf[n > 0 ? n : 0] = 0;
-        while (waitpid(pid, &status, 0) < 0)
+        while (waitpid(h->pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
+        h->pid = 0;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         for (char *e = buf + strlen(buf); e > buf && (e[-1] == '\n' || e[-1] == ' '); e--)
                 e[-1] = 0;
-        *ret_error = strf("%s failed: %s", path, buf[0] ? buf : "no message");
+        if (!*ret_error)
+                *ret_error = strf("%s failed: %s", h->path, buf[0] ? buf : "no message");
         return -EPERM;
 }
 
@@ -106,7 +122,8 @@ size_t idmap_extents(uint32_t base, uint32_t self, bool map_self, IdExtent ret[I
         return n;
 }
 
-static int apply_one(const char *helper, pid_t pid, uint32_t base, uint32_t self, bool map_self, char **ret_error) {
+static int start_one(IdMapHelper *h, const char *helper, pid_t pid, uint32_t base, uint32_t self, bool map_self,
+                     char **ret_error) {
         IdExtent e[IDMAP_MAX_EXTENTS];
         char numbers[1 + 3 * IDMAP_MAX_EXTENTS][16];
         char *argv[2 + 3 * IDMAP_MAX_EXTENTS + 1];
@@ -126,14 +143,46 @@ static int apply_one(const char *helper, pid_t pid, uint32_t base, uint32_t self
                 }
         }
         argv[k] = NULL;
-        return run_helper(helper, argv, ret_error);
+        /* posix_spawn() copies argv before it returns. */
+        return helper_start(h, helper, argv, ret_error);
+}
+
+int idmap_apply_start(const IdMap *m, pid_t pid, bool map_self, IdMapJob *ret, char **ret_error) {
+        int r;
+
+        *ret = (IdMapJob) { .uid = { .err_fd = -EBADF }, .gid = { .err_fd = -EBADF } };
+        /* Both helpers at once: each is a setuid exec of a millisecond or two. */
+        r = start_one(&ret->uid, NEWUIDMAP, pid, m->uid_base, (uint32_t) m->self_uid, map_self, ret_error);
+        if (r >= 0)
+                r = start_one(&ret->gid, NEWGIDMAP, pid, m->gid_base, (uint32_t) m->self_gid, map_self, ret_error);
+        if (r < 0) {
+                idmap_job_done(ret);
+                return r;
+        }
+        return 0;
+}
+
+int idmap_apply_finish(IdMapJob *j, char **ret_error) {
+        int r, r2;
+
+        r = helper_finish(&j->uid, ret_error);
+        r2 = helper_finish(&j->gid, ret_error);
+        return r < 0 ? r : r2;
+}
+
+void idmap_job_done(IdMapJob *j) {
+        char *ignored = NULL;
+
+        (void) idmap_apply_finish(j, &ignored);
+        free(ignored);
 }
 
 int idmap_apply(const IdMap *m, pid_t pid, bool map_self, char **ret_error) {
+        IdMapJob j;
         int r;
 
-        r = apply_one(NEWUIDMAP, pid, m->uid_base, (uint32_t) m->self_uid, map_self, ret_error);
+        r = idmap_apply_start(m, pid, map_self, &j, ret_error);
         if (r < 0)
                 return r;
-        return apply_one(NEWGIDMAP, pid, m->gid_base, (uint32_t) m->self_gid, map_self, ret_error);
+        return idmap_apply_finish(&j, ret_error);
 }

@@ -2,7 +2,7 @@
 #include "runner.h"
 #include "mounts.h"
 #include "report.h"
-#include "spawn.h"
+#include "userns.h"
 #include "util.h"
 
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #include <sys/types.h>
 #include "idmap.h"
 #include "passwd.h"
-#include "spawn.h"
+#include "userns.h"
 
 /* One command in namespaces made for it alone. */
 typedef struct RunParams {

@@ -5,7 +5,7 @@
 #include "passwd.h"
 #include "rmtree.h"
 #include "session-dbus.h"
-#include "spawn.h"
+#include "userns.h"
 #include "unpack.h"
 #include "util.h"
 
@@ -70,6 +70,7 @@ static Run *run_free(Run *run) {
                 return NULL;
         sd_event_source_unref(run->timer);
         sd_event_source_unref(run->source);
+        idmap_job_done(&run->maps);
         spawned_child_done(&run->child);
         systemd_job_cancel(run->job);
         safe_close(run->report_fd);
@@ -791,7 +792,7 @@ static int on_run_exit(sd_event_source *source, const siginfo_t *si, void *userd
         (void) report_read(run->report_fd, &rep);
         /* Where a Run's time goes (docs/performance.md): --debug shows it. */
         uint64_t t_exit = mono_usec();
-        log_debug("Run %d in '%s': clone %.2f ms, scope %.2f ms, maps %.2f ms, then to exit %.2f ms",
+        log_debug("Run %d in '%s': clone %.2f ms, scope %.2f ms, then maps done %.2f ms, then to exit %.2f ms",
                   (int) run->child.pid, s->rec.id, (run->t_cloned - run->t_request) / 1000.0,
                   run->t_scope ? (run->t_scope - run->t_cloned) / 1000.0 : 0.0,
                   run->t_released ? (run->t_released - (run->t_scope ? run->t_scope : run->t_cloned)) / 1000.0 : 0.0,
@@ -852,7 +853,7 @@ static void run_release(Run *run) {
         _cleanup_free_ char *error = NULL;
         int r;
 
-        r = userns_release(&run->child, &run->map, false, &error);
+        r = userns_go(&run->child, idmap_apply_finish(&run->maps, &error));
         run->released = r >= 0;
         run->t_released = mono_usec();
         if (r < 0)
@@ -917,6 +918,7 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
                 return -ENOMEM;
         }
         run->child = (SpawnedChild) { .pidfd = -EBADF, .sync_fd = -EBADF };
+        run->maps = (IdMapJob) { .uid = { .err_fd = -EBADF }, .gid = { .err_fd = -EBADF } };
         run->report_fd = -EBADF;
         run->t_request = mono_usec();
         r = manager_idmap(s->manager, &run->map, ret_error_message);
@@ -948,6 +950,12 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
                 return r;
         }
         (void) sd_event_source_set_child_process_own(run->source, true);
+        /* newuidmap and newgidmap run while systemd makes the scope (run_release). */
+        r = idmap_apply_start(&run->map, run->child.pid, false, &run->maps, ret_error_message);
+        if (r < 0) {
+                *ret_error_name = CHROOTD_ERROR_FAILED;
+                return r; /* freeing run kills the child */
+        }
         if (p->timeout_usec > 0) {
                 r = sd_event_add_time_relative(s->manager->event, &run->timer, CLOCK_MONOTONIC, p->timeout_usec, 0,
                                                on_run_timeout, run);

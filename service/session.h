@@ -77,6 +77,7 @@ struct Run {
         Run *next;
         SpawnedChild child;  /* the command's init; waits until its scope exists */
         IdMap map;
+        IdMapJob maps;       /* newuidmap/newgidmap, running while the scope is made */
         sd_event_source *source;
         int report_fd;
         sd_bus_message *message;

@@ -44,6 +44,10 @@ typedef struct SpawnedChild {
 
 int userns_clone(const SpawnParams *p, SpawnedChild *ret);
 int userns_release(SpawnedChild *c, const IdMap *map, bool map_self, char **ret_error);
+/* The last step of userns_release(), for callers that wrote the maps themselves
+ * (idmap_apply_start/_finish): with r >= 0 let the child go, else kill it. Returns r
+ * or -errno. */
+int userns_go(SpawnedChild *c, int r);
 void spawned_child_done(SpawnedChild *c);
 
 /* Close every fd >= 3 except the ones in keep (any order). Returns 0 or -errno. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "spawn.h"
+#include "userns.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -123,16 +123,17 @@ int userns_clone(const SpawnParams *p, SpawnedChild *ret) {
         return 0;
 }
 
-int userns_release(SpawnedChild *c, const IdMap *map, bool map_self, char **ret_error) {
-        int r;
-
-        r = idmap_apply(map, c->pid, map_self, ret_error);
+int userns_go(SpawnedChild *c, int r) {
         if (r >= 0)
                 r = write_full(c->sync_fd, "x", 1);
         c->sync_fd = safe_close(c->sync_fd);
         if (r < 0)
                 (void) kill(c->pid, SIGKILL);
         return r;
+}
+
+int userns_release(SpawnedChild *c, const IdMap *map, bool map_self, char **ret_error) {
+        return userns_go(c, idmap_apply(map, c->pid, map_self, ret_error));
 }
 
 void spawned_child_done(SpawnedChild *c) {
