@@ -32,11 +32,12 @@ enum {
         OPT_PRESERVE_ENV = 1 << 4,
         OPT_NO_LEGEND = 1 << 5,
         OPT_TIMEOUT = 1 << 6,
+        OPT_UNION = 1 << 7,
 };
 
 /* Indexed by the bit number of OPT_*. */
 static const char *const option_names[] = {
-        "name", "user", "directory", "network", "preserve-environment", "no-legend", "timeout",
+        "name", "user", "directory", "network", "preserve-environment", "no-legend", "timeout", "union-type",
 };
 
 enum {
@@ -44,6 +45,7 @@ enum {
         ARG_NO_LEGEND,
         ARG_NETWORK,
         ARG_TIMEOUT,
+        ARG_UNION,
 };
 
 static struct {
@@ -54,6 +56,7 @@ static struct {
         const char *network;
         bool preserve_environment;
         uint64_t timeout_sec;
+        const char *union_type;
         unsigned seen; /* OPT_* given on the command line, checked against the verb */
 } arg = {
         .legend = true,
@@ -73,6 +76,7 @@ static const struct option options[] = {
         { "network", required_argument, NULL, ARG_NETWORK },
         { "preserve-environment", no_argument, NULL, 'p' },
         { "timeout", required_argument, NULL, ARG_TIMEOUT },
+        { "union-type", required_argument, NULL, ARG_UNION },
         {}
 };
 
@@ -288,13 +292,18 @@ static int call_begin(sd_bus *bus, const char *chroot, sd_bus_error *error, sd_b
         int r;
 
         if (!isatty(STDERR_FILENO))
-                return call_manager(bus, "BeginSession", error, ret, "ssa{sv}", chroot, strempty(arg.name), 0);
+                return arg.union_type
+                        ? call_manager(bus, "BeginSession", error, ret, "ssa{sv}", chroot, strempty(arg.name), 1,
+                                       "union-type", "s", arg.union_type)
+                        : call_manager(bus, "BeginSession", error, ret, "ssa{sv}", chroot, strempty(arg.name), 0);
 
         r = sd_bus_match_signal(bus, &match, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "SessionNew", on_session_new, &w);
         if (r >= 0)
                 r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "BeginSession");
         if (r >= 0)
-                r = sd_bus_message_append(m, "ssa{sv}", chroot, strempty(arg.name), 0);
+                r = arg.union_type ? sd_bus_message_append(m, "ssa{sv}", chroot, strempty(arg.name), 1, "union-type", "s",
+                                                           arg.union_type)
+                                   : sd_bus_message_append(m, "ssa{sv}", chroot, strempty(arg.name), 0);
         if (r >= 0)
                 r = sd_bus_call_async(bus, &slot, m, async_call_on_reply, &w.call, CALL_TIMEOUT);
         while (r >= 0 && !w.call.done) {
@@ -333,6 +342,25 @@ static int verb_begin(sd_bus *bus, char **args) {
                 return log_parse_failure(r);
 
         printf("%s\n", id);
+        return 0;
+}
+
+static int verb_gc(sd_bus *bus, char **args) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **removed = NULL;
+        int r;
+
+        r = call_manager(bus, "CollectGarbage", &error, &reply, NULL);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to remove unused bases");
+        r = sd_bus_message_read_strv(reply, &removed);
+        if (r < 0)
+                return log_parse_failure(r);
+        for (char **k = removed; k && *k; k++)
+                printf("removed base %s\n", *k);
+        if (arg.legend)
+                printf("%zu unused base%s removed.\n", strv_length(removed), strv_length(removed) == 1 ? "" : "s");
         return 0;
 }
 
@@ -462,7 +490,7 @@ static int verb_info(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *path = NULL;
-        const char *id = NULL, *chroot = NULL, *state = NULL, *root = NULL, *key;
+        const char *id = NULL, *chroot = NULL, *state = NULL, *root = NULL, *union_type = NULL, *key;
         uint64_t created = 0;
         uint32_t running = 0;
         char date[128] = "n/a";
@@ -492,6 +520,8 @@ static int verb_info(sd_bus *bus, char **args) {
                                 r = sd_bus_message_read(reply, "v", "s", &state);
                         else if (streq(key, "RootDirectory"))
                                 r = sd_bus_message_read(reply, "v", "s", &root);
+                        else if (streq(key, "UnionType"))
+                                r = sd_bus_message_read(reply, "v", "s", &union_type);
                         else if (streq(key, "CreationTimestamp"))
                                 r = sd_bus_message_read(reply, "v", "t", &created);
                         else if (streq(key, "RunningCommands"))
@@ -518,7 +548,8 @@ static int verb_info(sd_bus *bus, char **args) {
         printf("Id: %s\n", strempty(id));
         printf("Chroot: %s\n", strempty(chroot));
         printf("State: %s\n", strempty(state));
-        printf("RootDirectory: %s\n", strempty(root));
+        printf("UnionType: %s\n", strempty(union_type));
+        printf("RootDirectory: %s\n", root && *root ? root : "(only inside commands)");
         printf("CreationTimestamp: %s\n", date);
         printf("RunningCommands: %" PRIu32 "\n", running);
         return 0;
@@ -578,12 +609,13 @@ static const struct verb {
 } verbs[] = {
         { "list", 1, 1, OPT_NO_LEGEND, "list", verb_list },
         { "sessions", 1, 1, OPT_NO_LEGEND, "sessions", verb_sessions },
-        { "begin", 2, 2, OPT_NAME, "begin CHROOT", verb_begin },
+        { "begin", 2, 2, OPT_NAME | OPT_UNION, "begin CHROOT", verb_begin },
         { "run", 3, SIZE_MAX, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV | OPT_TIMEOUT,
           "run SESSION [--] COMMAND...", verb_run },
         { "kill", 2, 3, 0, "kill SESSION [SIGNAL]", verb_kill },
         { "end", 2, 2, 0, "end SESSION", verb_end },
         { "info", 2, 2, 0, "info SESSION", verb_info },
+        { "gc", 1, 1, OPT_NO_LEGEND, "gc", verb_gc },
 };
 
 static void help(void) {
@@ -599,12 +631,15 @@ static void help(void) {
                "  kill SESSION [SIGNAL]       Signal every command running in a session (TERM)\n"
                "  end SESSION                 End a session and remove its tree\n"
                "  info SESSION                Show the properties of a session\n"
+               "  gc                          Remove cached bases no session uses\n"
                "\n"
                "Options:\n"
                "  -h --help                   Show this help\n"
                "     --version                Show the version\n"
                "     --no-legend              Do not print column headers and footer\n"
                "  -n --name=NAME              begin: session id (default CHROOT-UUID)\n"
+               "     --union-type=overlay|none  begin: copy-on-write over a cached base, or\n"
+               "                              a full private copy (the chroot's default)\n"
                "  -u --user=USER              run: user name or uid in the chroot (root)\n"
                "  -d --directory=DIR          run: working directory in the chroot (/)\n"
                "     --network=host|none      run: share the host's network or only\n"
@@ -674,6 +709,14 @@ static int parse_argv(int argc, char *argv[], char ***ret_args) {
                         }
                         arg.network = optarg;
                         arg.seen |= OPT_NETWORK;
+                        break;
+                case ARG_UNION:
+                        if (!streq(optarg, "overlay") && !streq(optarg, "none")) {
+                                usage_error("--union-type must be 'overlay' or 'none', not '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        arg.union_type = optarg;
+                        arg.seen |= OPT_UNION;
                         break;
                 case 'p':
                         arg.preserve_environment = true;

@@ -590,7 +590,10 @@ static int single_chroot(const char **ret) {
 }
 
 /* Begin a session of spec (a chroot: or source: name). On success *ret_id is the id. */
-static int begin_session(sd_bus *bus, const char *spec, const char *session_name, char **ret_id) {
+/* host_tree: the session's clients need its tree on the host (--location, sbuild's and
+ * autopkgtest's copies), which only a full copy has; an automatic session is ours
+ * alone and can be copy-on-write. */
+static int begin_session(sd_bus *bus, const char *spec, const char *session_name, bool host_tree, char **ret_id) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_free_ char *what = NULL;
@@ -624,6 +627,8 @@ static int begin_session(sd_bus *bus, const char *spec, const char *session_name
                 r = sd_bus_message_append(m, "{sv}", "add-login", "b", 1);
         if (r >= 0 && ns == NS_SOURCE)
                 r = sd_bus_message_append(m, "{sv}", "write-back", "b", 1);
+        if (r >= 0 && host_tree && ns != NS_SOURCE)
+                r = sd_bus_message_append(m, "{sv}", "union-type", "s", "none");
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
@@ -656,7 +661,7 @@ static int action_begin(sd_bus *bus) {
         _cleanup_free_ char *id = NULL;
         const char *spec;
 
-        if (single_chroot(&spec) < 0 || begin_session(bus, spec, arg.session_name, &id) < 0)
+        if (single_chroot(&spec) < 0 || begin_session(bus, spec, arg.session_name, true, &id) < 0)
                 return -1;
         printf("%s\n", id);
         return 0;
@@ -987,7 +992,7 @@ static int action_automatic(sd_bus *bus) {
         forwarded_signals(&mask);
         sigprocmask(SIG_BLOCK, &mask, NULL);
 
-        if (begin_session(bus, spec, arg.session_name, &id) < 0)
+        if (begin_session(bus, spec, arg.session_name, false, &id) < 0)
                 return -1;
         r = get_session(bus, id, &s);
         if (r >= 0 && sigpending(&pending) >= 0)

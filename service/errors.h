@@ -31,6 +31,7 @@ typedef enum ChildError {
         CHILD_ERROR_EXEC,
         CHILD_ERROR_UNSAFE_ARCHIVE,
         CHILD_ERROR_SOURCE,
+        CHILD_ERROR_NO_OVERLAY, /* the kernel refused overlayfs in a user namespace */
         _CHILD_ERROR_MAX,
 } ChildError;
 

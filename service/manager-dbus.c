@@ -162,6 +162,24 @@ static int method_get_session(sd_bus_message *m, void *userdata, sd_bus_error *e
         return sd_bus_reply_method_return(m, "o", s->object_path);
 }
 
+static int method_collect_garbage(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **removed = NULL;
+        Manager *mgr = userdata;
+        int r;
+
+        r = manager_collect_bases(mgr, true, &removed);
+        if (r < 0)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_FAILED, "Cannot list %s: %s", mgr->paths.bases_dir,
+                                         strerror(-r));
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, removed);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        return r;
+}
+
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return sd_bus_message_append(reply, "s", VERSION);
@@ -190,6 +208,10 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_ARGS("s", id),
                                 SD_BUS_RESULT("o", session),
                                 method_get_session, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CollectGarbage",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("as", removed),
+                                method_collect_garbage, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("SessionNew", SD_BUS_ARGS("s", id, "s", chroot, "o", session), 0),
         SD_BUS_SIGNAL_WITH_ARGS("SessionRemoved", SD_BUS_ARGS("s", id, "o", session), 0),
         SD_BUS_VTABLE_END

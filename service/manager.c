@@ -3,10 +3,17 @@
 #include "cgroup.h"
 #include "session.h"
 #include "store.h"
+#include "base.h"
+#include "names.h"
+#include "rmtree.h"
+#include "userns.h"
 #include "util.h"
 
 #include <fcntl.h>
+#include <dirent.h>
 #include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 int manager_new(sd_event *event, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -18,6 +25,7 @@ int manager_new(sd_event *event, Manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->sessions_dirfd = -EBADF;
+        m->bases_dirfd = -EBADF;
         m->event = sd_event_ref(event);
         m->uid = getuid();
         m->gid = getgid();
@@ -45,6 +53,12 @@ int manager_new(sd_event *event, Manager **ret) {
         m->sessions_dirfd = open(m->paths.sessions_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (m->sessions_dirfd < 0)
                 return -errno;
+        r = mkdir_p(m->paths.bases_dir, 0700);
+        if (r < 0)
+                return r;
+        m->bases_dirfd = open(m->paths.bases_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->bases_dirfd < 0)
+                return -errno;
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -64,6 +78,8 @@ int manager_load_sessions(Manager *m) {
                 if (r < 0)
                         log_warning("Failed to load session '%s': %s", *id, strerror(-r));
         }
+        /* What a crash left in the bases, and bases of tarballs that changed. */
+        (void) manager_collect_bases(m, false, NULL);
         return 0;
 }
 
@@ -77,6 +93,7 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         paths_done(&m->paths);
         safe_close(m->sessions_dirfd);
+        safe_close(m->bases_dirfd);
         free(m->user);
         free(m->slices_cgroup);
         free(m);
@@ -111,5 +128,194 @@ bool manager_is_busy(Manager *m) {
         for (Session *s = m->sessions; s; s = s->next)
                 if (s->worker_source || s->n_runs > 0)
                         return true;
+        return m->n_removals > 0;
+}
+
+/* ---- copy-on-write bases ---- */
+
+bool manager_base_ready(Manager *m, const char *key, const char *path, const struct stat *st) {
+        _cleanup_free_ char *name = strf("%s/source", key), *want = base_source_text(path, st), *have = NULL;
+        struct stat rst;
+
+        if (!name || !want || read_file_at(m->bases_dirfd, name, 64 * 1024, &have) < 0)
+                return false;
+        free(name);
+        name = strf("%s/root", key);
+        return name && streq(have, want) && fstatat(m->bases_dirfd, name, &rst, AT_SYMLINK_NOFOLLOW) >= 0 &&
+               S_ISDIR(rst.st_mode);
+}
+
+bool manager_base_in_use(Manager *m, const char *key, const Session *except) {
+        for (Session *s = m->sessions; s; s = s->next)
+                if (s != except && streq_ptr(s->rec.base, key))
+                        return true;
         return false;
+}
+
+typedef struct BaseRemoval {
+        Manager *manager;
+        char *name;
+        int bases_dirfd;
+        sd_event_source *source;
+} BaseRemoval;
+
+static int base_remove_after_map(void *userdata) {
+        BaseRemoval *b = userdata;
+        int r;
+
+        /* The tree came from a tarball: stay inside bases/ whatever it holds. */
+        if (fchdir(b->bases_dirfd) < 0 || chroot(".") < 0)
+                return EXIT_FAILURE;
+        r = rm_rf_at(AT_FDCWD, b->name);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static int on_base_removed(sd_event_source *source, const siginfo_t *si, void *userdata) {
+        BaseRemoval *b = userdata;
+
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning("Failed to remove %s/%s; the next start tries again", b->manager->paths.bases_dir, b->name);
+        b->manager->n_removals--;
+        sd_event_source_unref(b->source);
+        free(b->name);
+        free(b);
+        return 0;
+}
+
+static int remove_base_dir(Manager *m, const char *name) {
+        _cleanup_free_ char *error = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        BaseRemoval *b;
+        IdMap map;
+        pid_t pid;
+        int r;
+
+        r = manager_idmap(m, &map, &error);
+        if (r < 0)
+                return r;
+        b = calloc(1, sizeof(BaseRemoval));
+        if (!b || !(b->name = strdup(name))) {
+                free(b);
+                return -ENOMEM;
+        }
+        b->manager = m;
+        b->bases_dirfd = m->bases_dirfd;
+        int keep[] = { m->bases_dirfd };
+        SpawnParams sp = {
+                .map = &map,
+                .map_self = true,
+                .keep_fds = keep,
+                .n_keep_fds = 1,
+                .after_map = base_remove_after_map,
+                .userdata = b,
+        };
+        r = userns_spawn(&sp, &pid, &pidfd, &error);
+        if (r >= 0)
+                r = sd_event_add_child_pidfd(m->event, &b->source, pidfd, WEXITED, on_base_removed, b);
+        if (r < 0) {
+                if (pidfd >= 0) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, NULL, 0);
+                }
+                log_warning("Cannot remove %s/%s: %s", m->paths.bases_dir, name, error ? error : strerror(-r));
+                free(b->name);
+                free(b);
+                return r;
+        }
+        (void) sd_event_source_set_child_pidfd_own(b->source, true);
+        (void) sd_event_source_set_child_process_own(b->source, true);
+        TAKE_FD(pidfd);
+        m->n_removals++;
+        return 0;
+}
+
+int manager_retire_base(Manager *m, const char *name) {
+        _cleanup_free_ char *old = NULL, *id = NULL;
+        int r;
+
+        r = session_id_generate("old", &id);
+        if (r < 0)
+                return r;
+        old = strf(".%s", id);
+        if (!old)
+                return -ENOMEM;
+        /* Renamed first, so that a half-removed base is never taken for a whole one. */
+        if (renameat(m->bases_dirfd, name, m->bases_dirfd, old) < 0)
+                return -errno;
+        return remove_base_dir(m, old);
+}
+
+/* A base whose tarball still is what it was made from. */
+static bool base_current(Manager *m, const char *key) {
+        _cleanup_free_ char *name = strf("%s/source", key), *text = NULL;
+        struct stat st;
+        char *nl;
+
+        if (!name || read_file_at(m->bases_dirfd, name, 64 * 1024, &text) < 0 || !(nl = strchr(text, '\n')))
+                return false;
+        *nl = 0;
+        return stat(text, &st) >= 0 && manager_base_ready(m, key, text, &st);
+}
+
+static bool unpack_in_flight(Manager *m, const char *name) {
+        /* .new-<session id>: a Begin is unpacking it. */
+        for (Session *s = m->sessions; s; s = s->next)
+                if (startswith(name, ".new-") && streq(name + 5, s->rec.id) && s->worker_source)
+                        return true;
+        return false;
+}
+
+/* Every entry of bases/ but . and .. */
+static int list_bases(int dirfd, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
+        int fd;
+
+        fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return -errno;
+        }
+        rewinddir(d);
+        for (struct dirent *de; (de = readdir(d));)
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") && strv_extend(&l, de->d_name) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int manager_collect_bases(Manager *m, bool all, char ***ret_removed) {
+        _cleanup_strv_free_ char **names = NULL, **removed = NULL;
+        int r, n = 0;
+
+        r = list_bases(m->bases_dirfd, &names);
+        if (r < 0)
+                return r;
+        for (char **name = names; name && *name; name++) {
+                bool leftover = startswith(*name, ".old-") || (startswith(*name, ".new-") && !unpack_in_flight(m, *name));
+
+                if (leftover) {
+                        r = remove_base_dir(m, *name);
+                        continue;
+                }
+                if (!base_key_is_valid(*name) || manager_base_in_use(m, *name, NULL))
+                        continue;
+                if (!all && base_current(m, *name))
+                        continue;
+                r = manager_retire_base(m, *name);
+                if (r < 0) {
+                        log_warning("Cannot remove base %s: %s", *name, strerror(-r));
+                        continue;
+                }
+                log_info("Removed base %s (%s)", *name, all ? "unused" : "its tarball changed or is gone");
+                if (strv_extend(&removed, *name) < 0)
+                        return -ENOMEM;
+                n++;
+        }
+        if (ret_removed)
+                *ret_removed = TAKE_PTR(removed);
+        return n;
 }

@@ -161,3 +161,57 @@ int mounts_pivot(int rootfd) {
                 return -errno;
         return 0;
 }
+
+/* The kernel's own words on a failed fsconfig() ("e overlay: ..."), if it left any. */
+static void fs_context_message(int fs, char *buf, size_t size) {
+        ssize_t n;
+
+        if (!buf || size == 0)
+                return;
+        n = read(fs, buf, size - 1);
+        buf[n > 0 ? n : 0] = 0;
+        if (n > 2 && buf[1] == ' ')
+                memmove(buf, buf + 2, (size_t) n - 1);
+}
+
+int mounts_overlay(int lowerfd, int upperfd, int workfd, int mountpointfd, int *ret_rootfd, char *msg, size_t msg_size) {
+        _cleanup_close_ int fs = -EBADF, mnt = -EBADF;
+        char lower[32], upper[32], work[32];
+        const char *step;
+        int r;
+
+        if (msg && msg_size > 0)
+                msg[0] = 0;
+        /* The layers are given as the fds' magic links, which overlayfs follows like
+         * any path: nothing is looked up in the tree by name. */
+        snprintf(lower, sizeof(lower), "/proc/self/fd/%d", lowerfd);
+        snprintf(upper, sizeof(upper), "/proc/self/fd/%d", upperfd);
+        snprintf(work, sizeof(work), "/proc/self/fd/%d", workfd);
+        fs = fsopen("overlay", FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return -errno;
+        /* user.overlay.* xattrs: trusted.* cannot be set in a user namespace. */
+        step = "userxattr";
+        r = fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0);
+        if (r >= 0 && (step = "lowerdir"))
+                r = fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0);
+        if (r >= 0 && (step = "upperdir"))
+                r = fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", upper, 0);
+        if (r >= 0 && (step = "workdir"))
+                r = fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work, 0);
+        if (r >= 0 && (step = "create"))
+                r = fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+        if (r >= 0 && (step = "fsmount"))
+                r = mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+        if (r >= 0 && (step = "move_mount"))
+                r = move_mount(mnt, "", mountpointfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        if (r < 0) {
+                r = -errno;
+                fs_context_message(fs, msg, msg_size);
+                if (msg && msg_size > 0 && !msg[0])
+                        snprintf(msg, msg_size, "at %s", step);
+                return r;
+        }
+        *ret_rootfd = TAKE_FD(mnt);
+        return 0;
+}

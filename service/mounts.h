@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stddef.h>
+
 /* The file system a command sees. Called in a Run's child, which is root in the
  * session's user namespace and owns a new mount namespace, with rootfd an O_PATH fd
  * for the bind mount of the session's tree. Mount points inside the tree are opened
@@ -15,3 +17,10 @@ int mounts_setup(int rootfd, const char **ret_what);
 /* Make rootfd the root directory with pivot_root() and drop the old root.
  * Returns 0 or -errno. */
 int mounts_pivot(int rootfd);
+
+/* A copy-on-write session's tree: an overlayfs of upperfd (with workfd) over lowerfd,
+ * mounted on mountpointfd (all O_PATH directories). Called as root of the session's
+ * user namespace in a mount namespace of its own. *ret_rootfd gets the mount's root,
+ * usable as mounts_setup()'s rootfd. Returns 0 or -errno (the kernel's refusal of
+ * overlayfs in a user namespace included). */
+int mounts_overlay(int lowerfd, int upperfd, int workfd, int mountpointfd, int *ret_rootfd, char *msg, size_t msg_size);

@@ -28,7 +28,8 @@ int paths_init(Paths *p) {
         n.sbuild_dir = xdg_dir("XDG_CACHE_HOME", home, ".cache", "sbuild");
         n.confd_dir = xdg_dir("XDG_CONFIG_HOME", home, ".config", "chrootd/chroots.d");
         n.sessions_dir = n.state_dir ? strf("%s/sessions", n.state_dir) : NULL;
-        if (!n.state_dir || !n.sbuild_dir || !n.confd_dir || !n.sessions_dir) {
+        n.bases_dir = xdg_dir("XDG_CACHE_HOME", home, ".cache", "chrootd/bases");
+        if (!n.state_dir || !n.sbuild_dir || !n.confd_dir || !n.sessions_dir || !n.bases_dir) {
                 paths_done(&n);
                 return -ENOMEM;
         }
@@ -41,5 +42,6 @@ void paths_done(Paths *p) {
         free(p->sessions_dir);
         free(p->sbuild_dir);
         free(p->confd_dir);
+        free(p->bases_dir);
         *p = (Paths) {};
 }

@@ -7,6 +7,7 @@ typedef struct Paths {
         char *sessions_dir; /* state_dir/sessions: one directory per session */
         char *sbuild_dir;   /* $XDG_CACHE_HOME/sbuild: tarballs named like sbuild's */
         char *confd_dir;    /* $XDG_CONFIG_HOME/chrootd/chroots.d */
+        char *bases_dir;    /* $XDG_CACHE_HOME/chrootd/bases: unpacked tarballs */
 } Paths;
 
 /* Fill in the paths from the environment (HOME, or the passwd entry without it).

@@ -78,6 +78,7 @@ typedef struct RunChild {
         const RunParams *p;
         int report_fd;
         int rootfd;
+        int mountpointfd; /* copy-on-write: where the overlay goes */
 } RunChild;
 
 /* Still the service's user on the host: its own paths are reachable, and the tree is
@@ -85,6 +86,15 @@ typedef struct RunChild {
 static int run_before_map(void *userdata) {
         RunChild *c = userdata;
 
+        if (c->p->overlay_fd >= 0) {
+                /* The overlay is attached once we are root in the namespace. */
+                if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    (c->mountpointfd = open(c->p->tree, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                        report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot open the session's tree: %m");
+                        return EXIT_FAILURE;
+                }
+                return 0;
+        }
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
             mount(c->p->tree, c->p->tree, NULL, MS_BIND | MS_REC, NULL) < 0) {
                 report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot bind the session's tree: %m");
@@ -239,6 +249,15 @@ static int run_after_map(void *userdata) {
                         return EXIT_FAILURE;
                 }
         }
+        if (p->overlay_fd >= 0) {
+                if (move_mount(p->overlay_fd, "", c->mountpointfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+                        report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot attach the session's overlay: %m");
+                        return EXIT_FAILURE;
+                }
+                /* Attached, the fd is the tree's root. */
+                c->rootfd = p->overlay_fd;
+                c->mountpointfd = safe_close(c->mountpointfd);
+        }
         r = mounts_setup(c->rootfd, &what);
         if (r >= 0) {
                 what = "pivot_root into the tree";
@@ -280,14 +299,14 @@ static int run_after_map(void *userdata) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static void run_spawn_params(const RunParams *p, RunChild *c, int keep[4], SpawnParams *ret) {
-        *c = (RunChild) { .p = p, .report_fd = keep[0], .rootfd = -EBADF };
+static void run_spawn_params(const RunParams *p, RunChild *c, int keep[5], SpawnParams *ret) {
+        *c = (RunChild) { .p = p, .report_fd = keep[0], .rootfd = -EBADF, .mountpointfd = -EBADF };
         *ret = (SpawnParams) {
                 .map_self = false,
                 .extra_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
                                (p->network_none ? CLONE_NEWNET : 0),
                 .keep_fds = keep,
-                .n_keep_fds = 4,
+                .n_keep_fds = 5,
                 .before_map = run_before_map,
                 .after_map = run_after_map,
                 .userdata = c,
@@ -295,7 +314,7 @@ static void run_spawn_params(const RunParams *p, RunChild *c, int keep[4], Spawn
 }
 
 int run_clone(const RunParams *p, int report_fd, SpawnedChild *ret) {
-        int keep[4] = { report_fd, p->stdio[0], p->stdio[1], p->stdio[2] };
+        int keep[5] = { report_fd, p->stdio[0], p->stdio[1], p->stdio[2], p->overlay_fd };
         SpawnParams sp;
         RunChild c;
 

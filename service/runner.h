@@ -16,7 +16,10 @@ typedef struct RunParams {
         const char *directory; /* inside the chroot */
         bool network_none;     /* a network namespace with only lo */
         const char *hostname;
-        const char *tree;      /* the session's tree on the host */
+        const char *tree;      /* the session's tree on the host (a copy-on-write
+                                * session's: root/, where its overlay is mounted) */
+        int overlay_fd;        /* copy-on-write: a detached clone of the session's
+                                * overlay (holder.h), attached at tree; else -1 */
         int stdio[3];
         uint64_t timeout_usec; /* for the service: kill the command after this long (0: never) */
 } RunParams;

@@ -145,6 +145,19 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                                 return r;
                         continue;
                 }
+                if (ret_flags && streq(key, "union-type")) {
+                        const char *u;
+
+                        r = sd_bus_message_read(m, "v", "s", &u);
+                        if (r < 0 || (!streq(u, "overlay") && !streq(u, "none")))
+                                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                         "Option 'union-type' must be the string \"overlay\" or \"none\"");
+                        flags.union_type = u; /* lives as long as the message */
+                        r = sd_bus_message_exit_container(m);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 dest = streq(key, "memory-max") ? &l.memory_max
                        : streq(key, "tasks-max") ? &l.tasks_max
                        : streq(key, "cpu-weight") ? &l.cpu_weight
@@ -395,6 +408,7 @@ static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 }
 
         RunParams p = {
+                .overlay_fd = -EBADF,
                 .argv = q.argv,
                 .environment = q.environment,
                 .user = q.user,
@@ -419,7 +433,11 @@ static int property_get_state(sd_bus *bus, const char *path, const char *interfa
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
-        const char *v = streq(property, "Id") ? s->rec.id : streq(property, "Chroot") ? s->rec.chroot : s->tree;
+        const char *v = streq(property, "Id")              ? s->rec.id
+                        : streq(property, "Chroot")        ? s->rec.chroot
+                        : streq(property, "UnionType")     ? (s->rec.base ? "overlay" : "none")
+                        : s->rec.base                      ? "" /* the tree exists only inside commands */
+                                                           : s->tree;
         return sd_bus_message_append(reply, "s", v);
 }
 
@@ -506,6 +524,7 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("CPUWeight", "t", NULL, offsetof(Session, rec.limits.cpu_weight), 0),
         SD_BUS_PROPERTY("Slice", "s", NULL, offsetof(Session, slice), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("WriteBack", "b", property_get_write_back, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("UnionType", "s", property_get_string, 0, 0),
         SD_BUS_PROPERTY("Commands", "a(asust)", property_get_commands, 0, 0),
         SD_BUS_PROPERTY("TasksCurrent", "t", property_get_usage, 0, 0),
         SD_BUS_PROPERTY("MemoryCurrent", "t", property_get_usage, 0, 0),

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "session.h"
+#include "base.h"
+#include "mounts.h"
 #include "dircopy.h"
 #include "report.h"
 #include "passwd.h"
@@ -12,6 +14,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -22,6 +26,41 @@ void outcome_done(Outcome *o) {
         free(o->error_message);
         *o = (Outcome) {};
 }
+
+/* Begin's add-login: the user's entries, added to the tree's files. */
+struct LoginEntries {
+        char *name;
+        char *passwd_line;
+        char *shadow_line;
+        char **group_names; /* primary group first, then supplementary ones */
+        char **group_lines;
+};
+
+static LoginEntries *login_entries_free(LoginEntries *l) {
+        if (!l)
+                return NULL;
+        free(l->name);
+        free(l->passwd_line);
+        free(l->shadow_line);
+        strv_free(l->group_names);
+        strv_free(l->group_lines);
+        free(l);
+        return NULL;
+}
+
+/* Begin's steps. BEGIN_UNPACK: a full private copy into root/. Copy-on-write:
+ * BEGIN_BASE unpacks the tarball into bases/.new-<id> when no base of it is cached,
+ * then BEGIN_PREPARE makes the session's upper/ over the base. */
+enum {
+        BEGIN_UNPACK,
+        BEGIN_BASE,
+        BEGIN_PREPARE,
+};
+
+static int begin_start_unpack(Session *s, char **ret_error);
+static int begin_start_prepare(Session *s, char **ret_error);
+static int begin_finish_base(Session *s);
+static void session_arm_holder_timer(Session *s);
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -44,6 +83,8 @@ static Session *session_new(Manager *m, SessionRecord *rec) {
         s->manager = m;
         s->worker_report_fd = -EBADF;
         s->progress_fd = -EBADF;
+        s->source_fd = -EBADF;
+        s->holder = HOLDER_NULL;
         s->dir = strf("%s/%s", m->paths.sessions_dir, rec->id);
         s->tree = strf("%s/%s/root", m->paths.sessions_dir, rec->id);
         r = sd_bus_path_encode("/org/chrootd1/session", rec->id, &s->object_path);
@@ -111,6 +152,10 @@ Session *session_free(Session *s) {
         sd_event_source_unref(s->reader_source);
         safe_close(s->worker_report_fd);
         safe_close(s->progress_fd);
+        safe_close(s->source_fd);
+        sd_event_source_unref(s->holder_timer);
+        holder_stop(&s->holder);
+        login_entries_free(s->login);
         sd_bus_message_unref(s->begin_message);
         for (size_t i = 0; i < s->n_end_messages; i++)
                 sd_bus_message_unref(s->end_messages[i]);
@@ -160,13 +205,13 @@ typedef struct WorkerChild {
         int input_fd;  /* the archive to unpack, or -EBADF */
         int output_fd; /* the tarball to write back into, or -EBADF */
         int filter;    /* its compression */
+        int lowerfd;   /* a copy-on-write session's base tree (O_PATH), or -EBADF */
+        /* ... and the paths of its base tree and session directory: overlayfs wants
+         * layers opened in the child's own mount namespace. */
+        const char *lower_path;
+        const char *session_dir;
         int report_fd;
-        /* Begin's add-login: the user's entries, added to the tree's files. */
-        const char *login;
-        const char *passwd_line;
-        const char *shadow_line;
-        char **group_names; /* primary group first, then supplementary ones */
-        char **group_lines;
+        const LoginEntries *login; /* or NULL */
 } WorkerChild;
 
 /* Append line to file (inside the chroot) unless an entry called name is there. A
@@ -236,6 +281,87 @@ static int start_reader(Session *s, int source_fd, const IdShift *shift, int rep
         return TAKE_FD(p[0]);
 }
 
+/* As schroot does at session start: the caller's login exists inside. Called
+ * chroot()ed into the tree, so its symlinks cannot lead out. */
+static int add_login(const WorkerChild *w) {
+        const LoginEntries *l = w->login;
+        int r;
+
+        if (!l)
+                return EXIT_SUCCESS;
+        r = add_entry("/etc/passwd", l->name, l->passwd_line);
+        /* A locked password: PAM's account check (su) needs the entry. */
+        if (r >= 0)
+                r = add_entry("/etc/shadow", l->name, l->shadow_line);
+        for (size_t i = 0; r >= 0 && l->group_names && l->group_names[i]; i++)
+                r = add_entry("/etc/group", l->group_names[i], l->group_lines[i]);
+        if (r < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot add user '%s' to the chroot: %s", l->name,
+                             strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}
+
+static int open_dir_at(int dirfd, const char *name) {
+        int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+/* A copy-on-write session's own directories: root/ (the mount point), upper/ (with
+ * the base's root mode, owned by root inside) and work/. The overlay is mounted here
+ * once, in this child's mount namespace: to find out whether the kernel allows it in
+ * a user namespace, and for add-login, which writes into the upper layer through it. */
+static int prepare_after_map(void *userdata) {
+        WorkerChild *w = userdata;
+        _cleanup_close_ int upperfd = -EBADF, workfd = -EBADF, mpfd = -EBADF, rootfd = -EBADF, lowerfd = -EBADF,
+                            sessfd = -EBADF;
+        struct stat st;
+        int r;
+
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the mounts private: %m");
+                return EXIT_FAILURE;
+        }
+        /* Opened anew here: fds from the service point into its mount namespace. */
+        lowerfd = open(w->lower_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        sessfd = open(w->session_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (lowerfd < 0 || sessfd < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot open the session's layers: %m");
+                return EXIT_FAILURE;
+        }
+        if (fstat(lowerfd, &st) < 0 ||
+            (mkdirat(sessfd, "root", 0755) < 0 && errno != EEXIST) ||
+            (mkdirat(sessfd, "upper", st.st_mode & 07777) < 0 && errno != EEXIST) ||
+            (mkdirat(sessfd, "work", 0700) < 0 && errno != EEXIST)) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the session's directories: %m");
+                return EXIT_FAILURE;
+        }
+        if ((upperfd = open_dir_at(sessfd, "upper")) < 0 || (workfd = open_dir_at(sessfd, "work")) < 0 ||
+            (mpfd = open_dir_at(sessfd, "root")) < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, upperfd < 0 ? upperfd : workfd < 0 ? workfd : mpfd,
+                             "Cannot open the session's directories");
+                return EXIT_FAILURE;
+        }
+        char msg[256] = "";
+        r = mounts_overlay(lowerfd, upperfd, workfd, mpfd, &rootfd, msg, sizeof(msg));
+        if (r < 0) {
+                (void) unlinkat(sessfd, "root", AT_REMOVEDIR);
+                (void) unlinkat(sessfd, "upper", AT_REMOVEDIR);
+                (void) rm_rf_at(sessfd, "work");
+                report_error(w->report_fd, CHILD_ERROR_NO_OVERLAY, r, "overlayfs in a user namespace: %s%s%s",
+                             strerror(-r), msg[0] ? ": " : "", msg);
+                return EXIT_FAILURE;
+        }
+        if (!w->login)
+                return EXIT_SUCCESS;
+        if (fchdir(rootfd) < 0 || chroot(".") < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot chroot into the session's tree: %m");
+                return EXIT_FAILURE;
+        }
+        return add_login(w);
+}
+
 static int unpack_after_map(void *userdata) {
         WorkerChild *w = userdata;
         _cleanup_free_ char *error = NULL;
@@ -259,22 +385,7 @@ static int unpack_after_map(void *userdata) {
                              "%s", error ? error : strerror(-r));
                 return EXIT_FAILURE;
         }
-        /* As schroot does at session start: the caller's login exists inside. We are
-         * chroot()ed, so the tree's symlinks cannot lead out. */
-        if (w->login) {
-                r = add_entry("/etc/passwd", w->login, w->passwd_line);
-                /* A locked password: PAM's account check (su) needs the entry. */
-                if (r >= 0)
-                        r = add_entry("/etc/shadow", w->login, w->shadow_line);
-                for (size_t i = 0; r >= 0 && w->group_names && w->group_names[i]; i++)
-                        r = add_entry("/etc/group", w->group_names[i], w->group_lines[i]);
-                if (r < 0) {
-                        report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot add user '%s' to the chroot: %s",
-                                     w->login, strerror(-r));
-                        return EXIT_FAILURE;
-                }
-        }
-        return EXIT_SUCCESS;
+        return add_login(w);
 }
 
 static int remove_after_map(void *userdata) {
@@ -285,7 +396,12 @@ static int remove_after_map(void *userdata) {
                 report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot chroot into the session: %m");
                 return EXIT_FAILURE;
         }
+        /* A copy-on-write session has upper/ and work/ too; the base is not its own. */
         r = rm_rf_at(AT_FDCWD, "root");
+        if (r >= 0)
+                r = rm_rf_at(AT_FDCWD, "upper");
+        if (r >= 0)
+                r = rm_rf_at(AT_FDCWD, "work");
         if (r < 0) {
                 report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot remove the session's tree: %s", strerror(-r));
                 return EXIT_FAILURE;
@@ -344,10 +460,11 @@ static int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t aft
                 w->input_fd = stream;
         }
 
-        int keep[] = { w->sessfd, p[1], w->input_fd, w->output_fd }; /* -EBADF ones are ignored */
+        int keep[] = { w->sessfd, p[1], w->input_fd, w->output_fd, w->lowerfd }; /* -EBADF ones are ignored */
         SpawnParams sp = {
                 .map = &map,
                 .map_self = true,
+                .extra_flags = w->lowerfd >= 0 ? CLONE_NEWNS : 0,
                 .keep_fds = keep,
                 .n_keep_fds = ELEMENTSOF(keep),
                 .after_map = after_map,
@@ -375,7 +492,7 @@ static int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t aft
 static int session_start_removal(Session *s) {
         _cleanup_close_ int sessfd = -EBADF;
         _cleanup_free_ char *error = NULL;
-        WorkerChild w = { .input_fd = -EBADF, .output_fd = -EBADF };
+        WorkerChild w = { .input_fd = -EBADF, .output_fd = -EBADF, .lowerfd = -EBADF };
         int r;
 
         sessfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -417,7 +534,8 @@ static int session_start_repack(Session *s) {
                 (void) unlink(tmp);
                 return r;
         }
-        WorkerChild w = { .sessfd = sessfd, .input_fd = -EBADF, .output_fd = out, .filter = filter };
+        WorkerChild w = { .sessfd = sessfd, .input_fd = -EBADF, .output_fd = out, .filter = filter,
+                           .lowerfd = -EBADF };
         r = start_worker(s, &w, -EBADF, repack_after_map, &error);
         if (r < 0) {
                 log_error("Failed to start writing session '%s' back: %s", s->rec.id, error ? error : strerror(-r));
@@ -479,8 +597,13 @@ static void session_finish_removal(Session *s, const Outcome *removal) {
                 s->n_end_messages = 0;
                 return;
         }
+        Manager *m = s->manager;
+        bool had_base = s->rec.base;
         session_emit_removed(s);
         session_free(s);
+        /* The last session of a base whose tarball has changed since takes it along. */
+        if (had_base)
+                (void) manager_collect_bases(m, false, NULL);
 }
 
 static void on_slice_stopped(int r, const char *message, void *userdata) {
@@ -519,6 +642,8 @@ static void session_continue_end(Session *s) {
                 outcome_done(&o);
                 return;
         }
+        /* Its commands are gone: so goes the overlay they shared. */
+        holder_stop(&s->holder);
         r = session_start_removal(s);
         if (r < 0) {
                 o.error_name = CHROOTD_ERROR_FAILED;
@@ -531,6 +656,8 @@ static void session_continue_end(Session *s) {
 /* Begin is over: the session is ready, or whatever it made is removed before the
  * caller hears why it failed. o is the outcome of the last step. */
 static void session_finish_begin(Session *s, Outcome *o) {
+        s->source_fd = safe_close(s->source_fd);
+        s->login = login_entries_free(s->login);
         if (!o->error_name && !s->begin_failure.error_name) {
                 session_set_state(s, SESSION_READY);
                 session_reply_begin(s, o);
@@ -572,6 +699,63 @@ static void session_apply_limits(Session *s, systemd_job_done_t done) {
                 done(r, strerror(-r), s);
 }
 
+/* A failed Begin's half-made base goes (if it is still there). */
+static void begin_drop_new_base(Session *s) {
+        _cleanup_free_ char *name = strf(".new-%s", s->rec.id);
+        struct stat st;
+
+        if (name && fstatat(s->manager->bases_dirfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+            manager_retire_base(s->manager, name) < 0)
+                log_warning("Cannot remove the unfinished base of session '%s'", s->rec.id);
+}
+
+/* After a step of a Begin that went well: start the next one, if there is one. On
+ * failure, *o says why. Returns whether a step was started. */
+static bool begin_next_step(Session *s, Outcome *o) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        if (s->begin_phase == BEGIN_BASE) {
+                r = begin_finish_base(s);
+                if (r >= 0)
+                        r = begin_start_prepare(s, &error);
+                if (r >= 0)
+                        return true;
+                o->error_name = CHROOTD_ERROR_FAILED;
+                o->error_message = strf("Cannot set up the session's base: %s", error ? error : strerror(-r));
+                begin_drop_new_base(s);
+                return false;
+        }
+        return false;
+}
+
+/* The kernel refused overlayfs in a user namespace: say so once and make this and
+ * every later session a full copy. */
+static bool begin_fall_back(Session *s, Outcome *o) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        if (s->begin_phase != BEGIN_PREPARE || !streq_ptr(o->error_name, CHROOTD_ERROR_NOT_SUPPORTED))
+                return false;
+        log_warning("The kernel does not allow %s; sessions are full copies from now on", strempty(o->error_message));
+        s->manager->overlay_refused = true;
+        free(s->rec.base);
+        s->rec.base = NULL;
+        r = store_write(s->manager->sessions_dirfd, &s->rec);
+        if (r >= 0 && lseek(s->source_fd, 0, SEEK_SET) < 0)
+                r = -errno;
+        if (r >= 0)
+                r = begin_start_unpack(s, &error);
+        outcome_done(o);
+        if (r >= 0) {
+                s->progress_fd = fcntl(s->source_fd, F_DUPFD_CLOEXEC, 3);
+                return true;
+        }
+        o->error_name = CHROOTD_ERROR_FAILED;
+        o->error_message = strf("Cannot start unpacking: %s", error ? error : strerror(-r));
+        return false;
+}
+
 static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
         Session *s = userdata;
         Outcome o = {};
@@ -584,8 +768,14 @@ static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *us
         s->progress_fd = safe_close(s->progress_fd);
         s->worker_pid = 0;
 
-        if (s->rec.state == SESSION_PREPARING) {
-                if (!o.error_name && !s->begin_failure.error_name && limits_any(&s->rec.limits))
+        if (s->rec.state == SESSION_PREPARING && s->begin_phase == BEGIN_BASE && o.error_name)
+                begin_drop_new_base(s);
+        if (s->rec.state == SESSION_PREPARING && begin_fall_back(s, &o))
+                ;
+        else if (s->rec.state == SESSION_PREPARING) {
+                if (!o.error_name && !s->begin_failure.error_name && begin_next_step(s, &o))
+                        ; /* another child is on its way */
+                else if (!o.error_name && !s->begin_failure.error_name && limits_any(&s->rec.limits))
                         session_apply_limits(s, on_begin_limits);
                 else
                         session_finish_begin(s, &o);
@@ -601,9 +791,9 @@ static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *us
 /* The service user's passwd, shadow and group lines, for Begin's add-login: its
  * primary group and the supplementary groups it has on the host (as schroot copies
  * the host's /etc/group), those with ids a session can hold. */
-static int login_entries(Manager *m, char **ret_passwd, char **ret_shadow, char ***ret_group_names,
-                         char ***ret_group_lines) {
+static int login_entries(Manager *m, LoginEntries **ret) {
         _cleanup_strv_free_ char **names = NULL, **lines = NULL;
+        LoginEntries *l;
         struct passwd *pw = getpwuid(m->uid);
         gid_t groups[256];
         int n = ELEMENTSOF(groups);
@@ -624,23 +814,129 @@ static int login_entries(Manager *m, char **ret_passwd, char **ret_shadow, char 
                                                                     (unsigned) groups[i], pw->pw_name)) < 0)
                         return -ENOMEM;
         }
-        *ret_passwd = strf("%s:x:%u:%u:%s:%s:%s\n", pw->pw_name, (unsigned) m->uid, (unsigned) m->gid,
-                           strempty(pw->pw_gecos), strempty(pw->pw_dir), pw->pw_shell ? pw->pw_shell : "/bin/sh");
-        *ret_shadow = strf("%s:*:19000:0:99999:7:::\n", pw->pw_name);
-        if (!*ret_passwd || !*ret_shadow)
+        l = calloc(1, sizeof(LoginEntries));
+        if (!l)
                 return -ENOMEM;
-        *ret_group_names = TAKE_PTR(names);
-        *ret_group_lines = TAKE_PTR(lines);
+        l->name = strdup(pw->pw_name);
+        l->passwd_line = strf("%s:x:%u:%u:%s:%s:%s\n", pw->pw_name, (unsigned) m->uid, (unsigned) m->gid,
+                              strempty(pw->pw_gecos), strempty(pw->pw_dir), pw->pw_shell ? pw->pw_shell : "/bin/sh");
+        l->shadow_line = strf("%s:*:19000:0:99999:7:::\n", pw->pw_name);
+        l->group_names = TAKE_PTR(names);
+        l->group_lines = TAKE_PTR(lines);
+        if (!l->name || !l->passwd_line || !l->shadow_line) {
+                login_entries_free(l);
+                return -ENOMEM;
+        }
+        *ret = l;
         return 0;
+}
+
+
+/* Whether this Begin makes a copy-on-write session: tarballs only (a directory chroot
+ * is copied: its host owners are translated), not when End writes back, not when the
+ * caller or the chroot's union-type says none, not once the kernel refused. */
+static bool begin_overlay(Manager *m, const Chroot *chroot, const BeginFlags *flags) {
+        const char *u = flags->union_type ? flags->union_type : chroot->union_type;
+
+        return chroot->type == CHROOT_FILE && !flags->write_back && !streq_ptr(u, "none") && !m->overlay_refused;
+}
+
+static int begin_start_unpack(Session *s, char **ret_error) {
+        _cleanup_close_ int sessfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        bool dir = streq(s->rec.chroot_type, "directory");
+
+        if (sessfd < 0)
+                return -errno;
+        WorkerChild w = {
+                .sessfd = sessfd,
+                .input_fd = dir ? -EBADF : s->source_fd,
+                .output_fd = -EBADF,
+                .lowerfd = -EBADF,
+                .login = s->login,
+        };
+        s->begin_phase = BEGIN_UNPACK;
+        return start_worker(s, &w, dir ? s->source_fd : -EBADF, unpack_after_map, ret_error);
+}
+
+static int begin_start_base(Session *s, char **ret_error) {
+        _cleanup_free_ char *name = strf(".new-%s", s->rec.id);
+        _cleanup_close_ int basefd = -EBADF;
+        Manager *m = s->manager;
+
+        if (!name)
+                return -ENOMEM;
+        (void) rm_rf_at(m->bases_dirfd, name); /* an empty one from a crash: ours */
+        if (mkdirat(m->bases_dirfd, name, 0700) < 0)
+                return -errno;
+        basefd = openat(m->bases_dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (basefd < 0)
+                return -errno;
+        /* The base is the tarball alone: add-login goes into the session's upper/. */
+        WorkerChild w = { .sessfd = basefd, .input_fd = s->source_fd, .output_fd = -EBADF, .lowerfd = -EBADF };
+        s->begin_phase = BEGIN_BASE;
+        return start_worker(s, &w, -EBADF, unpack_after_map, ret_error);
+}
+
+static int begin_start_prepare(Session *s, char **ret_error) {
+        _cleanup_close_ int sessfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_free_ char *root = strf("%s/root", s->rec.base);
+        _cleanup_close_ int lowerfd = -EBADF;
+
+        if (sessfd < 0)
+                return -errno;
+        if (!root)
+                return -ENOMEM;
+        lowerfd = openat(s->manager->bases_dirfd, root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (lowerfd < 0)
+                return -errno;
+        _cleanup_free_ char *lower_path = strf("%s/%s", s->manager->paths.bases_dir, root);
+        if (!lower_path)
+                return -ENOMEM;
+        WorkerChild w = { .sessfd = sessfd, .input_fd = -EBADF, .output_fd = -EBADF, .lowerfd = lowerfd,
+                          .login = s->login, .lower_path = lower_path, .session_dir = s->dir };
+        s->begin_phase = BEGIN_PREPARE;
+        return start_worker(s, &w, -EBADF, prepare_after_map, ret_error);
+}
+
+/* The base is unpacked: give it its name, or drop it if another Begin was quicker. */
+static int begin_finish_base(Session *s) {
+        _cleanup_free_ char *name = strf(".new-%s", s->rec.id), *text = NULL;
+        _cleanup_close_ int basefd = -EBADF;
+        Manager *m = s->manager;
+        struct stat st;
+        int r;
+
+        if (!name)
+                return -ENOMEM;
+        if (fstat(s->source_fd, &st) < 0)
+                return -errno;
+        text = base_source_text(s->rec.source, &st);
+        if (!text)
+                return -ENOMEM;
+        basefd = openat(m->bases_dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (basefd < 0)
+                return -errno;
+        r = write_file_atomic_at(basefd, "source", text, 0600);
+        if (r < 0)
+                return r;
+        if (renameat(m->bases_dirfd, name, m->bases_dirfd, s->rec.base) >= 0)
+                return 0;
+        if (errno != EEXIST && errno != ENOTEMPTY)
+                return -errno;
+        if (!manager_base_ready(m, s->rec.base, s->rec.source, &st))
+                return -EEXIST;
+        return manager_retire_base(m, name);
 }
 
 int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, const BeginFlags *flags,
                   sd_bus_message *message,
                   Session **ret, const char **ret_error_name, char **ret_error_message) {
         _cleanup_close_ int source_fd = -EBADF, sessfd = -EBADF;
-        _cleanup_free_ char *error = NULL, *passwd_line = NULL, *shadow_line = NULL;
-        _cleanup_strv_free_ char **group_names = NULL, **group_lines = NULL;
+        _cleanup_free_ char *error = NULL;
+        LoginEntries *login = NULL;
         SessionRecord rec = {};
+        char key[BASE_KEY_LEN + 1];
+        bool overlay;
         struct stat st;
         IdMap map;
         Session *s;
@@ -657,18 +953,6 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
                 *ret_error_message = strf("Chroot '%s' is not a tarball that can be written back", chroot->name);
                 return -EOPNOTSUPP;
         }
-        if (flags->add_login) {
-                r = login_entries(m, &passwd_line, &shadow_line, &group_names, &group_lines);
-                if (r < 0) {
-                        *ret_error_name = CHROOTD_ERROR_NOT_SUPPORTED;
-                        *ret_error_message = r == -ERANGE
-                                ? strf("uid %u or gid %u cannot exist inside a session (ids 0..%u)",
-                                       (unsigned) m->uid, (unsigned) m->gid, IDMAP_COUNT - 1)
-                                : strf("Cannot look up user %u on the host", (unsigned) m->uid);
-                        return r;
-                }
-        }
-
         source_fd = open(chroot->path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
                                                (chroot->type == CHROOT_DIRECTORY ? O_DIRECTORY : 0));
         if (source_fd < 0 || fstat(source_fd, &st) < 0) {
@@ -683,9 +967,27 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
                 *ret_error_message = strf("Tarball '%s' of chroot '%s' is not a regular file", chroot->path, chroot->name);
                 return -EINVAL;
         }
+        overlay = begin_overlay(m, chroot, flags);
+        if (overlay && base_key(chroot->path, &st, key) < 0) {
+                *ret_error_name = CHROOTD_ERROR_FAILED;
+                *ret_error_message = strdup("Out of memory");
+                return -ENOMEM;
+        }
+        if (flags->add_login) {
+                r = login_entries(m, &login);
+                if (r < 0) {
+                        *ret_error_name = CHROOTD_ERROR_NOT_SUPPORTED;
+                        *ret_error_message = r == -ERANGE
+                                ? strf("uid %u or gid %u cannot exist inside a session (ids 0..%u)",
+                                       (unsigned) m->uid, (unsigned) m->gid, IDMAP_COUNT - 1)
+                                : strf("Cannot look up user %u on the host", (unsigned) m->uid);
+                        return r;
+                }
+        }
 
         sessfd = store_create(m->sessions_dirfd, id);
         if (sessfd < 0) {
+                login_entries_free(login);
                 *ret_error_name = sessfd == -EEXIST ? CHROOTD_ERROR_SESSION_EXISTS : CHROOTD_ERROR_FAILED;
                 *ret_error_message = sessfd == -EEXIST ? strf("Session '%s' already exists", id)
                                                        : strf("Cannot make session directory: %s", strerror(-sessfd));
@@ -700,29 +1002,26 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
         rec.created_usec = now_usec();
         rec.limits = *limits;
         rec.write_back = flags->write_back;
-        s = rec.id && rec.chroot && rec.chroot_type && rec.source ? session_new(m, &rec) : NULL;
+        rec.base = overlay ? strdup(key) : NULL;
+        s = rec.id && rec.chroot && rec.chroot_type && rec.source && (rec.base || !overlay) ? session_new(m, &rec) : NULL;
         session_record_done(&rec);
         if (!s) {
+                login_entries_free(login);
                 (void) store_remove(m->sessions_dirfd, id);
                 *ret_error_name = CHROOTD_ERROR_FAILED;
                 *ret_error_message = strdup("Out of memory");
                 return -ENOMEM;
         }
+        s->login = login;
+        s->source_fd = TAKE_FD(source_fd);
         r = store_write(m->sessions_dirfd, &s->rec);
         if (r >= 0) {
-                bool dir = chroot->type == CHROOT_DIRECTORY;
-                WorkerChild w = {
-                        .sessfd = sessfd,
-                        .input_fd = dir ? -EBADF : source_fd,
-                        .output_fd = -EBADF,
-                        .login = flags->add_login ? m->user : NULL,
-                        .passwd_line = passwd_line,
-                        .shadow_line = shadow_line,
-                        .group_names = group_names,
-                        .group_lines = group_lines,
-                };
-
-                r = start_worker(s, &w, dir ? source_fd : -EBADF, unpack_after_map, &error);
+                if (!overlay)
+                        r = begin_start_unpack(s, &error);
+                else if (manager_base_ready(m, key, chroot->path, &st))
+                        r = begin_start_prepare(s, &error);
+                else
+                        r = begin_start_base(s, &error);
         }
         if (r < 0) {
                 (void) store_remove(m->sessions_dirfd, id);
@@ -731,8 +1030,8 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
                 *ret_error_message = strf("Cannot start unpacking: %s", error ? error : strerror(-r));
                 return r;
         }
-        if (chroot->type == CHROOT_FILE) {
-                s->progress_fd = fcntl(source_fd, F_DUPFD_CLOEXEC, 3);
+        if (chroot->type == CHROOT_FILE && s->begin_phase != BEGIN_PREPARE) {
+                s->progress_fd = fcntl(s->source_fd, F_DUPFD_CLOEXEC, 3);
                 s->progress_size = (uint64_t) st.st_size;
         }
         s->begin_message = sd_bus_message_ref(message);
@@ -833,6 +1132,7 @@ static int on_run_exit(sd_event_source *source, const siginfo_t *si, void *userd
                 }
         s->n_runs--;
         run_free(run);
+        session_arm_holder_timer(s);
 
         session_continue_end(s);
         return 0;
@@ -897,11 +1197,65 @@ static char *run_description(const Session *s, char **argv) {
         return strdup(buf);
 }
 
+/* An idle session keeps no process: its overlay holder goes a few seconds after the
+ * last command (commands in quick succession, as sbuild runs them, share one). */
+#define HOLDER_IDLE_USEC (5 * 1000 * 1000)
+
+static int on_holder_idle(sd_event_source *source, uint64_t usec, void *userdata) {
+        Session *s = userdata;
+
+        s->holder_timer = sd_event_source_unref(s->holder_timer);
+        if (s->n_runs == 0)
+                holder_stop(&s->holder);
+        return 0;
+}
+
+static void session_arm_holder_timer(Session *s) {
+        s->holder_timer = sd_event_source_unref(s->holder_timer);
+        if (s->n_runs > 0 || s->holder.pid <= 0)
+                return;
+        if (sd_event_add_time_relative(s->manager->event, &s->holder_timer, CLOCK_MONOTONIC, HOLDER_IDLE_USEC, 0,
+                                       on_holder_idle, s) < 0)
+                holder_stop(&s->holder);
+}
+
+/* A clone of the session's overlay for a command, from its holder, which is started
+ * with the first command (again if it died). Returns an fd or -errno. */
+static int session_overlay(Session *s, const IdMap *map, char **ret_error) {
+        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL;
+        int r;
+
+        for (int attempt = 0; attempt < 2; attempt++) {
+                if (s->holder.pid <= 0) {
+                        lower = strf("%s/%s/root", s->manager->paths.bases_dir, s->rec.base);
+                        upper = strf("%s/upper", s->dir);
+                        work = strf("%s/work", s->dir);
+                        if (!lower || !upper || !work)
+                                return -ENOMEM;
+                        r = holder_start(map, lower, upper, work, s->tree, &s->holder, &error);
+                        if (r < 0) {
+                                *ret_error = strf("Cannot mount the session's overlay: %s",
+                                                  error ? error : strerror(-r));
+                                return r;
+                        }
+                }
+                r = holder_get_tree(&s->holder);
+                if (r >= 0)
+                        return r;
+                holder_stop(&s->holder);
+                free(lower), free(upper), free(work);
+                lower = upper = work = NULL;
+        }
+        *ret_error = strf("The session's overlay holder failed: %s", strerror(-r));
+        return r;
+}
+
 int session_run(Session *s, const RunParams *p, sd_bus_message *message, const char **ret_error_name,
                 char **ret_error_message) {
         _cleanup_close_pair_ int rp[2] = { -EBADF, -EBADF };
         _cleanup_(run_freep) Run *run = NULL;
         _cleanup_free_ char *description = NULL;
+        _cleanup_close_ int overlay_fd = -EBADF;
         RunParams params = *p;
         Run *started;
         int r;
@@ -929,6 +1283,16 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
 
         params.tree = s->tree;
         params.hostname = s->rec.chroot;
+        if (s->rec.base) {
+                s->holder_timer = sd_event_source_unref(s->holder_timer);
+                overlay_fd = session_overlay(s, &run->map, ret_error_message);
+                if (overlay_fd < 0) {
+                        session_arm_holder_timer(s);
+                        *ret_error_name = CHROOTD_ERROR_FAILED;
+                        return overlay_fd;
+                }
+                params.overlay_fd = overlay_fd;
+        }
         r = run_clone(&params, rp[1], &run->child);
         if (r < 0) {
                 *ret_error_name = CHROOTD_ERROR_FAILED;

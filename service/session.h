@@ -6,17 +6,20 @@
 #include <systemd/sd-event.h>
 
 #include "catalog.h"
+#include "holder.h"
 #include "manager.h"
 #include "runner.h"
 #include "store.h"
 #include "systemd.h"
 
 typedef struct Run Run;
+typedef struct LoginEntries LoginEntries;
 
 /* Begin's yes/no options. */
 typedef struct BeginFlags {
         bool add_login;  /* the user's passwd and group entries go into the tree */
         bool write_back; /* End repacks the tree into the tarball (schroot's source:) */
+        const char *union_type; /* "overlay", "none", or NULL: the chroot's default */
 } BeginFlags;
 
 /* The outcome of something a child process did, in terms the bus layer can send. */
@@ -38,6 +41,15 @@ struct Session {
         char *object_path;
         char *dir;  /* sessions/<id> */
         char *tree; /* sessions/<id>/root */
+
+        /* A copy-on-write session's overlay, shared by its commands (holder.h). */
+        Holder holder;
+        sd_event_source *holder_timer; /* stops it once no command ran for a while */
+
+        /* Begin's state: which step (session.c), the source, the user's entries. */
+        int begin_phase;
+        int source_fd;
+        LoginEntries *login;
 
         /* The one long operation in flight: the unpack (preparing) or removal (ending). */
         pid_t worker_pid;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "store.h"
 #include "keyfile.h"
+#include "base.h"
 #include "names.h"
 #include "util.h"
 
@@ -30,6 +31,7 @@ void session_record_done(SessionRecord *r) {
         free(r->chroot);
         free(r->chroot_type);
         free(r->source);
+        free(r->base);
         *r = (SessionRecord) {};
 }
 
@@ -44,9 +46,10 @@ char *session_record_format(const SessionRecord *r) {
         if (r->limits.cpu_weight)
                 (void) snprintf(limits + n, sizeof(limits) - n, "CPUWeight=%" PRIu64 "\n", r->limits.cpu_weight);
         return strf("# chrootd session state; written atomically, do not edit\n"
-                    "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n%s%s",
+                    "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n%s%s%s%s%s",
                     r->id, r->chroot, r->chroot_type, r->source, session_state_to_string(r->state),
-                    r->created_usec, limits, r->write_back ? "WriteBack=yes\n" : "");
+                    r->created_usec, limits, r->write_back ? "WriteBack=yes\n" : "",
+                    r->base ? "Base=" : "", strempty(r->base), r->base ? "\n" : "");
 }
 
 /* An optional number: absent is 0, anything but digits is an error. */
@@ -83,6 +86,13 @@ int session_record_parse(const char *text, SessionRecord *ret) {
                 return -EBADMSG;
         r.state = (SessionState) s;
         r.write_back = streq_ptr(keyfile_get(kf, "Session", "WriteBack"), "yes");
+        {
+                const char *base = keyfile_get(kf, "Session", "Base");
+                if (base && !base_key_is_valid(base))
+                        return -EBADMSG;
+                if (base && !(r.base = strdup(base)))
+                        return -ENOMEM;
+        }
         r.id = strdup(id);
         r.chroot = strdup(chroot);
         r.chroot_type = strdup(type);

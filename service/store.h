@@ -5,8 +5,10 @@
 #include <stdint.h>
 
 /* A session on disk: sessions/<id>/state (a key file, replaced atomically) and
- * sessions/<id>/root (the tree, owned by subordinate ids). Between commands this is
- * all there is of a session, so it survives restarts of the service and reboots. */
+ * sessions/<id>/root (the tree, owned by subordinate ids), or for a copy-on-write
+ * session upper/ and work/ (overlayfs over a cached base) with root/ an empty mount
+ * point. Between commands this is all there is of a session, so it survives restarts
+ * of the service and reboots. */
 
 typedef enum SessionState {
         SESSION_PREPARING, /* Begin is unpacking or copying the tree */
@@ -39,6 +41,8 @@ typedef struct SessionRecord {
         uint64_t created_usec;
         Limits limits;
         bool write_back; /* End writes the tree back into the tarball (schroot's source:) */
+        char *base;      /* copy-on-write: the cached base it overlays (base.h), or NULL
+                          * for a full private copy in root/ */
 } SessionRecord;
 
 void session_record_done(SessionRecord *r);

@@ -182,7 +182,9 @@ done_testing() {
 #   session_id_map uid|gid    the expected /proc/self/{uid,gid}_map of a command, as
 #                             "inside outside count" extents joined by "|"
 #   subid_processes           "pid uid args" of every host process running as a
-#                             subordinate uid of the caller
+#                             subordinate uid of the caller, except overlay holders
+#                             (service/holder.h), which holder_processes lists: they
+#                             live a few seconds past a session's last command
 #   wait_until SECONDS CMD... poll CMD every 0.1 s until it succeeds; fails on timeout
 #   make_big_tarball OUT FILES MB   a plain tarball of the busybox tree plus FILES empty
 #                             files (slow to unpack) and MB MiB of random data in
@@ -286,7 +288,14 @@ subid_processes() {
         local start
         start=$(subid_start uid)
         [ -n "$start" ] || return 0
-        ps -e -o pid=,uid=,args= | awk -v s="$start" '$2 >= s && $2 < s + 65536'
+        ps -e -o pid=,uid=,args= | awk -v s="$start" '$2 >= s && $2 < s + 65536 && $3 != "chrootd-holder"'
+}
+
+holder_processes() {
+        local start
+        start=$(subid_start uid)
+        [ -n "$start" ] || return 0
+        ps -e -o pid=,uid=,args= | awk -v s="$start" '$2 >= s && $2 < s + 65536 && $3 == "chrootd-holder"'
 }
 
 wait_until() {

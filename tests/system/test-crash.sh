@@ -106,7 +106,7 @@ make_big_tarball "$sbuild/crash-big.tar" 30000 300 >/dev/null || bail_out "could
 list_sessions_tsv >/dev/null
 mkdir -p "$state"
 du_before=$(du_k)
-timeout 30 chrootctl begin -n "$SB" crash-big >"$tmp/b.out" 2>"$tmp/b.err" </dev/null &
+timeout 30 chrootctl begin --union-type none -n "$SB" crash-big >"$tmp/b.out" 2>"$tmp/b.err" </dev/null &
 client=$!
 bg_pids+=("$client")
 pb=/org/chrootd1/session/crash_2dbegin

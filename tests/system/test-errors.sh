@@ -259,7 +259,7 @@ assert_eq "" "$(ls -A "$outside")" "the directory the symlinks point to stays em
 begin_fails UnsafeArchive "of a tarball with a hard link to '../..'" err-hardlink-dotdot ""
 begin_fails UnsafeArchive "of a tarball with a hard link to an absolute name" err-hardlink-absolute ""
 begin_fails UnsafeArchive "of a tarball with a hard link through a symlink" err-hardlink-symlink ""
-capture chrootctl begin -n err-replace err-replace-symlink
+capture chrootctl begin --union-type none -n err-replace err-replace-symlink
 if [ "$RC" -eq 0 ]; then
         sessions+=(err-replace)
         rroot=$(session_property err-replace RootDirectory)
@@ -281,7 +281,7 @@ wait_until 5 eval '[ -z "$(subid_processes)" ]'
 assert_eq "" "$(subid_processes)" "no process is left of the refused Begins"
 
 # Device nodes are not created; the session works with its own /dev.
-capture chrootctl begin -n err-devices err-devices
+capture chrootctl begin --union-type none -n err-devices err-devices
 [ "$RC" -eq 0 ] && sessions+=(err-devices)
 assert_eq "0 err-devices" "$RC $OUT" "Begin of a tarball with device nodes succeeds $ERR"
 droot=$(session_property err-devices RootDirectory)

@@ -16,6 +16,7 @@ tmp=$(mktemp -d)
 cleanup() {
         exec 3>&- 2>/dev/null
         chrootctl end "$S" >/dev/null 2>&1
+        chrootctl end run-test-full >/dev/null 2>&1
         rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -89,25 +90,31 @@ capture chrootctl run "$S" sh -c 'cat /proc/self/uid_map /proc/self/gid_map'
 sgid=$(subid_start gid)
 assert_eq "$(session_id_map uid)|$(session_id_map gid)" "$(awk '{ print $1, $2, $3 }' <<<"$OUT" | paste -sd'|')" \
         "the command's user namespace maps 0..65535 onto the subordinate ids, the caller's own ids onto themselves"
-capture chrootctl run "$S" --user tester sh -c 'echo hi >/home/tester/made-by-tester'
-root=$(session_property "$S" RootDirectory)
+# Looking at the tree from the host needs a full copy (a copy-on-write session's tree
+# exists only inside its commands).
+F=run-test-full
+capture chrootctl begin --union-type none -n "$F" run-test
+[ "$RC" -eq 0 ] || bail_out "could not begin a full-copy session: $ERR"
+capture chrootctl run "$F" --user tester sh -c 'echo hi >/home/tester/made-by-tester'
+root=$(session_property "$F" RootDirectory)
 assert_eq "$(host_id uid 1000):$(host_id gid 1000)" "$(stat -c %u:%g "$root/home/tester/made-by-tester" 2>&1)" \
         "a file made by tester (1000) inside belongs to what 1000 maps to on the host"
 me=$(id -u); myg=$(id -g)
 if [ "$me" -lt 65536 ] && [ "$myg" -lt 65536 ]; then
         # A file the caller makes in the tree from the host...
         echo from-host >"$root/tmp/made-on-host"
-        capture chrootctl run "$S" sh -c 'stat -c %u:%g /tmp/made-on-host && chmod 0600 /tmp/made-on-host &&
+        capture chrootctl run "$F" sh -c 'stat -c %u:%g /tmp/made-on-host && chmod 0600 /tmp/made-on-host &&
                 chown 0:0 /tmp/made-on-host && stat -c "%u:%g %a" /tmp/made-on-host'
         assert_eq "$me:$myg|0:0 600" "$(paste -sd'|' <<<"$OUT")" \
                 "a file made on the host in the tree is the caller's ids inside, and root inside may chmod and chown it"
         # ...and one made inside by the caller's uid is the caller's on the host.
-        chrootctl run "$S" sh -c "echo 'me:x:$me:$myg::/tmp:/bin/sh' >>/etc/passwd"
-        capture chrootctl run "$S" --user "$me" sh -c 'id -u; echo x >/tmp/made-by-me'
+        chrootctl run "$F" sh -c "echo 'me:x:$me:$myg::/tmp:/bin/sh' >>/etc/passwd"
+        capture chrootctl run "$F" --user "$me" sh -c 'id -u; echo x >/tmp/made-by-me'
         assert_eq "$me" "$OUT" "a command can run as the caller's own uid inside"
         assert_eq "$me" "$(stat -c %u "$root/tmp/made-by-me" 2>&1)" \
                 "a file made inside by the caller's uid belongs to the caller on the host"
         check "the caller can remove it from the host" rm "$root/tmp/made-by-me"
+        chrootctl end "$F" >/dev/null 2>&1
 else
         for t in host-file-owner own-uid own-file host-remove; do
                 skip "caller's ids inside: $t" "the caller's uid or gid is above 65535: not mapped into sessions"
@@ -244,8 +251,11 @@ fi
 capture chrootctl run "$S" sh -c 'echo x >/root/written && cat /root/written'
 assert_eq x "$OUT" "the command can write in the tree"
 
-# Nothing of the session runs between commands.
-assert_eq "" "$(subid_processes)" "no process runs as a subordinate id between commands"
+# Nothing of the session runs between commands: a copy-on-write session's overlay
+# holder goes a few seconds after its last command.
+assert_eq "" "$(subid_processes)" "no process of a command runs as a subordinate id between commands"
+wait_until 15 eval '[ -z "$(holder_processes)" ]'
+assert_eq "" "$(holder_processes)" "the session's overlay holder is gone a few seconds after its last command"
 
 capture chrootctl end "$S"
 assert_eq 0 "$RC" "End the session $ERR"

@@ -82,8 +82,10 @@ assert_eq "st-conf	file	$rootfs/busybox.tar.xz	Busybox from a keyfile	st-alias-o
         "ListChroots: st-conf from chroots.d with its description and aliases"
 
 # ---- Begin from each, and what the session looks like ----
+# Full copies (--union-type none), whose trees can be looked at from the host;
+# copy-on-write sessions are tests/system/test-overlay.sh's.
 for name in st-tar st-tar-gz st-tar-xz st-tar-zst st-tar-bz2 st-dir; do
-        capture chrootctl begin "$name"
+        capture chrootctl begin --union-type none "$name"
         id=$OUT
         if [ "$RC" -eq 0 ] && [[ $id =~ ^$name-$uuid_re$ ]]; then
                 ok "$name: Begin without a name gives an id $name-<uuid> ($id)"
@@ -127,7 +129,7 @@ for name in st-tar st-tar-gz st-tar-xz st-tar-zst st-tar-bz2 st-dir; do
 done
 
 # A second session of the same chroot is a separate one.
-capture chrootctl begin st-tar-zst
+capture chrootctl begin --union-type none st-tar-zst
 second=$OUT
 [ "$RC" -eq 0 ] && [ -n "$second" ] && ids+=("$second")
 first=$(printf '%s\n' "${ids[@]}" | grep '^st-tar-zst-' | head -n 1)
@@ -186,7 +188,7 @@ polls=0 failed_polls=0 max_ms=0 saw_preparing=0 saw_prop_preparing=0 slow=
 progress=()
 small_pid= small_first=0
 begin_start=$(date +%s%N)
-chrootctl begin -n st-big-session st-big >"$tmp/big.out" 2>"$tmp/big.err" &
+chrootctl begin --union-type none -n st-big-session st-big >"$tmp/big.out" 2>"$tmp/big.err" &
 begin_pid=$!
 ids+=(st-big-session)
 while kill -0 "$begin_pid" 2>/dev/null; do
@@ -266,7 +268,7 @@ else
 fi
 
 # ---- A session that is still being prepared ----
-chrootctl begin -n st-big-ended st-big >"$tmp/ended.out" 2>"$tmp/ended.err" &
+chrootctl begin --union-type none -n st-big-ended st-big >"$tmp/ended.out" 2>"$tmp/ended.err" &
 ended_pid=$!
 extra_cleanup=st-big-ended
 if wait_until 10 eval 'list_sessions_tsv | grep -q "^st-big-ended	st-big	preparing	"'; then

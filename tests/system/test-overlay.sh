@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Copy-on-write sessions: a tarball is unpacked once into a cached base
+# ($XDG_CACHE_HOME/chrootd/bases/KEY/root); each session is an overlayfs upper
+# directory over it, mounted only inside its commands. Sessions do not see each
+# other's changes, the base never changes, concurrent commands share one overlay, End
+# removes only the session's own directories, a changed tarball gets a new base and
+# the old one goes with its last session, chrootctl gc removes unused bases, and
+# union-type=none still gives a full copy.
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
+
+require_user_manager
+suid=$(subid_start uid)
+[ -n "$suid" ] || skip_all "$(id -un) has no 65536 subordinate ids in /etc/subuid"
+rootfs=$(test_rootfs) || bail_out "could not make the test root filesystem"
+install_test_chroot ov-bb tar.zst || bail_out "could not install the test chroot"
+tarball=${XDG_CACHE_HOME:-$HOME/.cache}/sbuild/ov-bb.tar.zst
+bases=${XDG_CACHE_HOME:-$HOME/.cache}/chrootd/bases
+sdir=$(sessions_dir)
+confd=${XDG_CONFIG_HOME:-$HOME/.config}/chrootd/chroots.d
+conf=$confd/test-overlay.conf
+tmp=$(mktemp -d)
+cleanup() {
+        for s in ov-a ov-b ov-c ov-none ov-login; do chrootctl end "$s" >/dev/null 2>&1; done
+        rm -f "$conf"
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+chrootctl gc >/dev/null 2>&1
+bases_of() { ls -1 "$bases" 2>/dev/null | grep -E '^[0-9a-f]{16}$'; }
+before=$(bases_of)
+
+# ---- Begin: a base is made once, the session is an upper directory ----
+capture chrootctl begin -n ov-a ov-bb
+assert_eq 0 "$RC" "Begin of a tarball chroot succeeds $ERR"
+assert_eq "overlay|" "$(session_property ov-a UnionType)|$(session_property ov-a RootDirectory)" \
+        "the session is copy-on-write (UnionType overlay), with no tree on the host"
+key=$(comm -13 <(echo "$before") <(bases_of))
+assert_match '^[0-9a-f]{16}$' "$key" "one new base was made"
+assert_eq "$suid" "$(stat -c %u "$bases/$key/root" 2>&1)" "the base belongs to subordinate ids"
+check "the session has its own upper/ and work/" test -d "$sdir/ov-a/upper" -a -d "$sdir/ov-a/work"
+capture du -s --block-size=1K "$sdir/ov-a"
+assert_match '^[0-9]{1,3}	' "$OUT" "the session itself takes almost no space (${OUT%%	*} KiB)"
+
+capture chrootctl begin -n ov-b ov-bb
+assert_eq 0 "$RC" "a second Begin of the same tarball succeeds $ERR"
+assert_eq "$key" "$(comm -13 <(echo "$before") <(bases_of))" "it uses the same base"
+
+# ---- sessions are separate, the base never changes ----
+sum=$(cat "$bases/$key/root/etc/passwd" | md5sum)
+capture chrootctl run ov-a sh -c 'echo changed >>/etc/passwd && echo new >/root/new && rm /etc/group && echo done'
+assert_eq "0 done" "$RC $OUT" "a command changes, adds and removes files $ERR"
+capture chrootctl run ov-a sh -c 'tail -n 1 /etc/passwd; cat /root/new; test -e /etc/group || echo group-gone'
+assert_eq "changed|new|group-gone" "$(paste -sd'|' <<<"$OUT")" "the next command of the session sees those changes"
+capture chrootctl run ov-b sh -c 'tail -n 1 /etc/passwd | grep -c changed; test -e /root/new || echo no-new; test -e /etc/group && echo group-there'
+assert_eq "0|no-new|group-there" "$(paste -sd'|' <<<"$OUT")" "another session of the same base does not"
+assert_eq "$sum" "$(cat "$bases/$key/root/etc/passwd" | md5sum)" "the base is unchanged"
+check "the changes are in the session's upper directory" test -d "$sdir/ov-a/upper/root" -a -d "$sdir/ov-a/upper/etc"
+
+# ---- concurrent commands share one overlay ----
+pids=()
+for i in 1 2 3 4 5 6; do
+        chrootctl run ov-a sh -c "sleep 0.5; echo $i >/tmp/conc.$i; cat /tmp/conc.$i" >"$tmp/c.$i" 2>&1 &
+        pids+=($!)
+done
+failed=0
+for i in 1 2 3 4 5 6; do
+        wait "${pids[$((i - 1))]}" || failed=$((failed + 1))
+        [ "$(cat "$tmp/c.$i")" = "$i" ] || failed=$((failed + 1))
+done
+assert_eq 0 "$failed" "6 concurrent commands in one session all succeed"
+capture chrootctl run ov-a sh -c 'cat /tmp/conc.* | sort -n | paste -sd" "'
+assert_eq "1 2 3 4 5 6" "$OUT" "and all their files are in the session"
+# ov-a and ov-b have each run commands within the holders' idle time: one each.
+assert_eq 2 "$(holder_processes | wc -l)" "one overlay holder per session, however many commands"
+
+# ---- End removes only the session's own directories ----
+capture chrootctl end ov-a
+assert_eq 0 "$RC" "End of a copy-on-write session $ERR"
+check "its directory is gone" test ! -e "$sdir/ov-a"
+check "the base stays while another session uses it" test -d "$bases/$key/root"
+
+# ---- a changed tarball gets a new base; the old one goes with its last session ----
+sleep 1
+cp "$rootfs/busybox.tar.zst" "$tmp/new.tar.zst" && mv "$tmp/new.tar.zst" "$tarball"
+capture chrootctl begin -n ov-c ov-bb
+assert_eq 0 "$RC" "Begin after the tarball was replaced $ERR"
+key2=$(comm -13 <(echo "$before") <(bases_of) | grep -vx "$key")
+assert_match '^[0-9a-f]{16}$' "$key2" "it made a new base"
+capture chrootctl end ov-b
+wait_until 10 eval '[ ! -e "$bases/$key" ]'
+check "the old base went with its last session" test ! -e "$bases/$key"
+check "the current one stays" test -d "$bases/$key2/root"
+
+# ---- chrootctl gc ----
+capture chrootctl gc
+assert_eq "0|0 unused bases removed." "$RC|$OUT" "gc removes nothing that a session uses $ERR"
+chrootctl end ov-c >/dev/null
+capture chrootctl gc
+assert_eq "0|removed base $key2|1 unused base removed." "$RC|$(paste -sd'|' <<<"$OUT")" "gc removes a base no session uses"
+wait_until 10 eval '[ -z "$(ls -A "$bases" | grep -v "^\.old-")" ]'
+assert_eq "" "$(comm -13 <(echo "$before") <(bases_of))" "no base of ours is left"
+
+# ---- union-type=none (a chroot's .conf, or the option) gives a full copy ----
+mkdir -p "$confd"
+printf '%s\n' '[ov-none]' 'type=file' "file=$rootfs/busybox.tar.gz" 'union-type=none' >"$conf"
+capture chrootctl begin -n ov-none ov-none
+assert_eq "0|none|$sdir/ov-none/root" "$RC|$(session_property ov-none UnionType)|$(session_property ov-none RootDirectory)" \
+        "union-type=none in the chroot's .conf: a full copy with its tree on the host $ERR"
+check "the tree is on the host" test -x "$sdir/ov-none/root/bin/busybox"
+chrootctl end ov-none >/dev/null
+bus_error /org/chrootd1 org.chrootd1.Manager.BeginSession "'ov-bb'" "'ov-bad'" "{'union-type': <'bogus'>}"
+assert_eq "org.chrootd1.Error.InvalidArgument" "$BUS_ERROR" "an unknown union-type is InvalidArgument"
+
+# ---- add-login goes into the session, not the base ----
+capture busctl --user call org.chrootd1 /org/chrootd1 org.chrootd1.Manager BeginSession 'ssa{sv}' ov-bb ov-login 1 add-login b true
+assert_eq 0 "$RC" "Begin with add-login $ERR"
+capture chrootctl run ov-login grep -c "^$(id -un):" /etc/passwd
+assert_eq 1 "$OUT" "the caller's login is in the session's /etc/passwd"
+key3=$(comm -13 <(echo "$before") <(bases_of))
+assert_eq 0 "$(grep -c "^$(id -un):" "$bases/$key3/root/etc/passwd" 2>&1)" "but not in the base"
+chrootctl end ov-login >/dev/null
+
+wait_until 15 eval '[ -z "$(holder_processes)" ]'
+assert_eq "" "$(subid_processes)$(holder_processes)" "no process is left"
+done_testing
