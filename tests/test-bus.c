@@ -179,9 +179,33 @@ static void end_all_sessions(Fixture *f) {
         g_variant_iter_free(it);
 }
 
+/* Copy-on-write bases belong to subordinate ids: only the service can remove them.
+ * It does so in the background; wait until bases/ is empty. */
+static void collect_bases(Fixture *f) {
+        g_autofree char *bases = g_build_filename(f->cache, "chrootd", "bases", NULL);
+        g_autoptr(GVariant) reply = NULL;
+        g_autoptr(GError) error = NULL;
+
+        reply = g_dbus_connection_call_sync(f->conn, TL_BUS_NAME, TL_MANAGER_PATH, TL_MANAGER_IFACE, "CollectGarbage",
+                                            NULL, G_VARIANT_TYPE("(as)"), G_DBUS_CALL_FLAGS_NONE, 30000, NULL, &error);
+        if (!reply) {
+                g_test_message("cleanup: CollectGarbage failed: %s", error->message);
+                return;
+        }
+        for (int i = 0; i < 400; i++) {
+                g_autoptr(GDir) d = g_dir_open(bases, 0, NULL);
+                if (!d || !g_dir_read_name(d))
+                        return;
+                g_usleep(50 * 1000);
+        }
+        g_test_message("cleanup: %s is still not empty", bases);
+}
+
 static void fixture_teardown(Fixture *f, gconstpointer data) {
-        if (f->conn && tl_name_has_owner(f->conn, TL_BUS_NAME))
+        if (f->conn && tl_name_has_owner(f->conn, TL_BUS_NAME)) {
                 end_all_sessions(f);
+                collect_bases(f);
+        }
         service_stop(f, FALSE);
         if (f->conn) {
                 (void) g_dbus_connection_close_sync(f->conn, NULL, NULL);
@@ -502,13 +526,19 @@ static gboolean require_sessions(Fixture *f) {
         return TRUE;
 }
 
-static char *begin_session(Fixture *f, const char *chroot, const char *name, char **ret_id) {
+/* union_type: NULL for the default (overlay for tarballs), "none" for a full copy
+ * whose tree can be looked at from here. */
+static char *begin_session_union(Fixture *f, const char *chroot, const char *name, const char *union_type,
+                                 char **ret_id) {
         g_autoptr(GVariant) reply = NULL;
         g_autoptr(GError) error = NULL;
         char *id = NULL, *path = NULL;
+        GVariantBuilder b;
 
-        reply = manager_call(f, "BeginSession", g_variant_new("(ss@a{sv})", chroot, name, no_options()), "(so)",
-                             &error);
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        if (union_type)
+                g_variant_builder_add(&b, "{sv}", "union-type", g_variant_new_string(union_type));
+        reply = manager_call(f, "BeginSession", g_variant_new("(ssa{sv})", chroot, name, &b), "(so)", &error);
         g_assert_no_error(error);
         g_variant_get(reply, "(so)", &id, &path);
         if (*name)
@@ -518,6 +548,10 @@ static char *begin_session(Fixture *f, const char *chroot, const char *name, cha
         else
                 g_free(id);
         return path;
+}
+
+static char *begin_session(Fixture *f, const char *chroot, const char *name, char **ret_id) {
+        return begin_session_union(f, chroot, name, NULL, ret_id);
 }
 
 static void end_session(Fixture *f, const char *id) {
@@ -596,7 +630,7 @@ static void test_session_run(Fixture *f, gconstpointer data) {
 
         before = g_get_real_time();
         /* By its sbuild alias. */
-        path = begin_session(f, "busybox-sbuild", "run-test", NULL);
+        path = begin_session_union(f, "busybox-sbuild", "run-test", "none", NULL);
         after = g_get_real_time();
         g_assert_true(g_variant_is_object_path(path));
         g_assert_true(g_str_has_prefix(path, TL_SESSION_PATH_PREFIX "/"));
@@ -707,6 +741,26 @@ static GVariant *opt(const char *key, GVariant *value) {
         g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
         g_variant_builder_add(&b, "{sv}", key, value);
         return g_variant_builder_end(&b);
+}
+
+/* The default for a tarball: copy-on-write, also without a user manager. */
+static void test_session_overlay(Fixture *f, gconstpointer data) {
+        const char *write[] = { "sh", "-c", "echo kept >/root/marker && rm /etc/hostname", NULL };
+        const char *read[] = { "sh", "-c", "cat /root/marker; test -e /etc/hostname || echo gone", NULL };
+        g_autofree char *path = NULL, *other = NULL, *root = NULL, *kind = NULL;
+
+        if (!require_sessions(f))
+                return;
+        path = begin_session(f, "busybox", "cow", NULL);
+        kind = session_prop_string(f, path, "UnionType");
+        g_assert_cmpstr(kind, ==, "overlay");
+        root = session_prop_string(f, path, "RootDirectory");
+        g_assert_cmpstr(root, ==, "");
+        assert_run(f, path, write, NULL, NULL, "exited", 0, "", "");
+        assert_run(f, path, read, NULL, NULL, "exited", 0, "kept\ngone\n", "");
+        /* Another session of the same base does not see it. */
+        other = begin_session(f, "busybox", "cow-other", NULL);
+        assert_run(f, other, read, NULL, NULL, "exited", 0, "", "cat: can't open '/root/marker': No such file or directory\n");
 }
 
 static void test_session_run_options(Fixture *f, gconstpointer data) {
@@ -825,6 +879,7 @@ int main(int argc, char *argv[]) {
         ADD("/bus/manager/unknown-option", test_unknown_option, MODE_SPAWN);
         ADD("/bus/session/run", test_session_run, MODE_SPAWN);
         ADD("/bus/session/run-options", test_session_run_options, MODE_SPAWN);
+        ADD("/bus/session/overlay", test_session_overlay, MODE_SPAWN);
         ADD("/bus/session/restart", test_session_restart, MODE_SPAWN);
 #undef ADD
         r = g_test_run();

@@ -88,6 +88,8 @@ deb_nothing_left() {
                 "$1: no session is left in chrootd's state"
         assert_eq "" "$(systemctl --user list-units --all --plain --no-legend --no-pager 'chrootd-run-*' | awk '{ print $1 }')" \
                 "$1: no chrootd-run-* scope is left"
-        assert_eq "" "$(subid_processes)" "$1: no process runs as a subordinate id"
+        # (removing a base whose tarball changed may take a moment in the background)
+        wait_until 20 eval '[ -z "$(subid_processes)$(holder_processes)" ]'
+        assert_eq "" "$(subid_processes)$(holder_processes)" "$1: no process runs as a subordinate id"
         assert_eq "$deb_mounts_before" "$(deb_mounts)" "$1: the mount table is as before"
 }
