@@ -590,9 +590,8 @@ static int single_chroot(const char **ret) {
 }
 
 /* Begin a session of spec (a chroot: or source: name). On success *ret_id is the id. */
-/* host_tree: the session's clients need its tree on the host (--location, sbuild's and
- * autopkgtest's copies), which only a full copy has; an automatic session is ours
- * alone and can be copy-on-write. */
+/* host_tree: the session's clients need its tree on the host (--location: sbuild and
+ * autopkgtest copy files in and out there); an automatic session is ours alone. */
 static int begin_session(sd_bus *bus, const char *spec, const char *session_name, bool host_tree, char **ret_id) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
@@ -627,8 +626,8 @@ static int begin_session(sd_bus *bus, const char *spec, const char *session_name
                 r = sd_bus_message_append(m, "{sv}", "add-login", "b", 1);
         if (r >= 0 && ns == NS_SOURCE)
                 r = sd_bus_message_append(m, "{sv}", "write-back", "b", 1);
-        if (r >= 0 && host_tree && ns != NS_SOURCE)
-                r = sd_bus_message_append(m, "{sv}", "union-type", "s", "none");
+        if (r >= 0 && host_tree)
+                r = sd_bus_message_append(m, "{sv}", "host-tree", "b", 1);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)

@@ -56,6 +56,10 @@ static int holder_after_map(void *userdata) {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
                 return EXIT_FAILURE;
         spawn_rename_process("chrootd-holder");
+        /* Changing credentials made us undumpable, which would keep the user out of
+         * /proc/<pid>/root: a host-tree session's RootDirectory. */
+        if (prctl(PR_SET_DUMPABLE, 1) < 0)
+                return EXIT_FAILURE;
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
                 report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the mounts private: %m");
                 return EXIT_FAILURE;
@@ -155,6 +159,13 @@ int holder_get_tree(Holder *h) {
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
                         memcpy(&fd, CMSG_DATA(c), sizeof(int));
         return fd >= 0 ? fd : -EIO;
+}
+
+bool holder_alive(const Holder *h) {
+        struct pollfd pfd = { .fd = h->pidfd, .events = POLLIN };
+
+        /* A pidfd is readable once its process has exited. */
+        return h->pid > 0 && h->pidfd >= 0 && poll(&pfd, 1, 0) == 0;
 }
 
 void holder_stop(Holder *h) {

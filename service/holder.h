@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include "idmap.h"
 
@@ -31,6 +32,9 @@ int holder_start(const IdMap *map, const char *lower, const char *upper, const c
 /* A new detached clone of the session's overlay (an fd for move_mount()), or -errno
  * (-EPIPE: the holder is gone). */
 int holder_get_tree(Holder *h);
+
+/* Whether the holder runs (not exited, not stopped). */
+bool holder_alive(const Holder *h);
 
 /* Kill the holder and reap it. */
 void holder_stop(Holder *h);

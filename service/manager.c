@@ -126,7 +126,7 @@ int manager_idmap(Manager *m, IdMap *ret, char **ret_error) {
 
 bool manager_is_busy(Manager *m) {
         for (Session *s = m->sessions; s; s = s->next)
-                if (s->worker_source || s->n_runs > 0)
+                if (s->worker_source || s->n_runs > 0 || (s->rec.host_tree && holder_alive(&s->holder)))
                         return true;
         return m->n_removals > 0;
 }

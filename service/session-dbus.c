@@ -129,7 +129,7 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                 r = sd_bus_message_read(m, "s", &key);
                 if (r < 0)
                         return r;
-                if (ret_flags && (streq(key, "add-login") || streq(key, "write-back"))) {
+                if (ret_flags && (streq(key, "add-login") || streq(key, "write-back") || streq(key, "host-tree"))) {
                         int b;
 
                         r = sd_bus_message_read(m, "v", "b", &b);
@@ -138,8 +138,10 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                                                          "Option '%s' must be a boolean (b)", key);
                         if (streq(key, "add-login"))
                                 flags.add_login = b;
-                        else
+                        else if (streq(key, "write-back"))
                                 flags.write_back = b;
+                        else
+                                flags.host_tree = b;
                         r = sd_bus_message_exit_container(m);
                         if (r < 0)
                                 return r;
@@ -436,9 +438,16 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
         const char *v = streq(property, "Id")              ? s->rec.id
                         : streq(property, "Chroot")        ? s->rec.chroot
                         : streq(property, "UnionType")     ? (s->rec.base ? "overlay" : "none")
-                        : s->rec.base                      ? "" /* the tree exists only inside commands */
-                                                           : s->tree;
-        return sd_bus_message_append(reply, "s", v);
+                                                           : NULL;
+        _cleanup_free_ char *root = NULL, *why = NULL;
+
+        if (v)
+                return sd_bus_message_append(reply, "s", v);
+        /* RootDirectory */
+        root = session_root_directory(s, &why);
+        if (!root && why)
+                log_warning("Session '%s' has no tree on the host: %s", s->rec.id, why);
+        return sd_bus_message_append(reply, "s", strempty(root));
 }
 
 /* The share of the tarball read so far: the unpack child reads through a file
@@ -514,7 +523,7 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("Id", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Chroot", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("RootDirectory", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("RootDirectory", "s", property_get_string, 0, 0),
         SD_BUS_PROPERTY("CreationTimestamp", "t", NULL, offsetof(Session, rec.created_usec),
                         SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("RunningCommands", "u", NULL, offsetof(Session, n_runs), 0),

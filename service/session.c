@@ -1003,6 +1003,7 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
         rec.limits = *limits;
         rec.write_back = flags->write_back;
         rec.base = overlay ? strdup(key) : NULL;
+        rec.host_tree = flags->host_tree;
         s = rec.id && rec.chroot && rec.chroot_type && rec.source && (rec.base || !overlay) ? session_new(m, &rec) : NULL;
         session_record_done(&rec);
         if (!s) {
@@ -1212,39 +1213,65 @@ static int on_holder_idle(sd_event_source *source, uint64_t usec, void *userdata
 
 static void session_arm_holder_timer(Session *s) {
         s->holder_timer = sd_event_source_unref(s->holder_timer);
-        if (s->n_runs > 0 || s->holder.pid <= 0)
+        /* A host-tree session's holder stays: its view is the session's RootDirectory. */
+        if (s->n_runs > 0 || s->holder.pid <= 0 || s->rec.host_tree)
                 return;
         if (sd_event_add_time_relative(s->manager->event, &s->holder_timer, CLOCK_MONOTONIC, HOLDER_IDLE_USEC, 0,
                                        on_holder_idle, s) < 0)
                 holder_stop(&s->holder);
 }
 
-/* A clone of the session's overlay for a command, from its holder, which is started
- * with the first command (again if it died). Returns an fd or -errno. */
-static int session_overlay(Session *s, const IdMap *map, char **ret_error) {
+static int session_start_holder(Session *s, const IdMap *map, char **ret_error) {
         _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL;
         int r;
 
+        lower = strf("%s/%s/root", s->manager->paths.bases_dir, s->rec.base);
+        upper = strf("%s/upper", s->dir);
+        work = strf("%s/work", s->dir);
+        if (!lower || !upper || !work)
+                return -ENOMEM;
+        r = holder_start(map, lower, upper, work, s->tree, &s->holder, &error);
+        if (r < 0)
+                *ret_error = strf("Cannot mount the session's overlay: %s", error ? error : strerror(-r));
+        return r;
+}
+
+char *session_root_directory(Session *s, char **ret_error) {
+        IdMap map;
+        int r;
+
+        if (!s->rec.base)
+                return strdup(s->tree);
+        if (!s->rec.host_tree || s->rec.state != SESSION_READY)
+                return NULL;
+        if (!holder_alive(&s->holder)) {
+                holder_stop(&s->holder);
+                r = manager_idmap(s->manager, &map, ret_error);
+                if (r >= 0)
+                        r = session_start_holder(s, &map, ret_error);
+                if (r < 0)
+                        return NULL;
+        }
+        /* The holder's root is the host's, with the overlay mounted on root/. */
+        return strf("/proc/%d/root%s", (int) s->holder.pid, s->tree);
+}
+
+/* A clone of the session's overlay for a command, from its holder, which is started
+ * with the first command (again if it died). Returns an fd or -errno. */
+static int session_overlay(Session *s, const IdMap *map, char **ret_error) {
+        int r = -EPIPE;
+
         for (int attempt = 0; attempt < 2; attempt++) {
-                if (s->holder.pid <= 0) {
-                        lower = strf("%s/%s/root", s->manager->paths.bases_dir, s->rec.base);
-                        upper = strf("%s/upper", s->dir);
-                        work = strf("%s/work", s->dir);
-                        if (!lower || !upper || !work)
-                                return -ENOMEM;
-                        r = holder_start(map, lower, upper, work, s->tree, &s->holder, &error);
-                        if (r < 0) {
-                                *ret_error = strf("Cannot mount the session's overlay: %s",
-                                                  error ? error : strerror(-r));
+                if (!holder_alive(&s->holder)) {
+                        holder_stop(&s->holder);
+                        r = session_start_holder(s, map, ret_error);
+                        if (r < 0)
                                 return r;
-                        }
                 }
                 r = holder_get_tree(&s->holder);
                 if (r >= 0)
                         return r;
                 holder_stop(&s->holder);
-                free(lower), free(upper), free(work);
-                lower = upper = work = NULL;
         }
         *ret_error = strf("The session's overlay holder failed: %s", strerror(-r));
         return r;

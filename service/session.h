@@ -20,6 +20,7 @@ typedef struct BeginFlags {
         bool add_login;  /* the user's passwd and group entries go into the tree */
         bool write_back; /* End repacks the tree into the tarball (schroot's source:) */
         const char *union_type; /* "overlay", "none", or NULL: the chroot's default */
+        bool host_tree;  /* the tree must be reachable from the host (RootDirectory) */
 } BeginFlags;
 
 /* The outcome of something a child process did, in terms the bus layer can send. */
@@ -112,6 +113,12 @@ struct Run {
 int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, const BeginFlags *flags,
                   sd_bus_message *message,
                   Session **ret, const char **ret_error_name, char **ret_error_message);
+
+/* The session's tree as the host can reach it: root/ of a full copy; for a
+ * copy-on-write session begun with host-tree, its holder's view of the overlay
+ * (/proc/<holder>/root/...), the holder being started if need be. NULL (and *ret_error)
+ * if there is none. */
+char *session_root_directory(Session *s, char **ret_error);
 
 /* Recreate a session found on disk at startup; unfinished ones are removed. */
 int session_load(Manager *m, const char *id);

@@ -46,10 +46,11 @@ char *session_record_format(const SessionRecord *r) {
         if (r->limits.cpu_weight)
                 (void) snprintf(limits + n, sizeof(limits) - n, "CPUWeight=%" PRIu64 "\n", r->limits.cpu_weight);
         return strf("# chrootd session state; written atomically, do not edit\n"
-                    "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n%s%s%s%s%s",
+                    "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n%s%s%s%s%s%s",
                     r->id, r->chroot, r->chroot_type, r->source, session_state_to_string(r->state),
                     r->created_usec, limits, r->write_back ? "WriteBack=yes\n" : "",
-                    r->base ? "Base=" : "", strempty(r->base), r->base ? "\n" : "");
+                    r->base ? "Base=" : "", strempty(r->base), r->base ? "\n" : "",
+                    r->host_tree ? "HostTree=yes\n" : "");
 }
 
 /* An optional number: absent is 0, anything but digits is an error. */
@@ -86,6 +87,7 @@ int session_record_parse(const char *text, SessionRecord *ret) {
                 return -EBADMSG;
         r.state = (SessionState) s;
         r.write_back = streq_ptr(keyfile_get(kf, "Session", "WriteBack"), "yes");
+        r.host_tree = streq_ptr(keyfile_get(kf, "Session", "HostTree"), "yes");
         {
                 const char *base = keyfile_get(kf, "Session", "Base");
                 if (base && !base_key_is_valid(base))

@@ -43,6 +43,7 @@ typedef struct SessionRecord {
         bool write_back; /* End writes the tree back into the tarball (schroot's source:) */
         char *base;      /* copy-on-write: the cached base it overlays (base.h), or NULL
                           * for a full private copy in root/ */
+        bool host_tree;  /* its tree must be reachable from the host (RootDirectory) */
 } SessionRecord;
 
 void session_record_done(SessionRecord *r);
