@@ -21,7 +21,8 @@ confd=${XDG_CONFIG_HOME:-$HOME/.config}/chrootd/chroots.d
 conf=$confd/test-overlay.conf
 tmp=$(mktemp -d)
 cleanup() {
-        for s in ov-a ov-b ov-c ov-none ov-login; do chrootctl end "$s" >/dev/null 2>&1; done
+        for s in ov-a ov-b ov-c ov-none ov-login ov-host ov-big; do chrootctl end "$s" >/dev/null 2>&1; done
+        rm -f "${XDG_CACHE_HOME:-$HOME/.cache}/sbuild/ov-big.tar"
         rm -f "$conf"
         rm -rf "$tmp"
 }
@@ -121,6 +122,50 @@ key3=$(comm -13 <(echo "$before") <(bases_of))
 assert_eq 0 "$(grep -c "^$(id -un):" "$bases/$key3/root/etc/passwd" 2>&1)" "but not in the base"
 chrootctl end ov-login >/dev/null
 
-wait_until 15 eval '[ -z "$(holder_processes)" ]'
+# ---- host-tree: a copy-on-write tree the host can reach (schroot's location) ----
+capture busctl --user call org.chrootd1 /org/chrootd1 org.chrootd1.Manager BeginSession 'ssa{sv}' ov-bb ov-host 1 host-tree b true
+assert_eq 0 "$RC" "Begin with host-tree $ERR"
+root=$(session_property ov-host RootDirectory)
+assert_match "^/proc/[0-9]+/root$sdir/ov-host/root\$" "$root" "RootDirectory is the holder's view of the overlay"
+check "the whole tree is there" test -x "$root/bin/busybox"
+echo from-host >"$root/tmp/from-host"
+capture chrootctl run ov-host sh -c 'cat /tmp/from-host; echo from-inside >/tmp/from-inside'
+assert_eq "0 from-host" "$RC $OUT" "a file written there from the host is in the session $ERR"
+assert_eq from-inside "$(cat "$root/tmp/from-inside" 2>&1)" "and one made inside is there on the host"
+check "the base did not get them" test ! -e "$bases/$(comm -13 <(echo "$before") <(bases_of) | head -n 1)/root/tmp/from-host"
+sleep 6
+check "its holder outlives the idle time" test -d "$root/tmp"
+chrootctl end ov-host >/dev/null
+check "End takes it away" test ! -e "$sdir/ov-host"
+chrootctl gc >/dev/null
+
+# ---- SIGKILL while a base is being unpacked: nothing half-made is ever used ----
+make_big_tarball "${XDG_CACHE_HOME:-$HOME/.cache}/sbuild/ov-big.tar" 20000 200 >/dev/null ||
+        bail_out "could not make the large tarball"
+timeout 30 chrootctl begin -n ov-big ov-big >/dev/null 2>&1 &
+client=$!
+if wait_until 15 eval 'ls -d "$bases"/.new-ov-big >/dev/null 2>&1 && [ "$(du -s "$bases" 2>/dev/null | cut -f1)" -gt 20000 ]'; then
+        ok "a cold Begin unpacks into bases/.new-<session>"
+else
+        not_ok "a cold Begin unpacks into bases/.new-<session>" "$(ls -la "$bases" 2>&1)"
+fi
+pid=$(main_pid)
+kill -KILL "$pid" 2>/dev/null
+wait "$client" 2>/dev/null
+wait_until 10 eval '[ "$(chrootd_state)" != active ]'
+chrootctl sessions >/dev/null 2>&1   # activates it again; the start collects leftovers
+wait_until 20 eval '[ -z "$(ls -A "$bases" 2>/dev/null)" ]'
+assert_eq "" "$(ls -A "$bases" 2>&1)" "after a restart the half-made base is gone"
+assert_eq "" "$(list_sessions_tsv | grep ov-big)" "and so is the session"
+capture chrootctl begin -n ov-big ov-big
+assert_eq 0 "$RC" "the next Begin makes the base again $ERR"
+capture chrootctl run ov-big sh -c 'ls /var/many | wc -l'
+assert_eq 20000 "$OUT" "with all of it"
+chrootctl end ov-big >/dev/null
+chrootctl gc >/dev/null
+rm -f "${XDG_CACHE_HOME:-$HOME/.cache}/sbuild/ov-big.tar"
+
+# (gc removes in the background)
+wait_until 15 eval '[ -z "$(subid_processes)$(holder_processes)" ]'
 assert_eq "" "$(subid_processes)$(holder_processes)" "no process is left"
 done_testing
