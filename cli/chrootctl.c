@@ -452,10 +452,11 @@ static int verb_run(sd_bus *bus, char **args) {
         int32_t value;
         int r;
 
-        r = get_session(bus, id, &path);
+        /* A session's object path follows from its id: no GetSession round trip. An
+         * unknown object means no such session; GetSession then says so properly. */
+        r = sd_bus_path_encode(SESSION_PATH_PREFIX, id, &path);
         if (r < 0)
-                return r;
-
+                return log_oom();
         r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, path, SESSION_IFACE, "Run");
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, args + 2);
@@ -465,6 +466,14 @@ static int verb_run(sd_bus *bus, char **args) {
                 return log_failure(NULL, r, "Failed to build the Run request");
 
         r = sd_bus_call(bus, m, CALL_TIMEOUT, &error, &reply);
+        if (r < 0 && (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+                      sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD))) {
+                _cleanup_free_ char *found = NULL;
+                r = get_session(bus, id, &found);
+                if (r < 0)
+                        return r;
+                return log_failure(&error, -ENOENT, "Failed to run '%s' in session '%s'", args[2], id);
+        }
         if (r < 0)
                 return log_failure(&error, r, "Failed to run '%s' in session '%s'", args[2], id);
 

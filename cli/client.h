@@ -11,6 +11,7 @@
 #define MANAGER_PATH "/org/chrootd1"
 #define MANAGER_IFACE "org.chrootd1.Manager"
 #define SESSION_IFACE "org.chrootd1.Session"
+#define SESSION_PATH_PREFIX "/org/chrootd1/session" /* + the escaped session id */
 
 /* Begin unpacks whole tarballs and Run lasts as long as the command: never time out. */
 #define CALL_TIMEOUT UINT64_MAX

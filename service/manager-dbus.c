@@ -217,6 +217,26 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
+/* Senders already found to be our own uid. A bus never reuses a unique name, so a
+ * name once checked stays right; the ring only bounds the memory. This saves a round
+ * trip to the bus daemon on every call after a client's first (docs/performance.md). */
+static bool caller_known(Manager *mgr, const char *sender) {
+        for (unsigned i = 0; sender && i < MANAGER_CALLER_CACHE; i++)
+                if (mgr->callers[i] && streq(mgr->callers[i], sender))
+                        return true;
+        return false;
+}
+
+static void caller_remember(Manager *mgr, const char *sender) {
+        char *copy = strdup(sender);
+
+        if (!copy)
+                return;
+        free(mgr->callers[mgr->callers_next]);
+        mgr->callers[mgr->callers_next] = copy;
+        mgr->callers_next = (mgr->callers_next + 1) % MANAGER_CALLER_CACHE;
+}
+
 /* Every method call to our objects, Properties included, passes this check first: only
  * the service's own uid is served. Introspection and Peer stay open: the contract is
  * public. */
@@ -235,6 +255,9 @@ static int filter_caller(sd_bus_message *m, void *userdata, sd_bus_error *unused
                 return 0;
         if (iface && (streq(iface, "org.freedesktop.DBus.Introspectable") || streq(iface, "org.freedesktop.DBus.Peer")))
                 return 0;
+        /* Only unique names (":1.42") are cached: they are what the daemon sends. */
+        if (caller_known(userdata, sd_bus_message_get_sender(m)))
+                return 0;
 
         r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
         if (r >= 0) {
@@ -250,8 +273,12 @@ static int filter_caller(sd_bus_message *m, void *userdata, sd_bus_error *unused
                 sd_bus_error_setf(&error, CHROOTD_ERROR_ACCESS_DENIED,
                                   "chrootd of uid %u serves only its own user, not uid %u", (unsigned) geteuid(),
                                   (unsigned) uid);
-        else
+        else {
+                const char *sender = sd_bus_message_get_sender(m);
+                if (sender && sender[0] == ':')
+                        caller_remember(userdata, sender);
                 return 0;
+        }
 
         log_notice("Refused %s.%s from %s: %s", strempty(iface), strempty(sd_bus_message_get_member(m)),
                    strempty(sd_bus_message_get_sender(m)), error.message);

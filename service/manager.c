@@ -96,6 +96,8 @@ Manager *manager_free(Manager *m) {
         safe_close(m->bases_dirfd);
         free(m->user);
         free(m->slices_cgroup);
+        for (unsigned i = 0; i < MANAGER_CALLER_CACHE; i++)
+                free(m->callers[i]);
         free(m);
         return NULL;
 }

@@ -13,6 +13,8 @@
 
 typedef struct Session Session;
 
+#define MANAGER_CALLER_CACHE 32
+
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
@@ -29,6 +31,8 @@ typedef struct Manager {
         const char *subgid_path;
         SystemdClient *systemd; /* the user manager, for scopes and slices */
         char *slices_cgroup;    /* cgroup2 directory of chrootd.slice, or NULL */
+        char *callers[MANAGER_CALLER_CACHE]; /* unique bus names known to be our own uid (manager-dbus.c) */
+        unsigned callers_next;
 } Manager;
 
 /* Set up paths and state directories. Returns 0 or -errno. */
