@@ -51,6 +51,9 @@ static void assert_record_eq(const SessionRecord *a, const SessionRecord *b) {
         g_assert_cmpstr(a->source, ==, b->source);
         g_assert_cmpint(a->state, ==, b->state);
         g_assert_cmpuint(a->created_usec, ==, b->created_usec);
+        g_assert_cmpint(a->write_back, ==, b->write_back);
+        g_assert_cmpstr(a->base, ==, b->base);
+        g_assert_cmpint(a->host_tree, ==, b->host_tree);
 }
 
 static void test_states(void) {
@@ -68,6 +71,39 @@ static void test_states(void) {
         g_assert_cmpint(session_state_from_string("Ready"), ==, -EINVAL);
         g_assert_cmpint(session_state_from_string(""), ==, -EINVAL);
         g_assert_cmpint(session_state_from_string(NULL), ==, -EINVAL);
+}
+
+/* A copy-on-write session's base and host-tree flag survive; a bad base is refused. */
+static char *record_with(const SessionRecord *rec, const char *key, const char *repl);
+
+static void test_base_round_trip(void) {
+        SessionRecord in = sample;
+        g_auto(SessionRecord) out = {}, none = {}, bad = {};
+        g_autofree char *text = NULL, *plain = NULL, *upper = NULL, *shorter = NULL, *path = NULL;
+
+        in.base = (char *) "0123456789abcdef";
+        in.host_tree = true;
+        text = session_record_format(&in);
+        g_assert_nonnull(strstr(text, "\nBase=0123456789abcdef\n"));
+        g_assert_nonnull(strstr(text, "\nHostTree=yes\n"));
+        g_assert_cmpint(session_record_parse(text, &out), ==, 0);
+        assert_record_eq(&in, &out);
+
+        /* Without them: a full copy, and neither key is written. */
+        plain = session_record_format(&sample);
+        g_assert_null(strstr(plain, "Base="));
+        g_assert_null(strstr(plain, "HostTree="));
+        g_assert_cmpint(session_record_parse(plain, &none), ==, 0);
+        g_assert_null(none.base);
+        g_assert_false(none.host_tree);
+
+        /* The base names a directory under bases/: only a key is accepted. */
+        upper = record_with(&in, "Base", "0123456789ABCDEF");
+        g_assert_cmpint(session_record_parse(upper, &bad), ==, -EBADMSG);
+        shorter = record_with(&in, "Base", "0123456789abcde");
+        g_assert_cmpint(session_record_parse(shorter, &bad), ==, -EBADMSG);
+        path = record_with(&in, "Base", "../../etc");
+        g_assert_cmpint(session_record_parse(path, &bad), ==, -EBADMSG);
 }
 
 static void test_round_trip(void) {
@@ -612,6 +648,7 @@ int main(int argc, char *argv[]) {
 
         g_test_add_func("/store/states", test_states);
         g_test_add_func("/store/record/round-trip", test_round_trip);
+        g_test_add_func("/store/record/base", test_base_round_trip);
         g_test_add_func("/store/record/missing-keys", test_missing_keys);
         g_test_add_func("/store/record/not-a-state-file", test_not_a_state_file);
         g_test_add_func("/store/record/limits/round-trip", test_limits_round_trip);
