@@ -267,33 +267,11 @@ static bool unpack_in_flight(Manager *m, const char *name) {
         return false;
 }
 
-/* Every entry of bases/ but . and .. */
-static int list_bases(int dirfd, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        _cleanup_closedir_ DIR *d = NULL;
-        int fd;
-
-        fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
-        rewinddir(d);
-        for (struct dirent *de; (de = readdir(d));)
-                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") && strv_extend(&l, de->d_name) < 0)
-                        return -ENOMEM;
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
 int manager_collect_bases(Manager *m, bool all, char ***ret_removed) {
         _cleanup_strv_free_ char **names = NULL, **removed = NULL;
         int r, n = 0;
 
-        r = list_bases(m->bases_dirfd, &names);
+        r = dir_list(m->bases_dirfd, NULL, &names);
         if (r < 0)
                 return r;
         for (char **name = names; name && *name; name++) {

@@ -167,32 +167,10 @@ int store_remove(int sessions_dirfd, const char *id) {
         return 0;
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
+static bool is_session_dir(const struct dirent *de) {
+        return de->d_type == DT_DIR && name_is_valid(de->d_name);
 }
 
 int store_list(int sessions_dirfd, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        _cleanup_closedir_ DIR *d = NULL;
-        int fd;
-
-        fd = fcntl(sessions_dirfd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
-        rewinddir(d);
-        for (struct dirent *de; (de = readdir(d));) {
-                if (de->d_type != DT_DIR || !name_is_valid(de->d_name))
-                        continue;
-                if (strv_extend(&l, de->d_name) < 0)
-                        return -ENOMEM;
-        }
-        if (l)
-                qsort(l, strv_length(l), sizeof(char *), cmp_str);
-        *ret = TAKE_PTR(l);
-        return 0;
+        return dir_list(sessions_dirfd, is_session_dir, ret);
 }

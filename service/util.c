@@ -180,3 +180,33 @@ void log_full(int priority, const char *fmt, ...) {
         fputc('\n', stderr);
         errno = saved;
 }
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int dir_list(int dirfd, bool (*filter)(const struct dirent *de), char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
+        int fd;
+
+        fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return -errno;
+        }
+        rewinddir(d);
+        for (struct dirent *de; (de = readdir(d));) {
+                if (streq(de->d_name, ".") || streq(de->d_name, "..") || (filter && !filter(de)))
+                        continue;
+                if (strv_extend(&l, de->d_name) < 0)
+                        return -ENOMEM;
+        }
+        if (l)
+                qsort(l, strv_length(l), sizeof(char *), cmp_str);
+        *ret = TAKE_PTR(l);
+        return 0;
+}

@@ -96,6 +96,10 @@ static inline size_t strv_length(char *const *l) {
 
 /* Append a copy of s to *l. Returns 0 or -ENOMEM. */
 int strv_extend(char ***l, const char *s);
+
+/* The names in the directory dirfd (not . and ..), those that filter (may be NULL)
+ * accepts, sorted. Returns 0 or -errno. */
+int dir_list(int dirfd, bool (*filter)(const struct dirent *de), char ***ret);
 /* Append s to *l, taking ownership of it (freed on failure). */
 int strv_consume(char ***l, char *s);
 /* True if l contains s. */
