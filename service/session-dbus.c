@@ -437,7 +437,7 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
         Session *s = userdata;
         const char *v = streq(property, "Id")              ? s->rec.id
                         : streq(property, "Chroot")        ? s->rec.chroot
-                        : streq(property, "UnionType")     ? (s->rec.base ? "overlay" : "none")
+                        : streq(property, "UnionType")     ? (session_is_overlay(s) ? "overlay" : "none")
                                                            : NULL;
         _cleanup_free_ char *root = NULL, *why = NULL;
 

@@ -58,6 +58,17 @@ enum {
 };
 
 static int begin_start_unpack(Session *s, char **ret_error);
+
+/* A copy-on-write session's lower layer: its base's tree, or its directory chroot. */
+static char *session_lower_path(Session *s) {
+        if (s->rec.lower)
+                return strdup(s->rec.lower);
+        return s->rec.base ? strf("%s/%s/root", s->manager->paths.bases_dir, s->rec.base) : NULL;
+}
+
+bool session_is_overlay(const Session *s) {
+        return s->rec.base || s->rec.lower;
+}
 static int begin_start_prepare(Session *s, char **ret_error);
 static int begin_finish_base(Session *s);
 static void session_arm_holder_timer(Session *s);
@@ -741,6 +752,8 @@ static bool begin_fall_back(Session *s, Outcome *o) {
         s->manager->overlay_refused = true;
         free(s->rec.base);
         s->rec.base = NULL;
+        free(s->rec.lower);
+        s->rec.lower = NULL;
         r = store_write(s->manager->sessions_dirfd, &s->rec);
         if (r >= 0 && lseek(s->source_fd, 0, SEEK_SET) < 0)
                 r = -errno;
@@ -838,7 +851,15 @@ static int login_entries(Manager *m, LoginEntries **ret) {
 static bool begin_overlay(Manager *m, const Chroot *chroot, const BeginFlags *flags) {
         const char *u = flags->union_type ? flags->union_type : chroot->union_type;
 
-        return chroot->type == CHROOT_FILE && !flags->write_back && !streq_ptr(u, "none") && !m->overlay_refused;
+        return !flags->write_back && !streq_ptr(u, "none") && !m->overlay_refused;
+}
+
+/* A directory chroot is its own lower layer when its top belongs to root of the
+ * session's user namespace (the first subordinate ids: made by mmdebstrap --mode=unshare
+ * or unpacked in a user namespace), so that its owners are right inside as they are.
+ * Any other directory is copied, its host owners translated (dircopy.h). */
+static bool directory_is_layer(const IdMap *map, const struct stat *st) {
+        return st->st_uid == map->uid_base && st->st_gid == map->gid_base;
 }
 
 static int begin_start_unpack(Session *s, char **ret_error) {
@@ -879,19 +900,16 @@ static int begin_start_base(Session *s, char **ret_error) {
 
 static int begin_start_prepare(Session *s, char **ret_error) {
         _cleanup_close_ int sessfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        _cleanup_free_ char *root = strf("%s/root", s->rec.base);
+        _cleanup_free_ char *lower_path = session_lower_path(s);
         _cleanup_close_ int lowerfd = -EBADF;
 
         if (sessfd < 0)
                 return -errno;
-        if (!root)
-                return -ENOMEM;
-        lowerfd = openat(s->manager->bases_dirfd, root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (lowerfd < 0)
-                return -errno;
-        _cleanup_free_ char *lower_path = strf("%s/%s", s->manager->paths.bases_dir, root);
         if (!lower_path)
                 return -ENOMEM;
+        lowerfd = open(lower_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (lowerfd < 0)
+                return -errno;
         WorkerChild w = { .sessfd = sessfd, .input_fd = -EBADF, .output_fd = -EBADF, .lowerfd = lowerfd,
                           .login = s->login, .lower_path = lower_path, .session_dir = s->dir };
         s->begin_phase = BEGIN_PREPARE;
@@ -967,8 +985,9 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
                 *ret_error_message = strf("Tarball '%s' of chroot '%s' is not a regular file", chroot->path, chroot->name);
                 return -EINVAL;
         }
-        overlay = begin_overlay(m, chroot, flags);
-        if (overlay && base_key(chroot->path, &st, key) < 0) {
+        overlay = begin_overlay(m, chroot, flags) &&
+                  (chroot->type == CHROOT_FILE || directory_is_layer(&map, &st));
+        if (overlay && chroot->type == CHROOT_FILE && base_key(chroot->path, &st, key) < 0) {
                 *ret_error_name = CHROOTD_ERROR_FAILED;
                 *ret_error_message = strdup("Out of memory");
                 return -ENOMEM;
@@ -1002,9 +1021,12 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
         rec.created_usec = now_usec();
         rec.limits = *limits;
         rec.write_back = flags->write_back;
-        rec.base = overlay ? strdup(key) : NULL;
+        rec.base = overlay && chroot->type == CHROOT_FILE ? strdup(key) : NULL;
+        rec.lower = overlay && chroot->type == CHROOT_DIRECTORY ? strdup(chroot->path) : NULL;
         rec.host_tree = flags->host_tree;
-        s = rec.id && rec.chroot && rec.chroot_type && rec.source && (rec.base || !overlay) ? session_new(m, &rec) : NULL;
+        s = rec.id && rec.chroot && rec.chroot_type && rec.source && (rec.base || rec.lower || !overlay)
+                    ? session_new(m, &rec)
+                    : NULL;
         session_record_done(&rec);
         if (!s) {
                 login_entries_free(login);
@@ -1019,7 +1041,7 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
         if (r >= 0) {
                 if (!overlay)
                         r = begin_start_unpack(s, &error);
-                else if (manager_base_ready(m, key, chroot->path, &st))
+                else if (s->rec.lower || manager_base_ready(m, key, chroot->path, &st))
                         r = begin_start_prepare(s, &error);
                 else
                         r = begin_start_base(s, &error);
@@ -1225,7 +1247,7 @@ static int session_start_holder(Session *s, const IdMap *map, char **ret_error) 
         _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL;
         int r;
 
-        lower = strf("%s/%s/root", s->manager->paths.bases_dir, s->rec.base);
+        lower = session_lower_path(s);
         upper = strf("%s/upper", s->dir);
         work = strf("%s/work", s->dir);
         if (!lower || !upper || !work)
@@ -1240,7 +1262,7 @@ char *session_root_directory(Session *s, char **ret_error) {
         IdMap map;
         int r;
 
-        if (!s->rec.base)
+        if (!session_is_overlay(s))
                 return strdup(s->tree);
         if (!s->rec.host_tree || s->rec.state != SESSION_READY)
                 return NULL;
@@ -1310,7 +1332,7 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
 
         params.tree = s->tree;
         params.hostname = s->rec.chroot;
-        if (s->rec.base) {
+        if (session_is_overlay(s)) {
                 s->holder_timer = sd_event_source_unref(s->holder_timer);
                 overlay_fd = session_overlay(s, &run->map, ret_error_message);
                 if (overlay_fd < 0) {

@@ -120,6 +120,9 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
  * if there is none. */
 char *session_root_directory(Session *s, char **ret_error);
 
+/* Whether the session is copy-on-write (over a base, or over its directory chroot). */
+bool session_is_overlay(const Session *s);
+
 /* Recreate a session found on disk at startup; unfinished ones are removed. */
 int session_load(Manager *m, const char *id);
 

@@ -32,6 +32,7 @@ void session_record_done(SessionRecord *r) {
         free(r->chroot_type);
         free(r->source);
         free(r->base);
+        free(r->lower);
         *r = (SessionRecord) {};
 }
 
@@ -46,11 +47,12 @@ char *session_record_format(const SessionRecord *r) {
         if (r->limits.cpu_weight)
                 (void) snprintf(limits + n, sizeof(limits) - n, "CPUWeight=%" PRIu64 "\n", r->limits.cpu_weight);
         return strf("# chrootd session state; written atomically, do not edit\n"
-                    "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n%s%s%s%s%s%s",
+                    "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n%s%s%s%s%s%s%s%s%s",
                     r->id, r->chroot, r->chroot_type, r->source, session_state_to_string(r->state),
                     r->created_usec, limits, r->write_back ? "WriteBack=yes\n" : "",
                     r->base ? "Base=" : "", strempty(r->base), r->base ? "\n" : "",
-                    r->host_tree ? "HostTree=yes\n" : "");
+                    r->host_tree ? "HostTree=yes\n" : "", r->lower ? "Lower=" : "", strempty(r->lower),
+                    r->lower ? "\n" : "");
 }
 
 /* An optional number: absent is 0, anything but digits is an error. */
@@ -88,6 +90,13 @@ int session_record_parse(const char *text, SessionRecord *ret) {
         r.state = (SessionState) s;
         r.write_back = streq_ptr(keyfile_get(kf, "Session", "WriteBack"), "yes");
         r.host_tree = streq_ptr(keyfile_get(kf, "Session", "HostTree"), "yes");
+        {
+                const char *lower = keyfile_get(kf, "Session", "Lower");
+                if (lower && (lower[0] != '/' || r.base))
+                        return -EBADMSG;
+                if (lower && !(r.lower = strdup(lower)))
+                        return -ENOMEM;
+        }
         {
                 const char *base = keyfile_get(kf, "Session", "Base");
                 if (base && !base_key_is_valid(base))

@@ -21,7 +21,9 @@ confd=${XDG_CONFIG_HOME:-$HOME/.config}/chrootd/chroots.d
 conf=$confd/test-overlay.conf
 tmp=$(mktemp -d)
 cleanup() {
-        for s in ov-a ov-b ov-c ov-none ov-login ov-host ov-big; do chrootctl end "$s" >/dev/null 2>&1; done
+        for s in ov-a ov-b ov-c ov-none ov-login ov-host ov-big ov-dirs ov-userdirs ov-src; do
+                chrootctl end "$s" >/dev/null 2>&1
+        done
         rm -f "${XDG_CACHE_HOME:-$HOME/.cache}/sbuild/ov-big.tar"
         rm -f "$conf"
         rm -rf "$tmp"
@@ -112,6 +114,25 @@ check "the tree is on the host" test -x "$sdir/ov-none/root/bin/busybox"
 chrootctl end ov-none >/dev/null
 bus_error /org/chrootd1 org.chrootd1.Manager.BeginSession "'ov-bb'" "'ov-bad'" "{'union-type': <'bogus'>}"
 assert_eq "org.chrootd1.Error.InvalidArgument" "$BUS_ERROR" "an unknown union-type is InvalidArgument"
+
+# ---- a directory chroot owned by the subordinate root is its own lower layer ----
+chrootctl begin --union-type none -n ov-src ov-bb >/dev/null
+srcroot=$(session_property ov-src RootDirectory)
+printf '%s\n' '[ov-dir]' 'type=directory' "directory=$srcroot" '[ov-userdir]' 'type=directory' \
+        "directory=$rootfs/busybox-dir" >"$conf"
+nbases=$(bases_of | wc -l)
+capture chrootctl begin -n ov-dirs ov-dir
+assert_eq "0|overlay|" "$RC|$(session_property ov-dirs UnionType)|$(session_property ov-dirs RootDirectory)" \
+        "a directory of subordinate ids is overlaid directly $ERR"
+assert_eq "$nbases" "$(bases_of | wc -l)" "without a base of its own"
+capture chrootctl run ov-dirs sh -c 'echo mine >/root/dir-session && cat /root/dir-session && stat -c %u /bin/busybox'
+assert_eq "0|mine|0" "$RC|$(paste -sd'|' <<<"$OUT")" "its files are root's inside, and a command can write $ERR"
+capture chrootctl run ov-src sh -c 'test -e /root/dir-session || echo untouched'
+assert_eq untouched "$OUT" "the directory itself is not changed"
+capture chrootctl begin -n ov-userdirs ov-userdir
+assert_eq "0|none" "$RC|$(session_property ov-userdirs UnionType)" \
+        "a directory of the user's own files is copied (its owners translated) $ERR"
+for s in ov-dirs ov-userdirs ov-src; do chrootctl end "$s" >/dev/null; done
 
 # ---- add-login goes into the session, not the base ----
 capture busctl --user call org.chrootd1 /org/chrootd1 org.chrootd1.Manager BeginSession 'ssa{sv}' ov-bb ov-login 1 add-login b true
