@@ -236,19 +236,47 @@ static Namespace parse_namespace(const char *s, Namespace def, const char **ret_
 }
 
 /* A string property of a session object; the copy is the caller's. */
-static int session_property(sd_bus *bus, const char *path, const char *prop, char **ret) {
+/* The properties unschroot needs, in one GetAll. */
+static int session_properties(sd_bus *bus, SessionInfo *info) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *v;
         int r;
 
-        r = call(bus, path, "org.freedesktop.DBus.Properties", "Get", &error, &reply, "ss", SESSION_IFACE, prop);
-        if (r >= 0)
-                r = sd_bus_message_read(reply, "v", "s", &v);
+        r = call(bus, info->path, "org.freedesktop.DBus.Properties", "GetAll", &error, &reply, "s", SESSION_IFACE);
         if (r < 0)
                 return r;
-        *ret = strdup(v);
-        return *ret ? 0 : -ENOMEM;
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                char **dest = NULL;
+                const char *key, *v;
+                int b;
+
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "Chroot"))
+                        dest = &info->chroot;
+                else if (streq(key, "RootDirectory"))
+                        dest = &info->root;
+                else if (streq(key, "State"))
+                        dest = &info->state;
+                if (dest) {
+                        r = sd_bus_message_read(reply, "v", "s", &v);
+                        if (r >= 0 && !(*dest = strdup(v)))
+                                r = -ENOMEM;
+                } else if (streq(key, "WriteBack")) {
+                        r = sd_bus_message_read(reply, "v", "b", &b);
+                        info->write_back = b;
+                } else
+                        r = sd_bus_message_skip(reply, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0)
+                return r;
+        if (!info->chroot || !info->root || !info->state)
+                return -EBADMSG;
+        return 0;
 }
 
 /* Look a session up by id (GetSession), with its chroot and root directory. */
@@ -268,21 +296,7 @@ static int get_session(sd_bus *bus, const char *id, SessionInfo *ret) {
         *ret = (SessionInfo) { .id = strdup(id), .path = strdup(path) };
         if (!ret->id || !ret->path)
                 return fail_oom();
-        r = session_property(bus, path, "Chroot", &ret->chroot);
-        if (r >= 0)
-                r = session_property(bus, path, "RootDirectory", &ret->root);
-        if (r >= 0)
-                r = session_property(bus, path, "State", &ret->state);
-        if (r >= 0) {
-                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-                int b = 0;
-
-                r = call(bus, path, "org.freedesktop.DBus.Properties", "Get", &e, &m, "ss", SESSION_IFACE, "WriteBack");
-                if (r >= 0)
-                        r = sd_bus_message_read(m, "v", "b", &b);
-                ret->write_back = b;
-        }
+        r = session_properties(bus, ret);
         if (r < 0)
                 return fail("%s: Failed to read the session's properties: %s", what ? what : id, strerror(-r));
         return 0;
