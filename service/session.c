@@ -410,6 +410,10 @@ static int remove_after_map(void *userdata) {
         /* A copy-on-write session has upper/ and work/ too; the base is not its own. */
         r = rm_rf_at(AT_FDCWD, "root");
         if (r >= 0)
+                r = rm_rf_at(AT_FDCWD, "tree"); /* a host-tree session's link (never followed) */
+        if (r >= 0)
+                r = rm_rf_at(AT_FDCWD, ".tree.new");
+        if (r >= 0)
                 r = rm_rf_at(AT_FDCWD, "upper");
         if (r >= 0)
                 r = rm_rf_at(AT_FDCWD, "work");
@@ -1243,6 +1247,27 @@ static void session_arm_holder_timer(Session *s) {
                 holder_stop(&s->holder);
 }
 
+/* A host-tree session's RootDirectory is sessions/<id>/tree, a symlink to its holder's
+ * view of the overlay, /proc/<holder>/root/.../root: the path stays the same when the
+ * holder is replaced (after a restart of the service, the next command or property
+ * read makes a new one and the link follows). Replaced atomically. */
+static int session_link_tree(Session *s) {
+        _cleanup_free_ char *target = strf("/proc/%d/root%s", (int) s->holder.pid, s->tree);
+        _cleanup_close_ int dirfd = -EBADF;
+
+        if (!target)
+                return -ENOMEM;
+        dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dirfd < 0)
+                return -errno;
+        (void) unlinkat(dirfd, ".tree.new", 0);
+        if (symlinkat(target, dirfd, ".tree.new") < 0)
+                return -errno;
+        if (renameat(dirfd, ".tree.new", dirfd, "tree") < 0)
+                return -errno;
+        return 0;
+}
+
 static int session_start_holder(Session *s, const IdMap *map, char **ret_error) {
         _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL;
         int r;
@@ -1253,9 +1278,16 @@ static int session_start_holder(Session *s, const IdMap *map, char **ret_error) 
         if (!lower || !upper || !work)
                 return -ENOMEM;
         r = holder_start(map, lower, upper, work, s->tree, &s->holder, &error);
-        if (r < 0)
+        if (r < 0) {
                 *ret_error = strf("Cannot mount the session's overlay: %s", error ? error : strerror(-r));
-        return r;
+                return r;
+        }
+        if (s->rec.host_tree) {
+                r = session_link_tree(s);
+                if (r < 0)
+                        log_warning("Cannot link %s/tree to the session's overlay: %s", s->dir, strerror(-r));
+        }
+        return 0;
 }
 
 char *session_root_directory(Session *s, char **ret_error) {
@@ -1274,8 +1306,7 @@ char *session_root_directory(Session *s, char **ret_error) {
                 if (r < 0)
                         return NULL;
         }
-        /* The holder's root is the host's, with the overlay mounted on root/. */
-        return strf("/proc/%d/root%s", (int) s->holder.pid, s->tree);
+        return strf("%s/tree", s->dir);
 }
 
 /* A clone of the session's overlay for a command, from its holder, which is started

@@ -147,7 +147,8 @@ chrootctl end ov-login >/dev/null
 capture busctl --user call org.chrootd1 /org/chrootd1 org.chrootd1.Manager BeginSession 'ssa{sv}' ov-bb ov-host 1 host-tree b true
 assert_eq 0 "$RC" "Begin with host-tree $ERR"
 root=$(session_property ov-host RootDirectory)
-assert_match "^/proc/[0-9]+/root$sdir/ov-host/root\$" "$root" "RootDirectory is the holder's view of the overlay"
+assert_eq "$sdir/ov-host/tree" "$root" "RootDirectory is the session's tree link"
+assert_match "^/proc/[0-9]+/root$sdir/ov-host/root\$" "$(readlink "$root")" "which points at the holder's view of the overlay"
 check "the whole tree is there" test -x "$root/bin/busybox"
 echo from-host >"$root/tmp/from-host"
 capture chrootctl run ov-host sh -c 'cat /tmp/from-host; echo from-inside >/tmp/from-inside'
@@ -156,6 +157,11 @@ assert_eq from-inside "$(cat "$root/tmp/from-inside" 2>&1)" "and one made inside
 check "the base did not get them" test ! -e "$bases/$(comm -13 <(echo "$before") <(bases_of) | head -n 1)/root/tmp/from-host"
 sleep 6
 check "its holder outlives the idle time" test -d "$root/tmp"
+chrootd_stop   # the holder dies with the service
+check "with the service gone the link dangles" test ! -e "$root/tmp"
+capture chrootctl run ov-host cat /tmp/from-host
+assert_eq "0 from-host" "$RC $OUT" "after a restart the session still has its files $ERR"
+assert_eq from-inside "$(cat "$root/tmp/from-inside" 2>&1)" "and the same RootDirectory path leads to them again"
 chrootctl end ov-host >/dev/null
 check "End takes it away" test ! -e "$sdir/ov-host"
 chrootctl gc >/dev/null
