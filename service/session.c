@@ -1,51 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "session.h"
+#include "session-private.h"
 #include "base.h"
-#include "mounts.h"
 #include "dircopy.h"
 #include "report.h"
-#include "passwd.h"
 #include "rmtree.h"
 #include "session-dbus.h"
-#include "userns.h"
-#include "unpack.h"
 #include "util.h"
 
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
-#include <sched.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 
 void outcome_done(Outcome *o) {
         free(o->error_message);
         *o = (Outcome) {};
-}
-
-/* Begin's add-login: the user's entries, added to the tree's files. */
-struct LoginEntries {
-        char *name;
-        char *passwd_line;
-        char *shadow_line;
-        char **group_names; /* primary group first, then supplementary ones */
-        char **group_lines;
-};
-
-static LoginEntries *login_entries_free(LoginEntries *l) {
-        if (!l)
-                return NULL;
-        free(l->name);
-        free(l->passwd_line);
-        free(l->shadow_line);
-        strv_free(l->group_names);
-        strv_free(l->group_lines);
-        free(l);
-        return NULL;
 }
 
 /* Begin's steps. BEGIN_UNPACK: a full private copy into root/. Copy-on-write:
@@ -60,7 +29,7 @@ enum {
 static int begin_start_unpack(Session *s, char **ret_error);
 
 /* A copy-on-write session's lower layer: its base's tree, or its directory chroot. */
-static char *session_lower_path(Session *s) {
+char *session_lower_path(Session *s) {
         if (s->rec.lower)
                 return strdup(s->rec.lower);
         return s->rec.base ? strf("%s/%s/root", s->manager->paths.bases_dir, s->rec.base) : NULL;
@@ -71,19 +40,6 @@ bool session_is_overlay(const Session *s) {
 }
 static int begin_start_prepare(Session *s, char **ret_error);
 static int begin_finish_base(Session *s);
-static void session_arm_holder_timer(Session *s);
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static Session *session_new(Manager *m, SessionRecord *rec) {
         _cleanup_free_ Session *s = calloc(1, sizeof(Session));
@@ -113,29 +69,6 @@ static Session *session_new(Manager *m, SessionRecord *rec) {
         s->next = m->sessions;
         m->sessions = s;
         return TAKE_PTR(s);
-}
-
-/* Freeing the child's watch kills the command's init, and with it the command's
- * whole pid namespace, and reaps it. */
-static Run *run_free(Run *run) {
-        if (!run)
-                return NULL;
-        sd_event_source_unref(run->timer);
-        sd_event_source_unref(run->source);
-        idmap_job_done(&run->maps);
-        spawned_child_done(&run->child);
-        systemd_job_cancel(run->job);
-        safe_close(run->report_fd);
-        sd_bus_message_unref(run->message);
-        outcome_done(&run->failure);
-        free(run->unit);
-        strv_free(run->argv);
-        free(run);
-        return NULL;
-}
-
-static void run_freep(Run **run) {
-        run_free(*run);
 }
 
 Session *session_free(Session *s) {
@@ -190,319 +123,8 @@ static void session_set_state(Session *s, SessionState state) {
         session_emit_state_changed(s);
 }
 
-/* Turn a child's exit and report into an Outcome. */
-static void outcome_from_child(const siginfo_t *si, int report_fd, const char *what, Outcome *ret) {
-        Report rep = {};
-        Outcome o = {};
-
-        (void) report_read(report_fd, &rep);
-        if (rep.have_error) {
-                o.error_name = child_error_to_bus_name(rep.error_kind);
-                o.error_message = strdup(rep.message);
-        } else if (si->si_code != CLD_EXITED || si->si_status != 0) {
-                o.error_name = CHROOTD_ERROR_FAILED;
-                o.error_message = si->si_code == CLD_EXITED
-                                          ? strf("%s failed with exit status %d", what, si->si_status)
-                                          : strf("%s was killed by signal %s", what, strsignal(si->si_status));
-        }
-        *ret = o;
-}
-
 /* ---- helper children: unpack and removal, root in the namespace with the user's
  * own ids mapped too, so they can reach sessions/<id> (which belongs to the user). */
-
-typedef struct WorkerChild {
-        int sessfd;
-        int input_fd;  /* the archive to unpack, or -EBADF */
-        int output_fd; /* the tarball to write back into, or -EBADF */
-        int filter;    /* its compression */
-        int lowerfd;   /* a copy-on-write session's base tree (O_PATH), or -EBADF */
-        /* ... and the paths of its base tree and session directory: overlayfs wants
-         * layers opened in the child's own mount namespace. */
-        const char *lower_path;
-        const char *session_dir;
-        int report_fd;
-        const LoginEntries *login; /* or NULL */
-} WorkerChild;
-
-/* Append line to file (inside the chroot) unless an entry called name is there. A
- * chroot without the file is left alone. */
-static int add_entry(const char *file, const char *name, const char *line) {
-        _cleanup_free_ char *text = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        int r;
-
-        r = read_file_at(AT_FDCWD, file, 16 << 20, &text);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        if (passwd_has_name(text, name))
-                return 0;
-        fd = open(file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (*text && text[strlen(text) - 1] != '\n' && (r = write_full(fd, "\n", 1)) < 0)
-                return r;
-        return write_full(fd, line, strlen(line));
-}
-
-/* The reader's failures travel in the report pipe; its exit needs only reaping. */
-static int on_reader_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
-        return 0;
-}
-
-/* Directory chroots are streamed as a tar archive and unpacked by the same code as
- * tarballs, so both get the same checks. The reader runs on the host with the user's
- * own credentials: it must see host ids (a namespace would show unmapped owners as
- * 65534) and read what the user can read. It reports failures itself; the unpack then
- * fails on the truncated stream. Returns the read end of the stream. */
-static int start_reader(Session *s, int source_fd, const IdShift *shift, int report_fd) {
-        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
-        pid_t pid;
-        int r;
-
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return -errno;
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                _cleanup_free_ char *error = NULL;
-                int keep[] = { source_fd, p[1], report_fd };
-
-                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-                        _exit(EXIT_FAILURE);
-                reset_signals();
-                if (close_all_fds_except(keep, ELEMENTSOF(keep)) < 0)
-                        _exit(EXIT_FAILURE);
-                if (dircopy_write_tar(source_fd, p[1], shift, &error) < 0) {
-                        report_error(report_fd, CHILD_ERROR_SOURCE, -EIO, "%s", strempty(error));
-                        _exit(EXIT_FAILURE);
-                }
-                _exit(EXIT_SUCCESS);
-        }
-        r = sd_event_add_child(s->manager->event, &s->reader_source, pid, WEXITED, on_reader_exit, NULL);
-        if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                return r;
-        }
-        (void) sd_event_source_set_child_process_own(s->reader_source, true);
-        return TAKE_FD(p[0]);
-}
-
-/* As schroot does at session start: the caller's login exists inside. Called
- * chroot()ed into the tree, so its symlinks cannot lead out. */
-static int add_login(const WorkerChild *w) {
-        const LoginEntries *l = w->login;
-        int r;
-
-        if (!l)
-                return EXIT_SUCCESS;
-        r = add_entry("/etc/passwd", l->name, l->passwd_line);
-        /* A locked password: PAM's account check (su) needs the entry. */
-        if (r >= 0)
-                r = add_entry("/etc/shadow", l->name, l->shadow_line);
-        for (size_t i = 0; r >= 0 && l->group_names && l->group_names[i]; i++)
-                r = add_entry("/etc/group", l->group_names[i], l->group_lines[i]);
-        if (r < 0) {
-                report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot add user '%s' to the chroot: %s", l->name,
-                             strerror(-r));
-                return EXIT_FAILURE;
-        }
-        return EXIT_SUCCESS;
-}
-
-static int open_dir_at(int dirfd, const char *name) {
-        int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        return fd < 0 ? -errno : fd;
-}
-
-/* A copy-on-write session's own directories: root/ (the mount point), upper/ (with
- * the base's root mode, owned by root inside) and work/. The overlay is mounted here
- * once, in this child's mount namespace: to find out whether the kernel allows it in
- * a user namespace, and for add-login, which writes into the upper layer through it. */
-static int prepare_after_map(void *userdata) {
-        WorkerChild *w = userdata;
-        _cleanup_close_ int upperfd = -EBADF, workfd = -EBADF, mpfd = -EBADF, rootfd = -EBADF, lowerfd = -EBADF,
-                            sessfd = -EBADF;
-        struct stat st;
-        int r;
-
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the mounts private: %m");
-                return EXIT_FAILURE;
-        }
-        /* Opened anew here: fds from the service point into its mount namespace. */
-        lowerfd = open(w->lower_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        sessfd = open(w->session_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (lowerfd < 0 || sessfd < 0) {
-                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot open the session's layers: %m");
-                return EXIT_FAILURE;
-        }
-        if (fstat(lowerfd, &st) < 0 ||
-            (mkdirat(sessfd, "root", 0755) < 0 && errno != EEXIST) ||
-            (mkdirat(sessfd, "upper", st.st_mode & 07777) < 0 && errno != EEXIST) ||
-            (mkdirat(sessfd, "work", 0700) < 0 && errno != EEXIST)) {
-                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the session's directories: %m");
-                return EXIT_FAILURE;
-        }
-        if ((upperfd = open_dir_at(sessfd, "upper")) < 0 || (workfd = open_dir_at(sessfd, "work")) < 0 ||
-            (mpfd = open_dir_at(sessfd, "root")) < 0) {
-                report_error(w->report_fd, CHILD_ERROR_FAILED, upperfd < 0 ? upperfd : workfd < 0 ? workfd : mpfd,
-                             "Cannot open the session's directories");
-                return EXIT_FAILURE;
-        }
-        char msg[256] = "";
-        r = mounts_overlay(lowerfd, upperfd, workfd, mpfd, &rootfd, msg, sizeof(msg));
-        if (r < 0) {
-                (void) unlinkat(sessfd, "root", AT_REMOVEDIR);
-                (void) unlinkat(sessfd, "upper", AT_REMOVEDIR);
-                (void) rm_rf_at(sessfd, "work");
-                report_error(w->report_fd, CHILD_ERROR_NO_OVERLAY, r, "overlayfs in a user namespace: %s%s%s",
-                             strerror(-r), msg[0] ? ": " : "", msg);
-                return EXIT_FAILURE;
-        }
-        if (!w->login)
-                return EXIT_SUCCESS;
-        if (fchdir(rootfd) < 0 || chroot(".") < 0) {
-                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot chroot into the session's tree: %m");
-                return EXIT_FAILURE;
-        }
-        return add_login(w);
-}
-
-static int unpack_after_map(void *userdata) {
-        WorkerChild *w = userdata;
-        _cleanup_free_ char *error = NULL;
-        UnpackLimits limits = UNPACK_LIMITS_DEFAULT;
-        UnpackStats stats = {};
-        int rootfd, r;
-
-        if (mkdirat(w->sessfd, "root", 0755) < 0 ||
-            (rootfd = openat(w->sessfd, "root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the session's tree: %m");
-                return EXIT_FAILURE;
-        }
-        /* Whatever the archive does, it cannot reach outside the tree. */
-        if (fchdir(rootfd) < 0 || chroot(".") < 0) {
-                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot chroot into the session's tree: %m");
-                return EXIT_FAILURE;
-        }
-        r = unpack_archive(w->input_fd, rootfd, &limits, &stats, &error);
-        if (r < 0) {
-                report_error(w->report_fd, r == -EPERM ? CHILD_ERROR_UNSAFE_ARCHIVE : CHILD_ERROR_FAILED, r,
-                             "%s", error ? error : strerror(-r));
-                return EXIT_FAILURE;
-        }
-        return add_login(w);
-}
-
-static int remove_after_map(void *userdata) {
-        WorkerChild *w = userdata;
-        int r;
-
-        if (fchdir(w->sessfd) < 0 || chroot(".") < 0) {
-                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot chroot into the session: %m");
-                return EXIT_FAILURE;
-        }
-        /* A copy-on-write session has upper/ and work/ too; the base is not its own. */
-        r = rm_rf_at(AT_FDCWD, "root");
-        if (r >= 0)
-                r = rm_rf_at(AT_FDCWD, "tree"); /* a host-tree session's link (never followed) */
-        if (r >= 0)
-                r = rm_rf_at(AT_FDCWD, ".tree.new");
-        if (r >= 0)
-                r = rm_rf_at(AT_FDCWD, "upper");
-        if (r >= 0)
-                r = rm_rf_at(AT_FDCWD, "work");
-        if (r < 0) {
-                report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot remove the session's tree: %s", strerror(-r));
-                return EXIT_FAILURE;
-        }
-        return EXIT_SUCCESS;
-}
-
-static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *userdata);
-static void session_continue_end(Session *s);
-
-/* A write-back session's End: the tree, as root in the namespace sees it (owners are
- * the ids inside), becomes the new tarball. */
-static int repack_after_map(void *userdata) {
-        WorkerChild *w = userdata;
-        _cleanup_free_ char *error = NULL;
-        IdShift identity = { .self_uid = (uid_t) -1, .self_gid = (gid_t) -1, .count = IDMAP_COUNT };
-        _cleanup_close_ int rootfd = -EBADF;
-        int r;
-
-        if (fchdir(w->sessfd) < 0 || chroot(".") < 0 ||
-            (rootfd = open("/root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot open the session's tree: %m");
-                return EXIT_FAILURE;
-        }
-        r = dircopy_write_tar_filtered(rootfd, w->output_fd, &identity, w->filter, &error);
-        if (r >= 0 && fsync(w->output_fd) < 0)
-                r = -errno;
-        if (r < 0) {
-                report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot write the tarball back: %s",
-                             error ? error : strerror(-r));
-                return EXIT_FAILURE;
-        }
-        return EXIT_SUCCESS;
-}
-
-/* Start an unpack or removal child. With dir_fd >= 0 (a directory chroot), its input
- * is a tar stream of that directory, made by a reader process. */
-static int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map, char **ret_error) {
-        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int pidfd = -EBADF, stream = -EBADF;
-        IdMap map;
-        pid_t pid;
-        int r;
-
-        r = manager_idmap(s->manager, &map, ret_error);
-        if (r < 0)
-                return r;
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return -errno;
-        w->report_fd = p[1];
-        if (dir_fd >= 0) {
-                IdShift shift = { map.self_uid, map.self_gid, map.uid_base, map.gid_base, IDMAP_COUNT };
-                stream = start_reader(s, dir_fd, &shift, p[1]);
-                if (stream < 0)
-                        return stream;
-                w->input_fd = stream;
-        }
-
-        int keep[] = { w->sessfd, p[1], w->input_fd, w->output_fd, w->lowerfd }; /* -EBADF ones are ignored */
-        SpawnParams sp = {
-                .map = &map,
-                .map_self = true,
-                .extra_flags = w->lowerfd >= 0 ? CLONE_NEWNS : 0,
-                .keep_fds = keep,
-                .n_keep_fds = ELEMENTSOF(keep),
-                .after_map = after_map,
-                .userdata = w,
-        };
-
-        r = userns_spawn(&sp, &pid, &pidfd, ret_error);
-        if (r < 0)
-                return r;
-        r = sd_event_add_child_pidfd(s->manager->event, &s->worker_source, pidfd, WEXITED, on_worker_exit, s);
-        if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                return r;
-        }
-        (void) sd_event_source_set_child_pidfd_own(s->worker_source, true);
-        (void) sd_event_source_set_child_process_own(s->worker_source, true);
-        TAKE_FD(pidfd);
-        (void) fcntl(p[0], F_SETFL, O_NONBLOCK);
-        s->worker_report_fd = TAKE_FD(p[0]);
-        s->worker_pid = pid;
-        return 0;
-}
 
 static int session_start_removal(Session *s) {
         _cleanup_close_ int sessfd = -EBADF;
@@ -633,7 +255,7 @@ static void on_slice_stopped(int r, const char *message, void *userdata) {
 
 /* End, once nothing runs any more: stop the session's slice (so no unit of it stays
  * behind, and anything a crash left in it dies), then remove the tree. */
-static void session_continue_end(Session *s) {
+void session_continue_end(Session *s) {
         int r;
         Outcome o = {};
 
@@ -773,7 +395,7 @@ static bool begin_fall_back(Session *s, Outcome *o) {
         return false;
 }
 
-static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
+int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
         Session *s = userdata;
         Outcome o = {};
 
@@ -804,50 +426,6 @@ static int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *us
         outcome_done(&o);
         return 0;
 }
-
-/* The service user's passwd, shadow and group lines, for Begin's add-login: its
- * primary group and the supplementary groups it has on the host (as schroot copies
- * the host's /etc/group), those with ids a session can hold. */
-static int login_entries(Manager *m, LoginEntries **ret) {
-        _cleanup_strv_free_ char **names = NULL, **lines = NULL;
-        LoginEntries *l;
-        struct passwd *pw = getpwuid(m->uid);
-        gid_t groups[256];
-        int n = ELEMENTSOF(groups);
-
-        if (!pw)
-                return -ESRCH;
-        if (m->uid >= IDMAP_COUNT || m->gid >= IDMAP_COUNT)
-                return -ERANGE;
-        if (getgrouplist(pw->pw_name, m->gid, groups, &n) < 0)
-                n = 1, groups[0] = m->gid;
-        for (int i = 0; i < n; i++) {
-                struct group *gr = getgrgid(groups[i]);
-                if (!gr || groups[i] >= IDMAP_COUNT || strv_contains(names, gr->gr_name))
-                        continue;
-                if (strv_extend(&names, gr->gr_name) < 0 ||
-                    strv_consume(&lines, groups[i] == m->gid ? strf("%s:x:%u:\n", gr->gr_name, (unsigned) groups[i])
-                                                             : strf("%s:x:%u:%s\n", gr->gr_name,
-                                                                    (unsigned) groups[i], pw->pw_name)) < 0)
-                        return -ENOMEM;
-        }
-        l = calloc(1, sizeof(LoginEntries));
-        if (!l)
-                return -ENOMEM;
-        l->name = strdup(pw->pw_name);
-        l->passwd_line = strf("%s:x:%u:%u:%s:%s:%s\n", pw->pw_name, (unsigned) m->uid, (unsigned) m->gid,
-                              strempty(pw->pw_gecos), strempty(pw->pw_dir), pw->pw_shell ? pw->pw_shell : "/bin/sh");
-        l->shadow_line = strf("%s:*:19000:0:99999:7:::\n", pw->pw_name);
-        l->group_names = TAKE_PTR(names);
-        l->group_lines = TAKE_PTR(lines);
-        if (!l->name || !l->passwd_line || !l->shadow_line) {
-                login_entries_free(l);
-                return -ENOMEM;
-        }
-        *ret = l;
-        return 0;
-}
-
 
 /* Whether this Begin makes a copy-on-write session: tarballs only (a directory chroot
  * is copied: its host owners are translated), not when End writes back, not when the
@@ -1022,7 +600,7 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
         rec.chroot_type = strdup(chroot_type_to_string(chroot->type));
         rec.source = strdup(chroot->path);
         rec.state = SESSION_PREPARING;
-        rec.created_usec = now_usec();
+        rec.created_usec = now_realtime_usec();
         rec.limits = *limits;
         rec.write_back = flags->write_back;
         rec.base = overlay && chroot->type == CHROOT_FILE ? strdup(key) : NULL;
@@ -1106,336 +684,6 @@ int session_load(Manager *m, const char *id) {
                 s->rec.state = SESSION_ENDING;
                 session_continue_end(s);
         }
-        return 0;
-}
-
-static int on_run_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
-        Run *run = userdata;
-        Session *s = run->session;
-        Report rep = {};
-        Outcome o = {};
-
-        (void) report_read(run->report_fd, &rep);
-        /* Where a Run's time goes (docs/performance.md): --debug shows it. */
-        uint64_t t_exit = mono_usec();
-        log_debug("Run %d in '%s': clone %.2f ms, scope %.2f ms, then maps done %.2f ms, then to exit %.2f ms",
-                  (int) run->child.pid, s->rec.id, (run->t_cloned - run->t_request) / 1000.0,
-                  run->t_scope ? (run->t_scope - run->t_cloned) / 1000.0 : 0.0,
-                  run->t_released ? (run->t_released - (run->t_scope ? run->t_scope : run->t_cloned)) / 1000.0 : 0.0,
-                  run->t_released ? (t_exit - run->t_released) / 1000.0 : 0.0);
-        if (run->timed_out) {
-                o.timed_out = true;
-                o.value = SIGKILL;
-        } else if (rep.have_error) {
-                o.error_name = child_error_to_bus_name(rep.error_kind);
-                o.error_message = strdup(rep.message);
-        } else if (run->failure.error_name) {
-                o = run->failure;
-                run->failure = (Outcome) {};
-        } else if (rep.have_status) {
-                o.killed = !WIFEXITED(rep.wstatus);
-                o.value = WIFEXITED(rep.wstatus) ? WEXITSTATUS(rep.wstatus) : WTERMSIG(rep.wstatus);
-        } else if (s->rec.state == SESSION_ENDING) {
-                o.error_name = CHROOTD_ERROR_SESSION_ENDED;
-                o.error_message = strf("Session '%s' was ended while the command ran", s->rec.id);
-        } else if (si->si_code == CLD_KILLED && run->released) {
-                /* Kill(SIGKILL), systemd or the OOM killer: SIGKILL to the init takes the
-                 * command down with it, before the init can report a status. */
-                o.killed = true;
-                o.value = si->si_status;
-        } else {
-                o.error_name = CHROOTD_ERROR_FAILED;
-                o.error_message = si->si_code == CLD_EXITED
-                                          ? strf("The command's init failed with status %d", si->si_status)
-                                          : strf("The command's init was killed by signal %s", strsignal(si->si_status));
-        }
-        session_reply_run(run, &o);
-        outcome_done(&o);
-
-        for (Run **i = &s->runs; *i; i = &(*i)->next)
-                if (*i == run) {
-                        *i = run->next;
-                        break;
-                }
-        s->n_runs--;
-        run_free(run);
-        session_arm_holder_timer(s);
-
-        session_continue_end(s);
-        return 0;
-}
-
-/* Kill a command that has not run yet; on_run_exit replies with why. */
-static void run_fail(Run *run, char *message) {
-        if (!run->failure.error_name) {
-                run->failure.error_name = CHROOTD_ERROR_FAILED;
-                run->failure.error_message = message;
-        } else
-                free(message);
-        (void) kill(run->child.pid, SIGKILL);
-}
-
-/* Write the maps and let the command's init go on. */
-static void run_release(Run *run) {
-        _cleanup_free_ char *error = NULL;
-        int r;
-
-        r = userns_go(&run->child, idmap_apply_finish(&run->maps, &error));
-        run->released = r >= 0;
-        run->t_released = mono_usec();
-        if (r < 0)
-                run_fail(run, strf("Cannot start the command: %s", error ? error : strerror(-r)));
-}
-
-static void on_run_scope(int r, const char *message, void *userdata) {
-        Run *run = userdata;
-
-        run->job = NULL;
-        run->t_scope = mono_usec();
-        if (r == -EOPNOTSUPP) {
-                free(run->unit);
-                run->unit = NULL;
-        } else if (r < 0) {
-                run_fail(run, strf("systemd did not make a scope for the command: %s", strempty(message)));
-                return;
-        }
-        run_release(run);
-}
-
-static int on_run_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
-        Run *run = userdata;
-
-        /* SIGKILL to the init takes down its whole pid namespace. */
-        run->timed_out = true;
-        (void) kill(run->child.pid, SIGKILL);
-        return 0;
-}
-
-/* "chrootd session ID: ARGV..." for the scope's Description, cut at about 200 bytes. */
-static char *run_description(const Session *s, char **argv) {
-        char buf[256];
-        size_t n;
-
-        n = (size_t) snprintf(buf, sizeof(buf), "chrootd session %s:", s->rec.id);
-        for (char **a = argv; *a && n < 200; a++)
-                n += (size_t) snprintf(buf + n, sizeof(buf) - n, " %s", *a);
-        if (n >= 200)
-                strcpy(buf + 196, "...");
-        return strdup(buf);
-}
-
-/* An idle session keeps no process: its overlay holder goes a few seconds after the
- * last command (commands in quick succession, as sbuild runs them, share one). */
-#define HOLDER_IDLE_USEC (5 * 1000 * 1000)
-
-static int on_holder_idle(sd_event_source *source, uint64_t usec, void *userdata) {
-        Session *s = userdata;
-
-        s->holder_timer = sd_event_source_unref(s->holder_timer);
-        if (s->n_runs == 0)
-                holder_stop(&s->holder);
-        return 0;
-}
-
-static void session_arm_holder_timer(Session *s) {
-        s->holder_timer = sd_event_source_unref(s->holder_timer);
-        /* A host-tree session's holder stays: its view is the session's RootDirectory. */
-        if (s->n_runs > 0 || s->holder.pid <= 0 || s->rec.host_tree)
-                return;
-        if (sd_event_add_time_relative(s->manager->event, &s->holder_timer, CLOCK_MONOTONIC, HOLDER_IDLE_USEC, 0,
-                                       on_holder_idle, s) < 0)
-                holder_stop(&s->holder);
-}
-
-/* A host-tree session's RootDirectory is sessions/<id>/tree, a symlink to its holder's
- * view of the overlay, /proc/<holder>/root/.../root: the path stays the same when the
- * holder is replaced (after a restart of the service, the next command or property
- * read makes a new one and the link follows). Replaced atomically. */
-static int session_link_tree(Session *s) {
-        _cleanup_free_ char *target = strf("/proc/%d/root%s", (int) s->holder.pid, s->tree);
-        _cleanup_close_ int dirfd = -EBADF;
-
-        if (!target)
-                return -ENOMEM;
-        dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (dirfd < 0)
-                return -errno;
-        (void) unlinkat(dirfd, ".tree.new", 0);
-        if (symlinkat(target, dirfd, ".tree.new") < 0)
-                return -errno;
-        if (renameat(dirfd, ".tree.new", dirfd, "tree") < 0)
-                return -errno;
-        return 0;
-}
-
-static int session_start_holder(Session *s, const IdMap *map, char **ret_error) {
-        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL;
-        int r;
-
-        lower = session_lower_path(s);
-        upper = strf("%s/upper", s->dir);
-        work = strf("%s/work", s->dir);
-        if (!lower || !upper || !work)
-                return -ENOMEM;
-        r = holder_start(map, lower, upper, work, s->tree, &s->holder, &error);
-        if (r < 0) {
-                *ret_error = strf("Cannot mount the session's overlay: %s", error ? error : strerror(-r));
-                return r;
-        }
-        if (s->rec.host_tree) {
-                r = session_link_tree(s);
-                if (r < 0)
-                        log_warning("Cannot link %s/tree to the session's overlay: %s", s->dir, strerror(-r));
-        }
-        return 0;
-}
-
-char *session_root_directory(Session *s, char **ret_error) {
-        IdMap map;
-        int r;
-
-        if (!session_is_overlay(s))
-                return strdup(s->tree);
-        if (!s->rec.host_tree || s->rec.state != SESSION_READY)
-                return NULL;
-        if (!holder_alive(&s->holder)) {
-                holder_stop(&s->holder);
-                r = manager_idmap(s->manager, &map, ret_error);
-                if (r >= 0)
-                        r = session_start_holder(s, &map, ret_error);
-                if (r < 0)
-                        return NULL;
-        }
-        return strf("%s/tree", s->dir);
-}
-
-/* A clone of the session's overlay for a command, from its holder, which is started
- * with the first command (again if it died). Returns an fd or -errno. */
-static int session_overlay(Session *s, const IdMap *map, char **ret_error) {
-        int r = -EPIPE;
-
-        for (int attempt = 0; attempt < 2; attempt++) {
-                if (!holder_alive(&s->holder)) {
-                        holder_stop(&s->holder);
-                        r = session_start_holder(s, map, ret_error);
-                        if (r < 0)
-                                return r;
-                }
-                r = holder_get_tree(&s->holder);
-                if (r >= 0)
-                        return r;
-                holder_stop(&s->holder);
-        }
-        *ret_error = strf("The session's overlay holder failed: %s", strerror(-r));
-        return r;
-}
-
-int session_run(Session *s, const RunParams *p, sd_bus_message *message, const char **ret_error_name,
-                char **ret_error_message) {
-        _cleanup_close_pair_ int rp[2] = { -EBADF, -EBADF };
-        _cleanup_(run_freep) Run *run = NULL;
-        _cleanup_free_ char *description = NULL;
-        _cleanup_close_ int overlay_fd = -EBADF;
-        RunParams params = *p;
-        Run *started;
-        int r;
-
-        if (s->rec.state != SESSION_READY) {
-                *ret_error_name = CHROOTD_ERROR_NOT_READY;
-                *ret_error_message = strf("Session '%s' is %s, not ready", s->rec.id, session_state_to_string(s->rec.state));
-                return -EBUSY;
-        }
-        run = calloc(1, sizeof(Run));
-        if (!run || pipe2(rp, O_CLOEXEC) < 0) {
-                *ret_error_name = CHROOTD_ERROR_FAILED;
-                *ret_error_message = strdup("Out of memory or file descriptors");
-                return -ENOMEM;
-        }
-        run->child = (SpawnedChild) { .pidfd = -EBADF, .sync_fd = -EBADF };
-        run->maps = (IdMapJob) { .uid = { .err_fd = -EBADF }, .gid = { .err_fd = -EBADF } };
-        run->report_fd = -EBADF;
-        run->t_request = mono_usec();
-        r = manager_idmap(s->manager, &run->map, ret_error_message);
-        if (r < 0) {
-                *ret_error_name = CHROOTD_ERROR_NO_SUBORDINATE_IDS;
-                return r;
-        }
-
-        params.tree = s->tree;
-        params.hostname = s->rec.chroot;
-        if (session_is_overlay(s)) {
-                s->holder_timer = sd_event_source_unref(s->holder_timer);
-                overlay_fd = session_overlay(s, &run->map, ret_error_message);
-                if (overlay_fd < 0) {
-                        session_arm_holder_timer(s);
-                        *ret_error_name = CHROOTD_ERROR_FAILED;
-                        return overlay_fd;
-                }
-                params.overlay_fd = overlay_fd;
-        }
-        r = run_clone(&params, rp[1], &run->child);
-        if (r < 0) {
-                *ret_error_name = CHROOTD_ERROR_FAILED;
-                *ret_error_message = strf("Cannot start the command: %s", strerror(-r));
-                return r;
-        }
-        run->t_cloned = mono_usec();
-        rp[1] = safe_close(rp[1]);
-        (void) fcntl(rp[0], F_SETFL, O_NONBLOCK);
-        run->report_fd = TAKE_FD(rp[0]);
-
-        /* The watch owns the process from here: freeing it kills and reaps. */
-        r = sd_event_add_child_pidfd(s->manager->event, &run->source, run->child.pidfd, WEXITED, on_run_exit, run);
-        if (r < 0) {
-                (void) kill(run->child.pid, SIGKILL);
-                (void) waitpid(run->child.pid, NULL, 0);
-                *ret_error_name = CHROOTD_ERROR_FAILED;
-                *ret_error_message = strf("Cannot watch the command: %s", strerror(-r));
-                return r;
-        }
-        (void) sd_event_source_set_child_process_own(run->source, true);
-        /* newuidmap and newgidmap run while systemd makes the scope (run_release). */
-        r = idmap_apply_start(&run->map, run->child.pid, false, &run->maps, ret_error_message);
-        if (r < 0) {
-                *ret_error_name = CHROOTD_ERROR_FAILED;
-                return r; /* freeing run kills the child */
-        }
-        if (p->timeout_usec > 0) {
-                r = sd_event_add_time_relative(s->manager->event, &run->timer, CLOCK_MONOTONIC, p->timeout_usec, 0,
-                                               on_run_timeout, run);
-                if (r < 0) {
-                        *ret_error_name = CHROOTD_ERROR_FAILED;
-                        *ret_error_message = strf("Cannot set up the timeout: %s", strerror(-r));
-                        return r; /* freeing run kills the child */
-                }
-        }
-
-        run->session = s;
-        run->started_usec = now_usec();
-        for (char **a = p->argv; *a; a++)
-                if (strv_extend(&run->argv, *a) < 0) {
-                        *ret_error_name = CHROOTD_ERROR_FAILED;
-                        *ret_error_message = strdup("Out of memory");
-                        return -ENOMEM; /* freeing run kills the child */
-                }
-        run->message = sd_bus_message_ref(message);
-        run->next = s->runs;
-        started = s->runs = TAKE_PTR(run);
-        s->n_runs++;
-
-        /* From here on, failures reach the caller through on_run_exit. Before the
-         * command runs, its init goes into a scope of its own in the session's slice,
-         * so that everything it starts is tracked and can be killed by systemd. */
-        description = run_description(s, p->argv);
-        r = description ? run_scope_name(s->rec.id, started->child.pid, &started->unit) : -ENOMEM;
-        if (r >= 0)
-                r = systemd_start_scope(s->manager->systemd, started->unit, s->slice, description,
-                                        started->child.pid, started->child.pidfd, on_run_scope, started,
-                                        &started->job);
-        if (r == -EOPNOTSUPP)
-                on_run_scope(r, NULL, started);
-        else if (r < 0)
-                run_fail(started, strf("Cannot ask systemd for a scope: %s", strerror(-r)));
         return 0;
 }
 

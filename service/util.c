@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "util.h"
 
+#include <time.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -209,4 +211,19 @@ int dir_list(int dirfd, bool (*filter)(const struct dirent *de), char ***ret) {
                 qsort(l, strv_length(l), sizeof(char *), cmp_str);
         *ret = TAKE_PTR(l);
         return 0;
+}
+
+static uint64_t clock_usec(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+uint64_t now_realtime_usec(void) {
+        return clock_usec(CLOCK_REALTIME);
+}
+
+uint64_t now_monotonic_usec(void) {
+        return clock_usec(CLOCK_MONOTONIC);
 }

@@ -97,6 +97,10 @@ static inline size_t strv_length(char *const *l) {
 /* Append a copy of s to *l. Returns 0 or -ENOMEM. */
 int strv_extend(char ***l, const char *s);
 
+/* CLOCK_REALTIME and CLOCK_MONOTONIC in microseconds. */
+uint64_t now_realtime_usec(void);
+uint64_t now_monotonic_usec(void);
+
 /* The names in the directory dirfd (not . and ..), those that filter (may be NULL)
  * accepts, sorted. Returns 0 or -errno. */
 int dir_list(int dirfd, bool (*filter)(const struct dirent *de), char ***ret);

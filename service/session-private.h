@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What session.c (lifecycle, Begin's steps, End), session-run.c (Run and the overlay
+ * holder) and session-worker.c (the unpack, prepare, removal and repack children)
+ * share. Not for other modules: they use session.h. */
+
+#include <signal.h>
+#include "session.h"
+#include "userns.h"
+
+/* Begin's add-login: the user's entries, added to the tree's files. */
+struct LoginEntries {
+        char *name;
+        char *passwd_line;
+        char *shadow_line;
+        char **group_names; /* primary group first, then supplementary ones */
+        char **group_lines;
+};
+
+LoginEntries *login_entries_free(LoginEntries *l);
+/* The service user's entries (session-worker.c). Returns 0, -ESRCH or -ERANGE (ids a
+ * session cannot hold). */
+int login_entries(Manager *m, LoginEntries **ret);
+
+typedef struct WorkerChild {
+        int sessfd;
+        int input_fd;  /* the archive to unpack, or -EBADF */
+        int output_fd; /* the tarball to write back into, or -EBADF */
+        int filter;    /* its compression */
+        int lowerfd;   /* a copy-on-write session's base tree (O_PATH), or -EBADF */
+        /* ... and the paths of its base tree and session directory: overlayfs wants
+         * layers opened in the child's own mount namespace. */
+        const char *lower_path;
+        const char *session_dir;
+        int report_fd;
+        const LoginEntries *login; /* or NULL */
+} WorkerChild;
+
+/* Turn a child's exit and report into an Outcome. */
+void outcome_from_child(const siginfo_t *si, int report_fd, const char *what, Outcome *ret);
+
+/* Start a worker child for s (unpack, prepare, removal, repack: the *_after_map
+ * functions); with dir_fd >= 0 its input is that directory as a tar stream. Its exit
+ * goes to on_worker_exit (session.c). Returns 0 or -errno with *ret_error. */
+int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map, char **ret_error);
+int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *userdata);
+int unpack_after_map(void *userdata);
+int prepare_after_map(void *userdata);
+int remove_after_map(void *userdata);
+int repack_after_map(void *userdata);
+
+/* session.c */
+void session_continue_end(Session *s);
+char *session_lower_path(Session *s);
+
+/* session-run.c */
+Run *run_free(Run *run);

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The children of a session's Begin and End: unpacking a tarball (into the session or
+ * into a base), copying a directory, preparing a copy-on-write session, removing a
+ * session's tree and writing it back into its tarball. Each is root in a user
+ * namespace with the session map (idmap.h) and chroot()s before touching a tree. */
+#include "session-private.h"
+#include "dircopy.h"
+#include "mounts.h"
+#include "passwd.h"
+#include "report.h"
+#include "rmtree.h"
+#include "unpack.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+LoginEntries *login_entries_free(LoginEntries *l) {
+        if (!l)
+                return NULL;
+        free(l->name);
+        free(l->passwd_line);
+        free(l->shadow_line);
+        strv_free(l->group_names);
+        strv_free(l->group_lines);
+        free(l);
+        return NULL;
+}
+
+/* Turn a child's exit and report into an Outcome. */
+void outcome_from_child(const siginfo_t *si, int report_fd, const char *what, Outcome *ret) {
+        Report rep = {};
+        Outcome o = {};
+
+        (void) report_read(report_fd, &rep);
+        if (rep.have_error) {
+                o.error_name = child_error_to_bus_name(rep.error_kind);
+                o.error_message = strdup(rep.message);
+        } else if (si->si_code != CLD_EXITED || si->si_status != 0) {
+                o.error_name = CHROOTD_ERROR_FAILED;
+                o.error_message = si->si_code == CLD_EXITED
+                                          ? strf("%s failed with exit status %d", what, si->si_status)
+                                          : strf("%s was killed by signal %s", what, strsignal(si->si_status));
+        }
+        *ret = o;
+}
+
+/* Append line to file (inside the chroot) unless an entry called name is there. A
+ * chroot without the file is left alone. */
+static int add_entry(const char *file, const char *name, const char *line) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = read_file_at(AT_FDCWD, file, 16 << 20, &text);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (passwd_has_name(text, name))
+                return 0;
+        fd = open(file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (*text && text[strlen(text) - 1] != '\n' && (r = write_full(fd, "\n", 1)) < 0)
+                return r;
+        return write_full(fd, line, strlen(line));
+}
+
+/* The reader's failures travel in the report pipe; its exit needs only reaping. */
+static int on_reader_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
+        return 0;
+}
+
+/* Directory chroots are streamed as a tar archive and unpacked by the same code as
+ * tarballs, so both get the same checks. The reader runs on the host with the user's
+ * own credentials: it must see host ids (a namespace would show unmapped owners as
+ * 65534) and read what the user can read. It reports failures itself; the unpack then
+ * fails on the truncated stream. Returns the read end of the stream. */
+static int start_reader(Session *s, int source_fd, const IdShift *shift, int report_fd) {
+        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
+        pid_t pid;
+        int r;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                _cleanup_free_ char *error = NULL;
+                int keep[] = { source_fd, p[1], report_fd };
+
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                        _exit(EXIT_FAILURE);
+                reset_signals();
+                if (close_all_fds_except(keep, ELEMENTSOF(keep)) < 0)
+                        _exit(EXIT_FAILURE);
+                if (dircopy_write_tar(source_fd, p[1], shift, &error) < 0) {
+                        report_error(report_fd, CHILD_ERROR_SOURCE, -EIO, "%s", strempty(error));
+                        _exit(EXIT_FAILURE);
+                }
+                _exit(EXIT_SUCCESS);
+        }
+        r = sd_event_add_child(s->manager->event, &s->reader_source, pid, WEXITED, on_reader_exit, NULL);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        (void) sd_event_source_set_child_process_own(s->reader_source, true);
+        return TAKE_FD(p[0]);
+}
+
+/* As schroot does at session start: the caller's login exists inside. Called
+ * chroot()ed into the tree, so its symlinks cannot lead out. */
+static int add_login(const WorkerChild *w) {
+        const LoginEntries *l = w->login;
+        int r;
+
+        if (!l)
+                return EXIT_SUCCESS;
+        r = add_entry("/etc/passwd", l->name, l->passwd_line);
+        /* A locked password: PAM's account check (su) needs the entry. */
+        if (r >= 0)
+                r = add_entry("/etc/shadow", l->name, l->shadow_line);
+        for (size_t i = 0; r >= 0 && l->group_names && l->group_names[i]; i++)
+                r = add_entry("/etc/group", l->group_names[i], l->group_lines[i]);
+        if (r < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot add user '%s' to the chroot: %s", l->name,
+                             strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}
+
+static int open_dir_at(int dirfd, const char *name) {
+        int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+/* A copy-on-write session's own directories: root/ (the mount point), upper/ (with
+ * the base's root mode, owned by root inside) and work/. The overlay is mounted here
+ * once, in this child's mount namespace: to find out whether the kernel allows it in
+ * a user namespace, and for add-login, which writes into the upper layer through it. */
+int prepare_after_map(void *userdata) {
+        WorkerChild *w = userdata;
+        _cleanup_close_ int upperfd = -EBADF, workfd = -EBADF, mpfd = -EBADF, rootfd = -EBADF, lowerfd = -EBADF,
+                            sessfd = -EBADF;
+        struct stat st;
+        int r;
+
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the mounts private: %m");
+                return EXIT_FAILURE;
+        }
+        /* Opened anew here: fds from the service point into its mount namespace. */
+        lowerfd = open(w->lower_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        sessfd = open(w->session_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (lowerfd < 0 || sessfd < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot open the session's layers: %m");
+                return EXIT_FAILURE;
+        }
+        if (fstat(lowerfd, &st) < 0 ||
+            (mkdirat(sessfd, "root", 0755) < 0 && errno != EEXIST) ||
+            (mkdirat(sessfd, "upper", st.st_mode & 07777) < 0 && errno != EEXIST) ||
+            (mkdirat(sessfd, "work", 0700) < 0 && errno != EEXIST)) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the session's directories: %m");
+                return EXIT_FAILURE;
+        }
+        if ((upperfd = open_dir_at(sessfd, "upper")) < 0 || (workfd = open_dir_at(sessfd, "work")) < 0 ||
+            (mpfd = open_dir_at(sessfd, "root")) < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, upperfd < 0 ? upperfd : workfd < 0 ? workfd : mpfd,
+                             "Cannot open the session's directories");
+                return EXIT_FAILURE;
+        }
+        char msg[256] = "";
+        r = mounts_overlay(lowerfd, upperfd, workfd, mpfd, &rootfd, msg, sizeof(msg));
+        if (r < 0) {
+                (void) unlinkat(sessfd, "root", AT_REMOVEDIR);
+                (void) unlinkat(sessfd, "upper", AT_REMOVEDIR);
+                (void) rm_rf_at(sessfd, "work");
+                report_error(w->report_fd, CHILD_ERROR_NO_OVERLAY, r, "overlayfs in a user namespace: %s%s%s",
+                             strerror(-r), msg[0] ? ": " : "", msg);
+                return EXIT_FAILURE;
+        }
+        if (!w->login)
+                return EXIT_SUCCESS;
+        if (fchdir(rootfd) < 0 || chroot(".") < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot chroot into the session's tree: %m");
+                return EXIT_FAILURE;
+        }
+        return add_login(w);
+}
+
+int unpack_after_map(void *userdata) {
+        WorkerChild *w = userdata;
+        _cleanup_free_ char *error = NULL;
+        UnpackLimits limits = UNPACK_LIMITS_DEFAULT;
+        UnpackStats stats = {};
+        int rootfd, r;
+
+        if (mkdirat(w->sessfd, "root", 0755) < 0 ||
+            (rootfd = openat(w->sessfd, "root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the session's tree: %m");
+                return EXIT_FAILURE;
+        }
+        /* Whatever the archive does, it cannot reach outside the tree. */
+        if (fchdir(rootfd) < 0 || chroot(".") < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot chroot into the session's tree: %m");
+                return EXIT_FAILURE;
+        }
+        r = unpack_archive(w->input_fd, rootfd, &limits, &stats, &error);
+        if (r < 0) {
+                report_error(w->report_fd, r == -EPERM ? CHILD_ERROR_UNSAFE_ARCHIVE : CHILD_ERROR_FAILED, r,
+                             "%s", error ? error : strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return add_login(w);
+}
+
+int remove_after_map(void *userdata) {
+        WorkerChild *w = userdata;
+        int r;
+
+        if (fchdir(w->sessfd) < 0 || chroot(".") < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot chroot into the session: %m");
+                return EXIT_FAILURE;
+        }
+        /* A copy-on-write session has upper/ and work/ too; the base is not its own. */
+        r = rm_rf_at(AT_FDCWD, "root");
+        if (r >= 0)
+                r = rm_rf_at(AT_FDCWD, "tree"); /* a host-tree session's link (never followed) */
+        if (r >= 0)
+                r = rm_rf_at(AT_FDCWD, ".tree.new");
+        if (r >= 0)
+                r = rm_rf_at(AT_FDCWD, "upper");
+        if (r >= 0)
+                r = rm_rf_at(AT_FDCWD, "work");
+        if (r < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot remove the session's tree: %s", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}
+
+/* A write-back session's End: the tree, as root in the namespace sees it (owners are
+ * the ids inside), becomes the new tarball. */
+int repack_after_map(void *userdata) {
+        WorkerChild *w = userdata;
+        _cleanup_free_ char *error = NULL;
+        IdShift identity = { .self_uid = (uid_t) -1, .self_gid = (gid_t) -1, .count = IDMAP_COUNT };
+        _cleanup_close_ int rootfd = -EBADF;
+        int r;
+
+        if (fchdir(w->sessfd) < 0 || chroot(".") < 0 ||
+            (rootfd = open("/root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot open the session's tree: %m");
+                return EXIT_FAILURE;
+        }
+        r = dircopy_write_tar_filtered(rootfd, w->output_fd, &identity, w->filter, &error);
+        if (r >= 0 && fsync(w->output_fd) < 0)
+                r = -errno;
+        if (r < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot write the tarball back: %s",
+                             error ? error : strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}
+
+/* Start an unpack or removal child. With dir_fd >= 0 (a directory chroot), its input
+ * is a tar stream of that directory, made by a reader process. */
+int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map, char **ret_error) {
+        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int pidfd = -EBADF, stream = -EBADF;
+        IdMap map;
+        pid_t pid;
+        int r;
+
+        r = manager_idmap(s->manager, &map, ret_error);
+        if (r < 0)
+                return r;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        w->report_fd = p[1];
+        if (dir_fd >= 0) {
+                IdShift shift = { map.self_uid, map.self_gid, map.uid_base, map.gid_base, IDMAP_COUNT };
+                stream = start_reader(s, dir_fd, &shift, p[1]);
+                if (stream < 0)
+                        return stream;
+                w->input_fd = stream;
+        }
+
+        int keep[] = { w->sessfd, p[1], w->input_fd, w->output_fd, w->lowerfd }; /* -EBADF ones are ignored */
+        SpawnParams sp = {
+                .map = &map,
+                .map_self = true,
+                .extra_flags = w->lowerfd >= 0 ? CLONE_NEWNS : 0,
+                .keep_fds = keep,
+                .n_keep_fds = ELEMENTSOF(keep),
+                .after_map = after_map,
+                .userdata = w,
+        };
+
+        r = userns_spawn(&sp, &pid, &pidfd, ret_error);
+        if (r < 0)
+                return r;
+        r = sd_event_add_child_pidfd(s->manager->event, &s->worker_source, pidfd, WEXITED, on_worker_exit, s);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        (void) sd_event_source_set_child_pidfd_own(s->worker_source, true);
+        (void) sd_event_source_set_child_process_own(s->worker_source, true);
+        TAKE_FD(pidfd);
+        (void) fcntl(p[0], F_SETFL, O_NONBLOCK);
+        s->worker_report_fd = TAKE_FD(p[0]);
+        s->worker_pid = pid;
+        return 0;
+}
+
+/* The service user's passwd, shadow and group lines, for Begin's add-login: its
+ * primary group and the supplementary groups it has on the host (as schroot copies
+ * the host's /etc/group), those with ids a session can hold. */
+int login_entries(Manager *m, LoginEntries **ret) {
+        _cleanup_strv_free_ char **names = NULL, **lines = NULL;
+        LoginEntries *l;
+        struct passwd *pw = getpwuid(m->uid);
+        gid_t groups[256];
+        int n = ELEMENTSOF(groups);
+
+        if (!pw)
+                return -ESRCH;
+        if (m->uid >= IDMAP_COUNT || m->gid >= IDMAP_COUNT)
+                return -ERANGE;
+        if (getgrouplist(pw->pw_name, m->gid, groups, &n) < 0)
+                n = 1, groups[0] = m->gid;
+        for (int i = 0; i < n; i++) {
+                struct group *gr = getgrgid(groups[i]);
+                if (!gr || groups[i] >= IDMAP_COUNT || strv_contains(names, gr->gr_name))
+                        continue;
+                if (strv_extend(&names, gr->gr_name) < 0 ||
+                    strv_consume(&lines, groups[i] == m->gid ? strf("%s:x:%u:\n", gr->gr_name, (unsigned) groups[i])
+                                                             : strf("%s:x:%u:%s\n", gr->gr_name,
+                                                                    (unsigned) groups[i], pw->pw_name)) < 0)
+                        return -ENOMEM;
+        }
+        l = calloc(1, sizeof(LoginEntries));
+        if (!l)
+                return -ENOMEM;
+        l->name = strdup(pw->pw_name);
+        l->passwd_line = strf("%s:x:%u:%u:%s:%s:%s\n", pw->pw_name, (unsigned) m->uid, (unsigned) m->gid,
+                              strempty(pw->pw_gecos), strempty(pw->pw_dir), pw->pw_shell ? pw->pw_shell : "/bin/sh");
+        l->shadow_line = strf("%s:*:19000:0:99999:7:::\n", pw->pw_name);
+        l->group_names = TAKE_PTR(names);
+        l->group_lines = TAKE_PTR(lines);
+        if (!l->name || !l->passwd_line || !l->shadow_line) {
+                login_entries_free(l);
+                return -ENOMEM;
+        }
+        *ret = l;
+        return 0;
+}
