@@ -392,20 +392,13 @@ static int get_session(sd_bus *bus, const char *id, char **ret) {
 }
 
 static int append_run_options(sd_bus_message *m) {
-        static const char *const streams[] = { "stdin", "stdout", "stderr" };
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = append_stdio_options(m);
         if (r < 0)
                 return r;
-
-        /* A closed standard stream stays closed: the service then uses /dev/null. */
-        for (int fd = 0; fd < 3; fd++)
-                if (fcntl(fd, F_GETFD) >= 0) {
-                        r = sd_bus_message_append(m, "{sv}", streams[fd], "h", fd);
-                        if (r < 0)
-                                return r;
-                }
 
         if (arg.user && (r = sd_bus_message_append(m, "{sv}", "user", "s", arg.user)) < 0)
                 return r;
@@ -426,17 +419,7 @@ static int append_run_options(sd_bus_message *m) {
                         if (!environment_unsafe(*e) && strv_extend(&env, *e) < 0)
                                 return -ENOMEM;
 
-                r = sd_bus_message_open_container(m, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "environment");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "as");
-                if (r >= 0)
-                        r = sd_bus_message_append_strv(m, env);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
+                r = append_strv_option(m, "environment", env);
                 if (r < 0)
                         return r;
         }

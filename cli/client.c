@@ -2,6 +2,8 @@
 #include "client.h"
 #include "util.h"
 
+#include <fcntl.h>
+
 int call(sd_bus *bus, const char *path, const char *iface, const char *method, sd_bus_error *error,
          sd_bus_message **reply, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -61,4 +63,34 @@ bool environment_unsafe(const char *entry) {
                 if (strlen(names[i]) == l && strncmp(entry, names[i], l) == 0)
                         return true;
         return false;
+}
+
+int append_stdio_options(sd_bus_message *m) {
+        static const char *const streams[] = { "stdin", "stdout", "stderr" };
+        int r;
+
+        for (int fd = 0; fd < 3; fd++)
+                if (fcntl(fd, F_GETFD) >= 0) {
+                        r = sd_bus_message_append(m, "{sv}", streams[fd], "h", fd);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+int append_strv_option(sd_bus_message *m, const char *key, char **strv) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, strv);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
 }

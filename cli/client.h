@@ -35,6 +35,12 @@ typedef struct AsyncCall {
 int async_call_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused);
 int async_call_take(AsyncCall *call, sd_bus_error *error, sd_bus_message **ret);
 
+/* Run options both clients send: the caller's open standard streams as stdin/stdout/
+ * stderr fds (a closed one stays closed: the service then uses /dev/null), and a
+ * string-array option such as "environment". Return 0 or -errno. */
+int append_stdio_options(sd_bus_message *m);
+int append_strv_option(sd_bus_message *m, const char *key, char **strv);
+
 /* schroot's default environment filter: entries that change how the dynamic linker,
  * shells or resolver behave (LD_*, IFS, BASH_ENV, ...) and so must not leak from the
  * caller into a chroot; entries that are not KEY=VALUE too. */

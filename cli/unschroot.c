@@ -887,7 +887,6 @@ static const char *signal_name(int sig) {
 
 /* Run the command in session s; returns its exit status, or -1 after an E: line. */
 static int run_in_session(sd_bus *bus, const SessionInfo *s) {
-        static const char *const streams[] = { "stdin", "stdout", "stderr" };
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_strv_free_ char **env = NULL, **argv = NULL;
@@ -929,9 +928,8 @@ static int run_in_session(sd_bus *bus, const SessionInfo *s) {
                 r = sd_bus_message_append_strv(m, argv);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
-        for (int fd = 0; r >= 0 && fd < 3; fd++)
-                if (fcntl(fd, F_GETFD) >= 0)
-                        r = sd_bus_message_append(m, "{sv}", streams[fd], "h", fd);
+        if (r >= 0)
+                r = append_stdio_options(m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "{sv}", "user", "s", user);
         if (r >= 0)
@@ -939,17 +937,7 @@ static int run_in_session(sd_bus *bus, const SessionInfo *s) {
         if (r >= 0 && arg.isolate_network)
                 r = sd_bus_message_append(m, "{sv}", "network", "s", "none");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "environment");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "as");
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, env);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+                r = append_strv_option(m, "environment", env);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)

@@ -177,21 +177,26 @@ static char *path_join(const char *dir, const char *name) {
         return strf("%.*s/%s", (int) l, dir, name);
 }
 
-static int strcmp_ptr(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 /* Opens a directory to scan and lists its non-hidden entries, sorted. Returns 1 and the
  * fd, 0 if the directory does not exist (or was skipped with a warning), or -ENOMEM. */
-static int open_and_list(Catalog *cat, const char *path, const char *label, int *ret_fd,
-                         char ***ret_names) {
+static bool not_hidden(const struct dirent *de) {
+        return de->d_name[0] != '.';
+}
+
+/* Open a chroot directory and list its entries (hidden ones left out, sorted), with
+ * the label its warnings use. Returns 1, or 0 when there is nothing to load (no path,
+ * no such directory, or a warning recorded), or -ENOMEM. */
+static int open_and_list(Catalog *cat, const char *path, char **ret_label, int *ret_fd, char ***ret_names) {
+        _cleanup_free_ char *label = NULL;
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_closedir_ DIR *d = NULL;
         _cleanup_strv_free_ char **names = NULL;
-        int dfd, r;
+        int r;
 
         if (!path)
                 return 0;
+        label = dir_label(path);
+        if (!label)
+                return -ENOMEM;
         if (path[0] != '/')
                 return catalog_warn(cat, "%s: not an absolute path, directory ignored", path);
 
@@ -201,36 +206,17 @@ static int open_and_list(Catalog *cat, const char *path, const char *label, int 
                         return 0;
                 return catalog_warn(cat, "%s: cannot open directory: %m", label);
         }
-        dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return catalog_warn(cat, "%s: cannot open directory: %m", label);
-        d = fdopendir(dfd);
-        if (!d) {
-                (void) safe_close(dfd);
-                return catalog_warn(cat, "%s: cannot open directory: %m", label);
+        r = dir_list(fd, not_hidden, &names);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                errno = -r;
+                return catalog_warn(cat, "%s: cannot read directory: %m", label);
         }
-
-        names = calloc(1, sizeof(char *));
-        if (!names)
+        if (!names && !(names = calloc(1, sizeof(char *))))
                 return -ENOMEM;
-        for (;;) {
-                struct dirent *de;
 
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                return catalog_warn(cat, "%s: cannot read directory: %m", label);
-                        break;
-                }
-                if (de->d_name[0] == '.')
-                        continue;
-                r = strv_extend(&names, de->d_name);
-                if (r < 0)
-                        return r;
-        }
-        qsort(names, strv_length(names), sizeof(char *), strcmp_ptr);
-
+        *ret_label = TAKE_PTR(label);
         *ret_fd = TAKE_FD(fd);
         *ret_names = TAKE_PTR(names);
         return 1;
@@ -406,12 +392,7 @@ static int load_confd(Catalog *cat, const char *confd_dir) {
         _cleanup_close_ int dfd = -EBADF;
         int r;
 
-        if (!confd_dir)
-                return 0;
-        label = dir_label(confd_dir);
-        if (!label)
-                return -ENOMEM;
-        r = open_and_list(cat, confd_dir, label, &dfd, &names);
+        r = open_and_list(cat, confd_dir, &label, &dfd, &names);
         if (r <= 0)
                 return r;
 
@@ -491,12 +472,7 @@ static int load_sbuild(Catalog *cat, const char *sbuild_dir) {
         _cleanup_close_ int dfd = -EBADF;
         int r;
 
-        if (!sbuild_dir)
-                return 0;
-        label = dir_label(sbuild_dir);
-        if (!label)
-                return -ENOMEM;
-        r = open_and_list(cat, sbuild_dir, label, &dfd, &names);
+        r = open_and_list(cat, sbuild_dir, &label, &dfd, &names);
         if (r <= 0)
                 return r;
 

@@ -76,7 +76,8 @@ void session_reply_run(Run *run, const Outcome *o) {
                 log_warning("Failed to reply to Run: %s", strerror(-r));
 }
 
-void session_reply_end(Session *s, sd_bus_message *m, const Outcome *o) {
+/* An empty reply, or the outcome's error. */
+static void reply_empty(sd_bus_message *m, const Outcome *o, const char *method) {
         int r;
 
         if (o->error_name) {
@@ -85,7 +86,11 @@ void session_reply_end(Session *s, sd_bus_message *m, const Outcome *o) {
         }
         r = sd_bus_reply_method_return(m, NULL);
         if (r < 0)
-                log_warning("Failed to reply to End: %s", strerror(-r));
+                log_warning("Failed to reply to %s: %s", method, strerror(-r));
+}
+
+void session_reply_end(Session *s, sd_bus_message *m, const Outcome *o) {
+        reply_empty(m, o, "End");
 }
 
 void session_emit_state_changed(Session *s) {
@@ -103,15 +108,7 @@ void session_emit_removed(Session *s) {
 }
 
 void session_reply_set_limits(sd_bus_message *m, const Outcome *o) {
-        int r;
-
-        if (o->error_name) {
-                reply_error(m, o);
-                return;
-        }
-        r = sd_bus_reply_method_return(m, NULL);
-        if (r < 0)
-                log_warning("Failed to reply to SetLimits: %s", strerror(-r));
+        reply_empty(m, o, "SetLimits");
 }
 
 int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bus_error *error) {

@@ -28,9 +28,9 @@ typedef struct WorkerChild {
         int input_fd;  /* the archive to unpack, or -EBADF */
         int output_fd; /* the tarball to write back into, or -EBADF */
         int filter;    /* its compression */
-        int lowerfd;   /* a copy-on-write session's base tree (O_PATH), or -EBADF */
-        /* ... and the paths of its base tree and session directory: overlayfs wants
-         * layers opened in the child's own mount namespace. */
+        /* Preparing a copy-on-write session (in a mount namespace of its own): the
+         * paths of its lower layer and session directory, opened in the child, since
+         * overlayfs wants its layers from the mount namespace it is mounted in. */
         const char *lower_path;
         const char *session_dir;
         int report_fd;

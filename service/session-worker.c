@@ -298,11 +298,11 @@ int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map,
                 w->input_fd = stream;
         }
 
-        int keep[] = { w->sessfd, p[1], w->input_fd, w->output_fd, w->lowerfd }; /* -EBADF ones are ignored */
+        int keep[] = { w->sessfd, p[1], w->input_fd, w->output_fd }; /* -EBADF ones are ignored */
         SpawnParams sp = {
                 .map = &map,
                 .map_self = true,
-                .extra_flags = w->lowerfd >= 0 ? CLONE_NEWNS : 0,
+                .extra_flags = w->lower_path ? CLONE_NEWNS : 0,
                 .keep_fds = keep,
                 .n_keep_fds = ELEMENTSOF(keep),
                 .after_map = after_map,

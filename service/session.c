@@ -129,7 +129,7 @@ static void session_set_state(Session *s, SessionState state) {
 static int session_start_removal(Session *s) {
         _cleanup_close_ int sessfd = -EBADF;
         _cleanup_free_ char *error = NULL;
-        WorkerChild w = { .input_fd = -EBADF, .output_fd = -EBADF, .lowerfd = -EBADF };
+        WorkerChild w = { .input_fd = -EBADF, .output_fd = -EBADF };
         int r;
 
         sessfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -171,8 +171,7 @@ static int session_start_repack(Session *s) {
                 (void) unlink(tmp);
                 return r;
         }
-        WorkerChild w = { .sessfd = sessfd, .input_fd = -EBADF, .output_fd = out, .filter = filter,
-                           .lowerfd = -EBADF };
+        WorkerChild w = { .sessfd = sessfd, .input_fd = -EBADF, .output_fd = out, .filter = filter };
         r = start_worker(s, &w, -EBADF, repack_after_map, &error);
         if (r < 0) {
                 log_error("Failed to start writing session '%s' back: %s", s->rec.id, error ? error : strerror(-r));
@@ -454,7 +453,6 @@ static int begin_start_unpack(Session *s, char **ret_error) {
                 .sessfd = sessfd,
                 .input_fd = dir ? -EBADF : s->source_fd,
                 .output_fd = -EBADF,
-                .lowerfd = -EBADF,
                 .login = s->login,
         };
         s->begin_phase = BEGIN_UNPACK;
@@ -475,7 +473,7 @@ static int begin_start_base(Session *s, char **ret_error) {
         if (basefd < 0)
                 return -errno;
         /* The base is the tarball alone: add-login goes into the session's upper/. */
-        WorkerChild w = { .sessfd = basefd, .input_fd = s->source_fd, .output_fd = -EBADF, .lowerfd = -EBADF };
+        WorkerChild w = { .sessfd = basefd, .input_fd = s->source_fd, .output_fd = -EBADF };
         s->begin_phase = BEGIN_BASE;
         return start_worker(s, &w, -EBADF, unpack_after_map, ret_error);
 }
@@ -483,17 +481,13 @@ static int begin_start_base(Session *s, char **ret_error) {
 static int begin_start_prepare(Session *s, char **ret_error) {
         _cleanup_close_ int sessfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         _cleanup_free_ char *lower_path = session_lower_path(s);
-        _cleanup_close_ int lowerfd = -EBADF;
 
         if (sessfd < 0)
                 return -errno;
         if (!lower_path)
                 return -ENOMEM;
-        lowerfd = open(lower_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (lowerfd < 0)
-                return -errno;
-        WorkerChild w = { .sessfd = sessfd, .input_fd = -EBADF, .output_fd = -EBADF, .lowerfd = lowerfd,
-                          .login = s->login, .lower_path = lower_path, .session_dir = s->dir };
+        WorkerChild w = { .sessfd = sessfd, .input_fd = -EBADF, .output_fd = -EBADF, .login = s->login,
+                          .lower_path = lower_path, .session_dir = s->dir };
         s->begin_phase = BEGIN_PREPARE;
         return start_worker(s, &w, -EBADF, prepare_after_map, ret_error);
 }

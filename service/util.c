@@ -201,7 +201,16 @@ int dir_list(int dirfd, bool (*filter)(const struct dirent *de), char ***ret) {
                 return -errno;
         }
         rewinddir(d);
-        for (struct dirent *de; (de = readdir(d));) {
+        for (;;) {
+                struct dirent *de;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno != 0)
+                                return -errno;
+                        break;
+                }
                 if (streq(de->d_name, ".") || streq(de->d_name, "..") || (filter && !filter(de)))
                         continue;
                 if (strv_extend(&l, de->d_name) < 0)
