@@ -177,6 +177,9 @@ done_testing() {
 #   session_property ID PROP  the value of a Session property, unquoted
 #   sessions_dir              where chrootd keeps its sessions
 #   subid_start uid|gid       the first subordinate uid or gid of the caller (65536 of them)
+#   require_subids            sets suid to subid_start uid, or skips the script without
+#   bg_run OUT ERR ARGS...    chrootctl ARGS in the background (stdout to OUT, stderr to
+#                             ERR); sets BG to its pid and adds it to bg_pids
 #   host_id uid|gid N         the host id that id N inside a session is: the caller's
 #                             own uid/gid stay themselves, the rest are subordinate
 #   session_id_map uid|gid    the expected /proc/self/{uid,gid}_map of a command, as
@@ -263,6 +266,19 @@ subid_start() {
         local f=/etc/sub$1
         awk -F: -v u="$(id -un)" -v id="$(id -u)" \
                 '($1 == u || $1 == id) && $3 >= 65536 { print $2; exit }' "$f"
+}
+
+require_subids() {
+        suid=$(subid_start uid)
+        [ -n "$suid" ] || skip_all "$(id -un) has no 65536 subordinate ids in /etc/subuid"
+}
+
+bg_run() {
+        local out=$1 err=$2
+        shift 2
+        chrootctl "$@" >"$out" 2>"$err" </dev/null &
+        BG=$!
+        bg_pids+=("$BG")
 }
 
 host_id() {

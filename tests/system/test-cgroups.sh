@@ -8,8 +8,7 @@
 
 require_user_manager
 
-suid=$(subid_start uid)
-[ -n "$suid" ] || skip_all "$(id -un) has no 65536 subordinate ids in /etc/subuid"
+require_subids
 install_test_chroot cg tar.zst || bail_out "could not install the test chroot"
 
 S=cg-test
@@ -47,15 +46,6 @@ cgroup_of() {
 # no_subid_processes: whether nothing runs as a subordinate id (after waiting up to 5 s).
 no_subid_processes() {
         wait_until 5 eval '[ -z "$(subid_processes)" ]'
-}
-
-# bg_run OUT ERR ARGS...: chrootctl ARGS in the background; sets BG to its pid.
-bg_run() {
-        local out=$1 err=$2
-        shift 2
-        chrootctl "$@" >"$out" 2>"$err" </dev/null &
-        BG=$!
-        bg_pids+=("$BG")
 }
 
 # busctl_run OPTIONS_COUNT OPTIONS... -- ARGV...: Session.Run through busctl, printing

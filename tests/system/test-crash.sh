@@ -13,8 +13,7 @@
 
 require_user_manager
 
-suid=$(subid_start uid)
-[ -n "$suid" ] || skip_all "$(id -un) has no 65536 subordinate ids in /etc/subuid"
+require_subids
 install_test_chroot crash tar.zst || bail_out "could not install the test chroot"
 
 SB=crash-begin

@@ -12,8 +12,7 @@
 
 require_user_manager
 
-suid=$(subid_start uid)
-[ -n "$suid" ] || skip_all "$(id -un) has no 65536 subordinate ids in /etc/subuid"
+require_subids
 have_gdbus || skip_all "gdbus (libglib2.0-bin) is needed to see D-Bus error names"
 install_test_chroot lim tar.zst || bail_out "could not install the test chroot"
 
@@ -106,15 +105,6 @@ controllers_of() {
         elif [ -n "$mnt" ]; then
                 cat "$mnt/cgroup.controllers" 2>/dev/null
         fi
-}
-
-# bg_run OUT ERR ARGS...: chrootctl ARGS in the background; sets BG to its pid.
-bg_run() {
-        local out=$1 err=$2
-        shift 2
-        chrootctl "$@" >"$out" 2>"$err" </dev/null &
-        BG=$!
-        bg_pids+=("$BG")
 }
 
 e=$(esc "$S")

@@ -10,8 +10,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 require_user_manager
-suid=$(subid_start uid)
-[ -n "$suid" ] || skip_all "$(id -un) has no 65536 subordinate ids in /etc/subuid"
+require_subids
 rootfs=$(test_rootfs) || bail_out "could not make the test root filesystem"
 install_test_chroot ov-bb tar.zst || bail_out "could not install the test chroot"
 tarball=${XDG_CACHE_HOME:-$HOME/.cache}/sbuild/ov-bb.tar.zst

@@ -8,8 +8,7 @@
 
 require_user_manager
 
-suid=$(subid_start uid)
-[ -n "$suid" ] || skip_all "$(id -un) has no 65536 subordinate ids in /etc/subuid"
+require_subids
 install_test_chroot pers tar.zst || bail_out "could not install the test chroot"
 
 S=pers-session
