@@ -128,7 +128,7 @@ int manager_idmap(Manager *m, IdMap *ret, char **ret_error) {
 
 bool manager_is_busy(Manager *m) {
         for (Session *s = m->sessions; s; s = s->next)
-                if (s->worker_source || s->n_runs > 0 || (s->rec.host_tree && holder_alive(&s->holder)))
+                if (s->worker_source || s->n_runs > 0 || (s->rec.host_tree && leader_alive(&s->leader)))
                         return true;
         return m->n_removals > 0;
 }

@@ -36,29 +36,36 @@ void report_status(int fd, int wstatus) {
                 (void) write_full(fd, &rec, sizeof(rec));
 }
 
-int report_read(int fd, Report *ret) {
-        Report rep = {};
+int report_read_more(int fd, Report *rep) {
         Record rec;
 
         for (;;) {
                 ssize_t n = read_full(fd, &rec, sizeof(rec));
-                if (n == -EAGAIN || n == 0)
-                        break;
+                if (n == -EAGAIN)
+                        return 0;
+                if (n == 0)
+                        return 1;
                 if (n < 0)
                         return (int) n;
                 if ((size_t) n != sizeof(rec))
                         return -EBADMSG;
-                if (rec.type == RECORD_ERROR && !rep.have_error) {
-                        rep.have_error = true;
-                        rep.error_kind = (ChildError) rec.kind;
-                        rep.error = rec.value;
+                if (rec.type == RECORD_ERROR && !rep->have_error) {
+                        rep->have_error = true;
+                        rep->error_kind = (ChildError) rec.kind;
+                        rep->error = rec.value;
                         rec.message[sizeof(rec.message) - 1] = 0;
-                        memcpy(rep.message, rec.message, sizeof(rep.message));
+                        memcpy(rep->message, rec.message, sizeof(rep->message));
                 } else if (rec.type == RECORD_STATUS) {
-                        rep.have_status = true;
-                        rep.wstatus = rec.value;
+                        rep->have_status = true;
+                        rep->wstatus = rec.value;
                 }
         }
-        *ret = rep;
-        return 0;
+}
+
+int report_read(int fd, Report *ret) {
+        int r;
+
+        *ret = (Report) {};
+        r = report_read_more(fd, ret);
+        return r < 0 ? r : 0;
 }

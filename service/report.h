@@ -28,3 +28,8 @@ void report_status(int fd, int wstatus);
 /* Called in the service once every writer has gone: read all records. The first
  * error wins; the last status wins. Returns 0 or -errno. */
 int report_read(int fd, Report *ret);
+
+/* Read the records there are now from a non-blocking fd into *rep (which holds what
+ * earlier calls read). Returns 1 at EOF (every writer gone), 0 if more may come, or
+ * -errno. */
+int report_read_more(int fd, Report *rep);

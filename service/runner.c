@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "runner.h"
+#include "fdpass.h"
 #include "mounts.h"
 #include "report.h"
 #include "userns.h"
@@ -10,6 +11,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -74,40 +76,6 @@ int run_build_environment(char *const *base, const PasswdEntry *pw, char ***ret)
         return 0;
 }
 
-typedef struct RunChild {
-        const RunParams *p;
-        int report_fd;
-        int rootfd;
-        int mountpointfd; /* copy-on-write: where the overlay goes */
-} RunChild;
-
-/* Still the service's user on the host: its own paths are reachable, and the tree is
- * bound onto itself so it can become the root of the new mount namespace. */
-static int run_before_map(void *userdata) {
-        RunChild *c = userdata;
-
-        if (c->p->overlay_fd >= 0) {
-                /* The overlay is attached once we are root in the namespace. */
-                if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-                    (c->mountpointfd = open(c->p->tree, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-                        report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot open the session's tree: %m");
-                        return EXIT_FAILURE;
-                }
-                return 0;
-        }
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-            mount(c->p->tree, c->p->tree, NULL, MS_BIND | MS_REC, NULL) < 0) {
-                report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot bind the session's tree: %m");
-                return EXIT_FAILURE;
-        }
-        c->rootfd = open(c->p->tree, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (c->rootfd < 0) {
-                report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot open the session's tree: %m");
-                return EXIT_FAILURE;
-        }
-        return 0;
-}
-
 static int loopback_up(void) {
         _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         struct ifreq ifr = { .ifr_name = "lo" };
@@ -147,61 +115,90 @@ static int arrange_fds(int stdio[3], int *report_fd) {
         return 0;
 }
 
-_noreturn_ static void command_main(RunChild *c) {
+/* The command as the init prepares it, so that its child has only system calls left
+ * to make (it shares the init's memory until exec: vfork). */
+typedef struct Command {
+        const RunParams *p;
+        PasswdEntry pw;
+        gid_t *groups;
+        size_t n_groups;
+        char **env;
+        char *passwd, *group; /* what pw and the names point into */
+} Command;
+
+static void command_done(Command *c) {
+        free(c->groups);
+        strv_free(c->env);
+        free(c->passwd);
+        free(c->group);
+}
+
+/* Look the user up in the chroot's files and build the environment. Returns 0, or
+ * -errno after reporting why. */
+static int command_prepare(const RunParams *p, int fd, Command *c) {
+        int r;
+
+        *c = (Command) { .p = p };
+        r = read_file_at(AT_FDCWD, "/etc/passwd", 16 << 20, &c->passwd);
+        if (r < 0) {
+                report_error(fd, CHILD_ERROR_NO_SUCH_USER, r, "Cannot read the chroot's /etc/passwd: %s", strerror(-r));
+                return r;
+        }
+        r = passwd_find(c->passwd, p->user, &c->pw);
+        if (r <= 0) {
+                report_error(fd, CHILD_ERROR_NO_SUCH_USER, r < 0 ? r : -ESRCH,
+                             "User '%s' does not exist in the chroot's /etc/passwd", p->user);
+                return r < 0 ? r : -ESRCH;
+        }
+        (void) read_file_at(AT_FDCWD, "/etc/group", 16 << 20, &c->group);
+        if (group_list_for_user(c->group, c->pw.name, c->pw.gid, &c->groups, &c->n_groups) < 0 ||
+            run_build_environment(p->environment, &c->pw, &c->env) < 0) {
+                report_error(fd, CHILD_ERROR_FAILED, -ENOMEM, "Out of memory");
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* In the vfork()ed child: system calls only, nothing written to memory the init uses,
+ * and environ is already the command's (execvp() searches its PATH). */
+_noreturn_ static void command_exec(const Command *c, int fd) {
         const RunParams *p = c->p;
-        _cleanup_free_ char *passwd = NULL, *group = NULL;
-        _cleanup_free_ gid_t *groups = NULL;
-        _cleanup_strv_free_ char **env = NULL;
-        PasswdEntry pw = {};
-        size_t n_groups = 0;
-        int fd = c->report_fd, r;
+        int stdio[3] = { p->stdio[0], p->stdio[1], p->stdio[2] }, r;
 
         reset_signals();
         (void) setsid();
         umask(022);
-
-        r = read_file_at(AT_FDCWD, "/etc/passwd", 16 << 20, &passwd);
-        if (r < 0) {
-                report_error(fd, CHILD_ERROR_NO_SUCH_USER, r, "Cannot read the chroot's /etc/passwd: %s", strerror(-r));
-                _exit(127);
-        }
-        r = passwd_find(passwd, p->user, &pw);
-        if (r <= 0) {
-                report_error(fd, CHILD_ERROR_NO_SUCH_USER, r < 0 ? r : -ESRCH,
-                             "User '%s' does not exist in the chroot's /etc/passwd", p->user);
-                _exit(127);
-        }
-        (void) read_file_at(AT_FDCWD, "/etc/group", 16 << 20, &group);
-        if (group_list_for_user(group, pw.name, pw.gid, &groups, &n_groups) < 0 ||
-            run_build_environment(p->environment, &pw, &env) < 0) {
-                report_error(fd, CHILD_ERROR_FAILED, -ENOMEM, "Out of memory");
-                _exit(127);
-        }
-
-        if (setgroups(n_groups, groups) < 0 || setresgid(pw.gid, pw.gid, pw.gid) < 0 ||
-            setresuid(pw.uid, pw.uid, pw.uid) < 0) {
+        /* The raw calls: glibc's wrappers may coordinate threads, which the init has none of. */
+        if (syscall(SYS_setgroups, c->n_groups, c->groups) < 0 ||
+            syscall(SYS_setresgid, c->pw.gid, c->pw.gid, c->pw.gid) < 0 ||
+            syscall(SYS_setresuid, c->pw.uid, c->pw.uid, c->pw.uid) < 0) {
                 report_error(fd, CHILD_ERROR_NO_SUCH_USER, -errno,
                              "Cannot become user '%s' (uid %u, gid %u): %m (ids above 65535 are not mapped)",
-                             pw.name, (unsigned) pw.uid, (unsigned) pw.gid);
+                             c->pw.name, (unsigned) c->pw.uid, (unsigned) c->pw.gid);
                 _exit(127);
         }
         if (chdir(p->directory) < 0) {
                 report_error(fd, CHILD_ERROR_NO_SUCH_DIRECTORY, -errno,
-                             "Cannot change to directory '%s' in the chroot as user '%s': %m", p->directory, pw.name);
+                             "Cannot change to directory '%s' in the chroot as user '%s': %m", p->directory, c->pw.name);
                 _exit(127);
         }
-
-        r = arrange_fds((int *) p->stdio, &fd);
+        r = arrange_fds(stdio, &fd);
         if (r < 0) {
                 report_error(fd, CHILD_ERROR_FAILED, r, "Cannot set up standard streams: %s", strerror(-r));
                 _exit(127);
         }
-
-        /* execvp() searches the PATH of environ: the command's own. */
-        environ = env;
         execvp(p->argv[0], p->argv);
         report_error(fd, CHILD_ERROR_EXEC, -errno, "Cannot execute '%s': %m", p->argv[0]);
         _exit(127);
+}
+
+/* vfork() in a function of its own: nothing of the caller's frame can be clobbered. */
+static __attribute__((noinline)) pid_t command_spawn(const Command *c, int report_fd) {
+        pid_t pid = vfork();
+
+        if (pid == 0)
+                command_exec(c, report_fd);
+        return pid;
 }
 
 /* The init passes a signal on to every other process of its pid namespace: this is
@@ -225,62 +222,262 @@ static void install_forwarding(void) {
                         (void) sigaction(sig, &sa, NULL);
 }
 
-/* PID 1 of the command's pid namespace. */
-static int run_after_map(void *userdata) {
-        RunChild *c = userdata;
-        const RunParams *p = c->p;
+/* The request's fixed fields, in this order, then argc and argv, then the number of
+ * environment entries ("-": a clean environment) and the entries. */
+#define PARAMS_MAGIC "chrootd-run-1"
+#define PARAMS_MAX (64u << 20)
+
+static int buf_add(char **buf, size_t *size, size_t *used, const char *s) {
+        size_t l = strlen(s) + 1;
+
+        if (*used + l > *size) {
+                size_t n = *size * 2 > *used + l + 4096 ? *size * 2 : *used + l + 4096;
+                char *b = realloc(*buf, n);
+                if (!b)
+                        return -ENOMEM;
+                *buf = b;
+                *size = n;
+        }
+        memcpy(*buf + *used, s, l);
+        *used += l;
+        return 0;
+}
+
+int run_params_pack(const RunParams *p, int *ret_fd) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t size = 0, used = 0;
+        char num[32];
+        int r;
+
+        r = buf_add(&buf, &size, &used, PARAMS_MAGIC);
+        if (r >= 0)
+                r = buf_add(&buf, &size, &used, p->user);
+        if (r >= 0)
+                r = buf_add(&buf, &size, &used, p->directory);
+        if (r >= 0)
+                r = buf_add(&buf, &size, &used, p->network_none ? "1" : "0");
+        snprintf(num, sizeof(num), "%zu", strv_length(p->argv));
+        if (r >= 0)
+                r = buf_add(&buf, &size, &used, num);
+        for (char **a = p->argv; r >= 0 && *a; a++)
+                r = buf_add(&buf, &size, &used, *a);
+        if (p->environment)
+                snprintf(num, sizeof(num), "%zu", strv_length(p->environment));
+        if (r >= 0)
+                r = buf_add(&buf, &size, &used, p->environment ? num : "-");
+        for (char **e = p->environment; r >= 0 && e && *e; e++)
+                r = buf_add(&buf, &size, &used, *e);
+        if (r < 0)
+                return r;
+        if (used > PARAMS_MAX)
+                return -E2BIG;
+
+        fd = memfd_create("chrootd-run", MFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = write_full(fd, buf, used);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* The next NUL-terminated field of buf[*pos..size), or NULL. */
+static char *next_field(char *buf, size_t size, size_t *pos) {
+        char *f = buf + *pos, *end;
+
+        if (*pos >= size || !(end = memchr(f, 0, size - *pos)))
+                return NULL;
+        *pos += (size_t) (end - f) + 1;
+        return f;
+}
+
+static int read_strv(char *buf, size_t size, size_t *pos, size_t n, char ***ret) {
+        _cleanup_free_ char **l = NULL;
+
+        if (n > size)
+                return -EBADMSG;
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(l[i] = next_field(buf, size, pos)))
+                        return -EBADMSG;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int run_params_unpack(char *buf, size_t size, RunParams *ret) {
+        _cleanup_free_ char **argv = NULL, **env = NULL;
+        const char *magic, *user, *directory, *net, *argc, *envc;
+        uint64_t n;
+        size_t pos = 0;
+        int r;
+
+        magic = next_field(buf, size, &pos);
+        user = next_field(buf, size, &pos);
+        directory = next_field(buf, size, &pos);
+        net = next_field(buf, size, &pos);
+        argc = next_field(buf, size, &pos);
+        if (!argc || !streq(magic, PARAMS_MAGIC) || (!streq(net, "0") && !streq(net, "1")) ||
+            parse_u64(argc, &n) < 0 || n == 0)
+                return -EBADMSG;
+        r = read_strv(buf, size, &pos, n, &argv);
+        if (r < 0)
+                return r;
+        envc = next_field(buf, size, &pos);
+        if (!envc)
+                return -EBADMSG;
+        if (!streq(envc, "-")) {
+                if (parse_u64(envc, &n) < 0)
+                        return -EBADMSG;
+                r = read_strv(buf, size, &pos, n, &env);
+                if (r < 0)
+                        return r;
+        }
+        if (pos != size)
+                return -EBADMSG;
+        *ret = (RunParams) {
+                .argv = TAKE_PTR(argv),
+                .environment = TAKE_PTR(env),
+                .user = user,
+                .directory = directory,
+                .network_none = streq(net, "1"),
+                .stdio = { -EBADF, -EBADF, -EBADF },
+        };
+        return 0;
+}
+
+/* The whole of a request's memfd. */
+static int read_params(int fd, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        ssize_t n;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size <= 0 || (uint64_t) st.st_size > PARAMS_MAX)
+                return -EBADMSG;
+        buf = malloc((size_t) st.st_size);
+        if (!buf)
+                return -ENOMEM;
+        n = pread(fd, buf, (size_t) st.st_size, 0);
+        if (n != st.st_size)
+                return n < 0 ? -errno : -EBADMSG;
+        *ret = TAKE_PTR(buf);
+        *ret_size = (size_t) st.st_size;
+        return 0;
+}
+
+/* What an init is sent: its report pipe, the command's stdin, stdout, stderr and the
+ * request (run_params_pack). */
+enum { REQ_REPORT, REQ_STDIN, REQ_STDOUT, REQ_STDERR, REQ_PARAMS, REQ_FDS };
+
+int run_send_request(int ctl, int report_fd, const int stdio[3], int params_fd) {
+        int fds[REQ_FDS] = { report_fd, stdio[0], stdio[1], stdio[2], params_fd };
+
+        return fdpass_send(ctl, "r", 1, fds, REQ_FDS);
+}
+
+/* PID 1 of the command's pid namespace, forked by the session's leader (leader.h) with
+ * its cwd at the session's tree. */
+int run_init_main(int ctl, const char *hostname) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int rootfd = -EBADF;
+        _cleanup_(command_done) Command cmd = {};
+        int fds[REQ_FDS], setup_error = 0, status = 0, r;
+        sigset_t all, old;
         const char *what = NULL;
-        int status = 0, r;
+        RunParams p;
+        size_t size = 0, n_fds;
+        char byte;
         pid_t pid;
 
-        /* Changing credentials cleared the parent-death signal: set it again. */
+        /* Die with the leader; if it died before this, ctl's other end is gone too and
+         * the read below sees EOF. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return EXIT_FAILURE;
+        reset_signals();
+        if (close_all_fds_except(&ctl, 1) < 0)
+                return EXIT_FAILURE;
+        spawn_rename_process("chrootd-spare");
+
+        /* Everything that does not depend on the command is done before it comes: a
+         * spare init (session-run.c) waits with its file system ready. */
+        if (hostname && sethostname(hostname, strlen(hostname)) < 0) {
+                setup_error = -errno;
+                what = "set the hostname";
+        }
+        if (setup_error == 0) {
+                rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (rootfd < 0) {
+                        setup_error = -errno;
+                        what = "open the session's tree";
+                }
+        }
+        if (setup_error == 0) {
+                r = mounts_setup(rootfd, &what);
+                if (r >= 0) {
+                        what = "pivot_root into the tree";
+                        r = mounts_pivot(rootfd);
+                }
+                setup_error = r < 0 ? r : 0;
+        }
+        rootfd = safe_close(rootfd);
+
+        /* The service hanging up means nobody needs us. */
+        if (fdpass_recv(ctl, &byte, 1, fds, REQ_FDS, &n_fds) <= 0)
+                return EXIT_SUCCESS;
+        if (n_fds != REQ_FDS)
+                return EXIT_FAILURE;
         spawn_rename_process("chrootd-init");
-
-        if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0) {
-                report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot set the hostname: %m");
+        ctl = safe_close(ctl);
+        if (setup_error < 0) {
+                report_error(fds[REQ_REPORT], CHILD_ERROR_FAILED, setup_error, "Cannot %s: %s", what,
+                             strerror(-setup_error));
                 return EXIT_FAILURE;
         }
-        if (p->network_none) {
-                r = loopback_up();
-                if (r < 0) {
-                        report_error(c->report_fd, CHILD_ERROR_FAILED, r, "Cannot bring up lo: %s", strerror(-r));
-                        return EXIT_FAILURE;
-                }
-        }
-        if (p->overlay_fd >= 0) {
-                if (move_mount(p->overlay_fd, "", c->mountpointfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-                        report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot attach the session's overlay: %m");
-                        return EXIT_FAILURE;
-                }
-                /* Attached, the fd is the tree's root. */
-                c->rootfd = p->overlay_fd;
-                c->mountpointfd = safe_close(c->mountpointfd);
-        }
-        r = mounts_setup(c->rootfd, &what);
-        if (r >= 0) {
-                what = "pivot_root into the tree";
-                r = mounts_pivot(c->rootfd);
-        }
+        r = read_params(fds[REQ_PARAMS], &buf, &size);
+        if (r >= 0)
+                r = run_params_unpack(buf, size, &p);
         if (r < 0) {
-                report_error(c->report_fd, CHILD_ERROR_FAILED, r, "Cannot %s: %s", what, strerror(-r));
+                report_error(fds[REQ_REPORT], CHILD_ERROR_FAILED, r, "Cannot read the command: %s", strerror(-r));
                 return EXIT_FAILURE;
         }
-        c->rootfd = safe_close(c->rootfd);
+        fds[REQ_PARAMS] = safe_close(fds[REQ_PARAMS]);
+        memcpy(p.stdio, fds + REQ_STDIN, sizeof(p.stdio));
 
+        if (p.network_none) {
+                if (unshare(CLONE_NEWNET) < 0)
+                        r = -errno;
+                else
+                        r = loopback_up();
+                if (r < 0) {
+                        report_error(fds[REQ_REPORT], CHILD_ERROR_FAILED, r, "Cannot make a network namespace with only lo: %s",
+                                     strerror(-r));
+                        return EXIT_FAILURE;
+                }
+        }
+
+        r = command_prepare(&p, fds[REQ_REPORT], &cmd);
+        if (r < 0)
+                return EXIT_FAILURE;
+        /* Signals wait while the child shares our memory; it resets them itself. */
+        sigfillset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, &old);
         install_forwarding();
-        pid = fork();
+        environ = cmd.env;
+        pid = command_spawn(&cmd, fds[REQ_REPORT]);
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
         if (pid < 0) {
-                report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot fork the command: %m");
+                report_error(fds[REQ_REPORT], CHILD_ERROR_FAILED, -errno, "Cannot fork the command: %m");
                 return EXIT_FAILURE;
         }
-        if (pid == 0)
-                command_main(c);
 
         /* The init keeps only the report pipe: the caller's streams are the command's. */
         for (int i = 0; i < 3; i++)
-                (void) close(p->stdio[i]);
+                (void) close(p.stdio[i]);
 
         for (;;) {
                 int st;
@@ -295,30 +492,12 @@ static int run_after_map(void *userdata) {
                         break;
                 }
         }
-        report_status(c->report_fd, status);
+        /* Whatever the command left behind dies before the caller hears of its status,
+         * so that nothing of it outlives the Run; the namespaces go with the init,
+         * after that. */
+        (void) kill(-1, SIGKILL);
+        while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+                ;
+        report_status(fds[REQ_REPORT], status);
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void run_spawn_params(const RunParams *p, RunChild *c, int keep[5], SpawnParams *ret) {
-        *c = (RunChild) { .p = p, .report_fd = keep[0], .rootfd = -EBADF, .mountpointfd = -EBADF };
-        *ret = (SpawnParams) {
-                .map_self = false,
-                .extra_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-                               (p->network_none ? CLONE_NEWNET : 0),
-                .keep_fds = keep,
-                .n_keep_fds = 5,
-                .before_map = run_before_map,
-                .after_map = run_after_map,
-                .userdata = c,
-        };
-}
-
-int run_clone(const RunParams *p, int report_fd, SpawnedChild *ret) {
-        int keep[5] = { report_fd, p->stdio[0], p->stdio[1], p->stdio[2], p->overlay_fd };
-        SpawnParams sp;
-        RunChild c;
-
-        /* c lives on this stack: the child gets its own copy of it at clone. */
-        run_spawn_params(p, &c, keep, &sp);
-        return userns_clone(&sp, ret);
 }

@@ -8,30 +8,40 @@
 #include "passwd.h"
 #include "userns.h"
 
-/* One command in namespaces made for it alone. */
+/* One command, run by an init in namespaces made for it alone: pid, mount, ipc, uts
+ * (and net), inside the user namespace of the session's leader (leader.h). */
 typedef struct RunParams {
         char **argv;
         char **environment;    /* the whole environment, or NULL for a clean one */
         const char *user;      /* name or uid in the chroot's /etc/passwd */
         const char *directory; /* inside the chroot */
         bool network_none;     /* a network namespace with only lo */
-        const char *hostname;
-        const char *tree;      /* the session's tree on the host (a copy-on-write
-                                * session's: root/, where its overlay is mounted) */
-        int overlay_fd;        /* copy-on-write: a detached clone of the session's
-                                * overlay (holder.h), attached at tree; else -1 */
         int stdio[3];
         uint64_t timeout_usec; /* for the service: kill the command after this long (0: never) */
 } RunParams;
 
-/* Start the command: a child in new user, mount, pid, ipc, uts (and net) namespaces
- * that will become the pid namespace's init, set up the file system, fork the command
- * and reap everything until the command exits; when it exits, the kernel kills
- * whatever is left in the pid namespace. Problems before exec and the command's wait
- * status are written as report records to report_fd. The child waits until
- * userns_release() (with map_self false) writes its maps, so that the caller can put
- * it into a cgroup first. Returns 0 or -errno. */
-int run_clone(const RunParams *p, int report_fd, SpawnedChild *ret);
+/* The command as its init receives it: argv, environment, user, directory and
+ * network_none in a memfd (which has no size limit, unlike a socket message). Returns 0
+ * or -errno. */
+int run_params_pack(const RunParams *p, int *ret_fd);
+
+/* The reverse, from the memfd's size bytes in buf, which p points into afterwards;
+ * p->argv and p->environment are arrays to free() (not their strings). Returns 0,
+ * -EBADMSG or -ENOMEM. */
+int run_params_unpack(char *buf, size_t size, RunParams *ret);
+
+/* Give an init its command: the report pipe's write end, the command's stdin, stdout
+ * and stderr, and the packed request, by SCM_RIGHTS over ctl. Returns 0 or -errno. */
+int run_send_request(int ctl, int report_fd, const int stdio[3], int params_fd);
+
+/* The body of a command's init, forked by the session's leader into new pid, mount,
+ * ipc and uts namespaces with its working directory at the session's tree: set the
+ * hostname, mount /proc, /sys and /dev and pivot_root into the tree, then wait on ctl
+ * for the command (run_send_request; EOF: exit quietly). Then fork the command and
+ * reap everything until it exits; when the init exits, the kernel kills whatever is
+ * left in its pid namespace. Problems before exec and the command's wait status go as
+ * report records into the report pipe. Returns the exit status for _exit(). */
+int run_init_main(int ctl, const char *hostname);
 
 /* The command's environment: base (or a clean one: HOME, LOGNAME, USER, SHELL, PATH)
  * with USER and LOGNAME set to the target user and a default PATH if it has none. */

@@ -407,7 +407,6 @@ static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 }
 
         RunParams p = {
-                .overlay_fd = -EBADF,
                 .argv = q.argv,
                 .environment = q.environment,
                 .user = q.user,
@@ -477,7 +476,7 @@ static int property_get_commands(sd_bus *bus, const char *path, const char *inte
                 if (r >= 0)
                         r = sd_bus_message_append_strv(reply, run->argv);
                 if (r >= 0)
-                        r = sd_bus_message_append(reply, "ust", (uint32_t) run->child.pid, strempty(run->unit),
+                        r = sd_bus_message_append(reply, "ust", (uint32_t) run->pid, strempty(run->unit),
                                                   run->started_usec);
                 if (r >= 0)
                         r = sd_bus_message_close_container(reply);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* What session.c (lifecycle, Begin's steps, End), session-run.c (Run and the overlay
- * holder) and session-worker.c (the unpack, prepare, removal and repack children)
+/* What session.c (lifecycle, Begin's steps, End), session-run.c (Run and the session's
+ * leader) and session-worker.c (the unpack, prepare, removal and repack children)
  * share. Not for other modules: they use session.h. */
 
 #include <signal.h>
@@ -56,3 +56,6 @@ char *session_lower_path(Session *s);
 
 /* session-run.c */
 Run *run_free(Run *run);
+/* End: SIGKILL to every command's init; the spare goes at once. */
+void session_kill_runs(Session *s);
+void session_drop_spare(Session *s);

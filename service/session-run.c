@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Run: a command in namespaces of its own (runner.h), in a transient scope of the
- * session's slice, and for a copy-on-write session on a clone of the overlay its
- * holder keeps (holder.h). */
+/* Run: a command's init is forked by the session's leader (leader.h) and put into a
+ * transient scope of the session's slice before it is given its command (runner.h).
+ * A session with recent commands keeps one spare init, already set up and in a scope
+ * of its own, so that the next Run waits neither for a fork nor for systemd. */
 #include "session-private.h"
 #include "report.h"
 #include "session-dbus.h"
@@ -9,24 +10,41 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
 
-static void session_arm_holder_timer(Session *s);
+/* An idle session keeps no process: its leader (and spare init) go a few seconds after
+ * the last command; commands in quick succession, as sbuild runs them, share them. */
+#define LEADER_IDLE_USEC (5 * 1000 * 1000)
 
-/* Freeing the child's watch kills the command's init, and with it the command's
- * whole pid namespace, and reaps it. */
+static void session_arm_leader_timer(Session *s);
+static void session_make_spare(Session *s);
+
+static void run_signal(Run *run, int sig) {
+        if (run->pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, run->pidfd, sig, NULL, 0);
+}
+
+/* Freeing a Run kills its init, and with it the command's whole pid namespace (the
+ * leader reaps it). */
 Run *run_free(Run *run) {
         if (!run)
                 return NULL;
         sd_event_source_unref(run->timer);
         sd_event_source_unref(run->source);
-        idmap_job_done(&run->maps);
-        spawned_child_done(&run->child);
+        sd_event_source_unref(run->report_source);
+        run_signal(run, SIGKILL);
+        safe_close(run->pidfd);
+        safe_close(run->ctl);
         systemd_job_cancel(run->job);
         safe_close(run->report_fd);
+        safe_close(run->params_fd);
+        for (int i = 0; i < 3; i++)
+                safe_close(run->stdio[i]);
         sd_bus_message_unref(run->message);
         outcome_done(&run->failure);
         free(run->unit);
+        free(run->description);
         strv_free(run->argv);
         free(run);
         return NULL;
@@ -36,45 +54,60 @@ static void run_freep(Run **run) {
         run_free(*run);
 }
 
-static int on_run_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
-        Run *run = userdata;
-        Session *s = run->session;
-        Report rep = {};
-        Outcome o = {};
+void session_drop_spare(Session *s) {
+        s->spare = run_free(s->spare);
+}
 
-        (void) report_read(run->report_fd, &rep);
-        /* Where a Run's time goes (docs/performance.md): --debug shows it. */
+/* Kill a command's init; run_finish replies with why (first reason wins). */
+static void run_fail(Run *run, char *message) {
+        if (!run->failure.error_name) {
+                run->failure.error_name = CHROOTD_ERROR_FAILED;
+                run->failure.error_message = message;
+        } else
+                free(message);
+        run_signal(run, SIGKILL);
+}
+
+/* The init has reported the command's status (after killing whatever else ran in its
+ * pid namespace), or it has exited. */
+static void run_finish(Run *run) {
+        Session *s = run->session;
+        const Report *rep = &run->report;
+        Outcome o = {};
         uint64_t t_exit = now_monotonic_usec();
-        log_debug("Run %d in '%s': clone %.2f ms, scope %.2f ms, then maps done %.2f ms, then to exit %.2f ms",
-                  (int) run->child.pid, s->rec.id, (run->t_cloned - run->t_request) / 1000.0,
-                  run->t_scope ? (run->t_scope - run->t_cloned) / 1000.0 : 0.0,
-                  run->t_released ? (run->t_released - (run->t_scope ? run->t_scope : run->t_cloned)) / 1000.0 : 0.0,
-                  run->t_released ? (t_exit - run->t_released) / 1000.0 : 0.0);
+
+        if (run->report_fd >= 0)
+                (void) report_read_more(run->report_fd, &run->report);
+        /* Where a Run's time goes (docs/performance.md): --debug shows it. */
+        log_debug("Run %d in '%s' (%s init): waited %.2f ms for its scope, %.2f ms from the request to the "
+                  "command, %.2f ms to the exit",
+                  (int) run->pid, s->rec.id, run->was_spare ? "spare" : "new",
+                  run->t_scope > run->t_request ? (run->t_scope - run->t_request) / 1000.0 : 0.0,
+                  run->t_dispatched ? (run->t_dispatched - run->t_request) / 1000.0 : 0.0,
+                  run->t_dispatched ? (t_exit - run->t_dispatched) / 1000.0 : 0.0);
         if (run->timed_out) {
                 o.timed_out = true;
                 o.value = SIGKILL;
-        } else if (rep.have_error) {
-                o.error_name = child_error_to_bus_name(rep.error_kind);
-                o.error_message = strdup(rep.message);
+        } else if (rep->have_error) {
+                o.error_name = child_error_to_bus_name(rep->error_kind);
+                o.error_message = strdup(rep->message);
         } else if (run->failure.error_name) {
                 o = run->failure;
                 run->failure = (Outcome) {};
-        } else if (rep.have_status) {
-                o.killed = !WIFEXITED(rep.wstatus);
-                o.value = WIFEXITED(rep.wstatus) ? WEXITSTATUS(rep.wstatus) : WTERMSIG(rep.wstatus);
+        } else if (rep->have_status) {
+                o.killed = !WIFEXITED(rep->wstatus);
+                o.value = WIFEXITED(rep->wstatus) ? WEXITSTATUS(rep->wstatus) : WTERMSIG(rep->wstatus);
         } else if (s->rec.state == SESSION_ENDING) {
                 o.error_name = CHROOTD_ERROR_SESSION_ENDED;
                 o.error_message = strf("Session '%s' was ended while the command ran", s->rec.id);
-        } else if (si->si_code == CLD_KILLED && run->released) {
-                /* Kill(SIGKILL), systemd or the OOM killer: SIGKILL to the init takes the
-                 * command down with it, before the init can report a status. */
+        } else if (run->dispatched || run->killed) {
+                /* The init ends without a report only by SIGKILL: Kill(SIGKILL), systemd,
+                 * the OOM killer, or its leader's death. It takes the command with it. */
                 o.killed = true;
-                o.value = si->si_status;
+                o.value = SIGKILL;
         } else {
                 o.error_name = CHROOTD_ERROR_FAILED;
-                o.error_message = si->si_code == CLD_EXITED
-                                          ? strf("The command's init failed with status %d", si->si_status)
-                                          : strf("The command's init was killed by signal %s", strsignal(si->si_status));
+                o.error_message = strdup("The command's init exited before it was given the command");
         }
         session_reply_run(run, &o);
         outcome_done(&o);
@@ -86,47 +119,83 @@ static int on_run_exit(sd_event_source *source, const siginfo_t *si, void *userd
                 }
         s->n_runs--;
         run_free(run);
-        session_arm_holder_timer(s);
-
+        session_arm_leader_timer(s);
         session_continue_end(s);
+}
+
+static int on_run_report(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Run *run = userdata;
+        int r;
+
+        r = report_read_more(fd, &run->report);
+        if (r != 0 || run->report.have_status)
+                run_finish(run);
         return 0;
 }
 
-/* Kill a command that has not run yet; on_run_exit replies with why. */
-static void run_fail(Run *run, char *message) {
-        if (!run->failure.error_name) {
-                run->failure.error_name = CHROOTD_ERROR_FAILED;
-                run->failure.error_message = message;
-        } else
-                free(message);
-        (void) kill(run->child.pid, SIGKILL);
+static int on_init_exit(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Run *run = userdata;
+        Session *s = run->session;
+
+        if (run == s->spare) {
+                log_debug("The spare init %d of session '%s' exited", (int) run->pid, s->rec.id);
+                session_drop_spare(s);
+                return 0;
+        }
+        run_finish(run);
+        return 0;
 }
 
-/* Write the maps and let the command's init go on. */
-static void run_release(Run *run) {
-        _cleanup_free_ char *error = NULL;
+/* Give the init its command. */
+static void run_dispatch(Run *run) {
+        _cleanup_close_pair_ int rp[2] = { -EBADF, -EBADF };
+        Session *s = run->session;
         int r;
 
-        r = userns_go(&run->child, idmap_apply_finish(&run->maps, &error));
-        run->released = r >= 0;
-        run->t_released = now_monotonic_usec();
-        if (r < 0)
-                run_fail(run, strf("Cannot start the command: %s", error ? error : strerror(-r)));
+        /* A spare's scope was made before its command was known. Sent before the
+         * command starts, so that whoever looks at the scope sees its command. */
+        if (run->was_spare && run->unit)
+                (void) systemd_set_description(s->manager->systemd, run->unit, run->description);
+        if (pipe2(rp, O_CLOEXEC) < 0)
+                r = -errno;
+        else
+                r = run_send_request(run->ctl, rp[1], run->stdio, run->params_fd);
+        run->ctl = safe_close(run->ctl);
+        run->params_fd = safe_close(run->params_fd);
+        for (int i = 0; i < 3; i++)
+                run->stdio[i] = safe_close(run->stdio[i]);
+        run->t_dispatched = now_monotonic_usec();
+        if (r < 0) {
+                run_fail(run, strf("Cannot give the command to its init: %s", strerror(-r)));
+                return;
+        }
+        (void) fcntl(rp[0], F_SETFL, O_NONBLOCK);
+        run->report_fd = TAKE_FD(rp[0]);
+        run->dispatched = true;
+        /* Without this watch the Run still ends, when the init exits. */
+        (void) sd_event_add_io(s->manager->event, &run->report_source, run->report_fd, EPOLLIN, on_run_report, run);
+        session_make_spare(s);
 }
 
 static void on_run_scope(int r, const char *message, void *userdata) {
         Run *run = userdata;
+        Session *s = run->session;
 
         run->job = NULL;
         run->t_scope = now_monotonic_usec();
         if (r == -EOPNOTSUPP) {
-                free(run->unit);
-                run->unit = NULL;
+                run->unit = mfree(run->unit);
         } else if (r < 0) {
-                run_fail(run, strf("systemd did not make a scope for the command: %s", strempty(message)));
+                if (run == s->spare) {
+                        log_debug("No scope for a spare init of session '%s': %s", s->rec.id, strempty(message));
+                        session_drop_spare(s);
+                } else
+                        run_fail(run, strf("systemd did not make a scope for the command: %s", strempty(message)));
                 return;
         }
-        run_release(run);
+        run->scope_ready = true;
+        if (run->message)
+                run_dispatch(run);
 }
 
 static int on_run_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
@@ -134,7 +203,7 @@ static int on_run_timeout(sd_event_source *source, uint64_t usec, void *userdata
 
         /* SIGKILL to the init takes down its whole pid namespace. */
         run->timed_out = true;
-        (void) kill(run->child.pid, SIGKILL);
+        run_signal(run, SIGKILL);
         return 0;
 }
 
@@ -151,35 +220,34 @@ static char *run_description(const Session *s, char **argv) {
         return strdup(buf);
 }
 
-/* An idle session keeps no process: its overlay holder goes a few seconds after the
- * last command (commands in quick succession, as sbuild runs them, share one). */
-#define HOLDER_IDLE_USEC (5 * 1000 * 1000)
-
-static int on_holder_idle(sd_event_source *source, uint64_t usec, void *userdata) {
+static int on_leader_idle(sd_event_source *source, uint64_t usec, void *userdata) {
         Session *s = userdata;
 
-        s->holder_timer = sd_event_source_unref(s->holder_timer);
-        if (s->n_runs == 0)
-                holder_stop(&s->holder);
+        s->leader_timer = sd_event_source_unref(s->leader_timer);
+        if (s->n_runs > 0)
+                return 0;
+        session_drop_spare(s);
+        /* A host-tree session's leader stays: its view is the session's RootDirectory. */
+        if (!s->rec.host_tree)
+                leader_stop(&s->leader);
         return 0;
 }
 
-static void session_arm_holder_timer(Session *s) {
-        s->holder_timer = sd_event_source_unref(s->holder_timer);
-        /* A host-tree session's holder stays: its view is the session's RootDirectory. */
-        if (s->n_runs > 0 || s->holder.pid <= 0 || s->rec.host_tree)
+static void session_arm_leader_timer(Session *s) {
+        s->leader_timer = sd_event_source_unref(s->leader_timer);
+        if (s->n_runs > 0 || (s->leader.pid <= 0 && !s->spare))
                 return;
-        if (sd_event_add_time_relative(s->manager->event, &s->holder_timer, CLOCK_MONOTONIC, HOLDER_IDLE_USEC, 0,
-                                       on_holder_idle, s) < 0)
-                holder_stop(&s->holder);
+        if (sd_event_add_time_relative(s->manager->event, &s->leader_timer, CLOCK_MONOTONIC, LEADER_IDLE_USEC, 0,
+                                       on_leader_idle, s) < 0)
+                on_leader_idle(NULL, 0, s);
 }
 
-/* A host-tree session's RootDirectory is sessions/<id>/tree, a symlink to its holder's
- * view of the overlay, /proc/<holder>/root/.../root: the path stays the same when the
- * holder is replaced (after a restart of the service, the next command or property
+/* A host-tree session's RootDirectory is sessions/<id>/tree, a symlink to its leader's
+ * view of the tree, /proc/<leader>/root/.../root: the path stays the same when the
+ * leader is replaced (after a restart of the service, the next command or property
  * read makes a new one and the link follows). Replaced atomically. */
 static int session_link_tree(Session *s) {
-        _cleanup_free_ char *target = strf("/proc/%d/root%s", (int) s->holder.pid, s->tree);
+        _cleanup_free_ char *target = strf("/proc/%d/root%s", (int) s->leader.pid, s->tree);
         _cleanup_close_ int dirfd = -EBADF;
 
         if (!target)
@@ -195,18 +263,36 @@ static int session_link_tree(Session *s) {
         return 0;
 }
 
-static int session_start_holder(Session *s, const IdMap *map, char **ret_error) {
+/* The session's leader, started if it is not running. */
+static int session_ensure_leader(Session *s, const char **ret_error_name, char **ret_error) {
         _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL;
+        IdMap map;
         int r;
 
-        lower = session_lower_path(s);
-        upper = strf("%s/upper", s->dir);
-        work = strf("%s/work", s->dir);
-        if (!lower || !upper || !work)
-                return -ENOMEM;
-        r = holder_start(map, lower, upper, work, s->tree, &s->holder, &error);
+        if (leader_alive(&s->leader))
+                return 0;
+        leader_stop(&s->leader);
+        session_drop_spare(s);
+        r = manager_idmap(s->manager, &map, ret_error);
         if (r < 0) {
-                *ret_error = strf("Cannot mount the session's overlay: %s", error ? error : strerror(-r));
+                *ret_error_name = CHROOTD_ERROR_NO_SUBORDINATE_IDS;
+                return r;
+        }
+        if (session_is_overlay(s)) {
+                lower = session_lower_path(s);
+                upper = strf("%s/upper", s->dir);
+                work = strf("%s/work", s->dir);
+                if (!lower || !upper || !work)
+                        return -ENOMEM;
+        }
+        LeaderParams p = {
+                .map = &map, .tree = s->tree, .lower = lower, .upper = upper, .work = work,
+                .hostname = s->rec.chroot,
+        };
+        r = leader_start(&p, &s->leader, &error);
+        if (r < 0) {
+                *ret_error = session_is_overlay(s) ? strf("Cannot mount the session's overlay: %s", error ? error : strerror(-r))
+                                                   : strf("Cannot start the session's leader: %s", error ? error : strerror(-r));
                 return r;
         }
         if (s->rec.host_tree) {
@@ -218,150 +304,156 @@ static int session_start_holder(Session *s, const IdMap *map, char **ret_error) 
 }
 
 char *session_root_directory(Session *s, char **ret_error) {
-        IdMap map;
-        int r;
-
         if (!session_is_overlay(s))
                 return strdup(s->tree);
         if (!s->rec.host_tree || s->rec.state != SESSION_READY)
                 return NULL;
-        if (!holder_alive(&s->holder)) {
-                holder_stop(&s->holder);
-                r = manager_idmap(s->manager, &map, ret_error);
-                if (r >= 0)
-                        r = session_start_holder(s, &map, ret_error);
-                if (r < 0)
-                        return NULL;
-        }
+        const char *error_name;
+        if (session_ensure_leader(s, &error_name, ret_error) < 0)
+                return NULL;
         return strf("%s/tree", s->dir);
 }
 
-/* A clone of the session's overlay for a command, from its holder, which is started
- * with the first command (again if it died). Returns an fd or -errno. */
-static int session_overlay(Session *s, const IdMap *map, char **ret_error) {
+/* A new init from the session's leader (started, or restarted once if it died), in a
+ * scope that is being made (description NULL: a spare's, whose command is not known). */
+static int run_new(Session *s, const char *description, Run **ret, const char **ret_error_name, char **ret_error) {
+        _cleanup_(run_freep) Run *run = NULL;
         int r = -EPIPE;
 
+        run = calloc(1, sizeof(Run));
+        if (!run)
+                return -ENOMEM;
+        *run = (Run) { .session = s, .pidfd = -EBADF, .ctl = -EBADF, .report_fd = -EBADF, .params_fd = -EBADF,
+                       .stdio = { -EBADF, -EBADF, -EBADF } };
         for (int attempt = 0; attempt < 2; attempt++) {
-                if (!holder_alive(&s->holder)) {
-                        holder_stop(&s->holder);
-                        r = session_start_holder(s, map, ret_error);
-                        if (r < 0)
-                                return r;
-                }
-                r = holder_get_tree(&s->holder);
-                if (r >= 0)
+                r = session_ensure_leader(s, ret_error_name, ret_error);
+                if (r < 0)
                         return r;
-                holder_stop(&s->holder);
+                r = leader_fork_init(&s->leader, &run->pid, &run->pidfd, &run->ctl);
+                if (r >= 0)
+                        break;
+                leader_stop(&s->leader);
         }
-        *ret_error = strf("The session's overlay holder failed: %s", strerror(-r));
-        return r;
+        if (r < 0) {
+                *ret_error = strf("The session's leader failed: %s", strerror(-r));
+                return r;
+        }
+        r = sd_event_add_io(s->manager->event, &run->source, run->pidfd, EPOLLIN, on_init_exit, run);
+        if (r < 0) {
+                *ret_error = strf("Cannot watch the command's init: %s", strerror(-r));
+                return r;
+        }
+        /* Before its command, the init goes into a scope of its own in the session's
+         * slice, so that everything the command starts is tracked and can be killed. */
+        r = run_scope_name(s->rec.id, run->pid, &run->unit);
+        if (r >= 0) {
+                _cleanup_free_ char *waiting = strf("chrootd session %s: waiting for a command", s->rec.id);
+                r = waiting ? systemd_start_scope(s->manager->systemd, run->unit, s->slice, description ? description : waiting,
+                                                  run->pid, run->pidfd, on_run_scope, run, &run->job)
+                            : -ENOMEM;
+        }
+        if (r == -EOPNOTSUPP) {
+                run->unit = mfree(run->unit);
+                run->scope_ready = true;
+        } else if (r < 0) {
+                *ret_error = strf("Cannot ask systemd for a scope: %s", strerror(-r));
+                return r;
+        }
+        *ret = TAKE_PTR(run);
+        return 0;
+}
+
+/* After a command got its init, the next one gets ready. */
+static void session_make_spare(Session *s) {
+        _cleanup_free_ char *error = NULL;
+        const char *error_name;
+        int r;
+
+        if (s->spare || s->rec.state != SESSION_READY || !leader_alive(&s->leader))
+                return;
+        r = run_new(s, NULL, &s->spare, &error_name, &error);
+        if (r < 0)
+                log_debug("No spare init for session '%s': %s", s->rec.id, strempty(error));
 }
 
 int session_run(Session *s, const RunParams *p, sd_bus_message *message, const char **ret_error_name,
                 char **ret_error_message) {
-        _cleanup_close_pair_ int rp[2] = { -EBADF, -EBADF };
         _cleanup_(run_freep) Run *run = NULL;
         _cleanup_free_ char *description = NULL;
-        _cleanup_close_ int overlay_fd = -EBADF;
-        RunParams params = *p;
+        uint64_t t_request = now_monotonic_usec();
         Run *started;
         int r;
 
+        *ret_error_name = CHROOTD_ERROR_FAILED;
         if (s->rec.state != SESSION_READY) {
                 *ret_error_name = CHROOTD_ERROR_NOT_READY;
                 *ret_error_message = strf("Session '%s' is %s, not ready", s->rec.id, session_state_to_string(s->rec.state));
                 return -EBUSY;
         }
-        run = calloc(1, sizeof(Run));
-        if (!run || pipe2(rp, O_CLOEXEC) < 0) {
-                *ret_error_name = CHROOTD_ERROR_FAILED;
-                *ret_error_message = strdup("Out of memory or file descriptors");
+        description = run_description(s, p->argv);
+        if (!description)
                 return -ENOMEM;
-        }
-        run->child = (SpawnedChild) { .pidfd = -EBADF, .sync_fd = -EBADF };
-        run->maps = (IdMapJob) { .uid = { .err_fd = -EBADF }, .gid = { .err_fd = -EBADF } };
-        run->report_fd = -EBADF;
-        run->t_request = now_monotonic_usec();
-        r = manager_idmap(s->manager, &run->map, ret_error_message);
-        if (r < 0) {
-                *ret_error_name = CHROOTD_ERROR_NO_SUBORDINATE_IDS;
-                return r;
-        }
-
-        params.tree = s->tree;
-        params.hostname = s->rec.chroot;
-        if (session_is_overlay(s)) {
-                s->holder_timer = sd_event_source_unref(s->holder_timer);
-                overlay_fd = session_overlay(s, &run->map, ret_error_message);
-                if (overlay_fd < 0) {
-                        session_arm_holder_timer(s);
-                        *ret_error_name = CHROOTD_ERROR_FAILED;
-                        return overlay_fd;
+        s->leader_timer = sd_event_source_unref(s->leader_timer);
+        if (s->spare) {
+                run = TAKE_PTR(s->spare);
+                run->was_spare = true;
+        } else {
+                r = run_new(s, description, &run, ret_error_name, ret_error_message);
+                if (r < 0) {
+                        session_arm_leader_timer(s);
+                        return r;
                 }
-                params.overlay_fd = overlay_fd;
         }
-        r = run_clone(&params, rp[1], &run->child);
-        if (r < 0) {
-                *ret_error_name = CHROOTD_ERROR_FAILED;
-                *ret_error_message = strf("Cannot start the command: %s", strerror(-r));
-                return r;
-        }
-        run->t_cloned = now_monotonic_usec();
-        rp[1] = safe_close(rp[1]);
-        (void) fcntl(rp[0], F_SETFL, O_NONBLOCK);
-        run->report_fd = TAKE_FD(rp[0]);
+        run->t_request = t_request;
 
-        /* The watch owns the process from here: freeing it kills and reaps. */
-        r = sd_event_add_child_pidfd(s->manager->event, &run->source, run->child.pidfd, WEXITED, on_run_exit, run);
+        r = run_params_pack(p, &run->params_fd);
+        for (int i = 0; r >= 0 && i < 3; i++)
+                if ((run->stdio[i] = fcntl(p->stdio[i], F_DUPFD_CLOEXEC, 3)) < 0)
+                        r = -errno;
+        for (char **a = p->argv; r >= 0 && *a; a++)
+                r = strv_extend(&run->argv, *a);
         if (r < 0) {
-                (void) kill(run->child.pid, SIGKILL);
-                (void) waitpid(run->child.pid, NULL, 0);
-                *ret_error_name = CHROOTD_ERROR_FAILED;
-                *ret_error_message = strf("Cannot watch the command: %s", strerror(-r));
-                return r;
-        }
-        (void) sd_event_source_set_child_process_own(run->source, true);
-        /* newuidmap and newgidmap run while systemd makes the scope (run_release). */
-        r = idmap_apply_start(&run->map, run->child.pid, false, &run->maps, ret_error_message);
-        if (r < 0) {
-                *ret_error_name = CHROOTD_ERROR_FAILED;
-                return r; /* freeing run kills the child */
+                *ret_error_message = strf("Cannot pass the command on: %s", strerror(-r));
+                session_arm_leader_timer(s);
+                return r; /* freeing run kills its init */
         }
         if (p->timeout_usec > 0) {
                 r = sd_event_add_time_relative(s->manager->event, &run->timer, CLOCK_MONOTONIC, p->timeout_usec, 0,
                                                on_run_timeout, run);
                 if (r < 0) {
-                        *ret_error_name = CHROOTD_ERROR_FAILED;
                         *ret_error_message = strf("Cannot set up the timeout: %s", strerror(-r));
-                        return r; /* freeing run kills the child */
+                        session_arm_leader_timer(s);
+                        return r;
                 }
         }
-
-        run->session = s;
+        run->description = TAKE_PTR(description);
         run->started_usec = now_realtime_usec();
-        for (char **a = p->argv; *a; a++)
-                if (strv_extend(&run->argv, *a) < 0) {
-                        *ret_error_name = CHROOTD_ERROR_FAILED;
-                        *ret_error_message = strdup("Out of memory");
-                        return -ENOMEM; /* freeing run kills the child */
-                }
         run->message = sd_bus_message_ref(message);
         run->next = s->runs;
         started = s->runs = TAKE_PTR(run);
         s->n_runs++;
 
-        /* From here on, failures reach the caller through on_run_exit. Before the
-         * command runs, its init goes into a scope of its own in the session's slice,
-         * so that everything it starts is tracked and can be killed by systemd. */
-        description = run_description(s, p->argv);
-        r = description ? run_scope_name(s->rec.id, started->child.pid, &started->unit) : -ENOMEM;
-        if (r >= 0)
-                r = systemd_start_scope(s->manager->systemd, started->unit, s->slice, description,
-                                        started->child.pid, started->child.pidfd, on_run_scope, started,
-                                        &started->job);
-        if (r == -EOPNOTSUPP)
-                on_run_scope(r, NULL, started);
-        else if (r < 0)
-                run_fail(started, strf("Cannot ask systemd for a scope: %s", strerror(-r)));
+        /* From here on, failures reach the caller through run_finish. */
+        if (started->scope_ready)
+                run_dispatch(started);
         return 0;
+}
+
+int session_kill(Session *s, int sig) {
+        if (s->rec.state != SESSION_READY)
+                return -EBUSY;
+        /* The init passes the signal on; one without its command yet has nobody to pass
+         * it to, and only SIGKILL ends it. */
+        for (Run *r = s->runs; r; r = r->next)
+                if (r->dispatched || sig == SIGKILL) {
+                        r->killed = r->killed || sig == SIGKILL;
+                        run_signal(r, sig);
+                }
+        return 0;
+}
+
+void session_kill_runs(Session *s) {
+        for (Run *r = s->runs; r; r = r->next)
+                run_signal(r, SIGKILL);
+        session_drop_spare(s);
 }

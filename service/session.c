@@ -51,7 +51,7 @@ static Session *session_new(Manager *m, SessionRecord *rec) {
         s->worker_report_fd = -EBADF;
         s->progress_fd = -EBADF;
         s->source_fd = -EBADF;
-        s->holder = HOLDER_NULL;
+        s->leader = LEADER_NULL;
         s->dir = strf("%s/%s", m->paths.sessions_dir, rec->id);
         s->tree = strf("%s/%s/root", m->paths.sessions_dir, rec->id);
         r = sd_bus_path_encode("/org/chrootd1/session", rec->id, &s->object_path);
@@ -97,8 +97,9 @@ Session *session_free(Session *s) {
         safe_close(s->worker_report_fd);
         safe_close(s->progress_fd);
         safe_close(s->source_fd);
-        sd_event_source_unref(s->holder_timer);
-        holder_stop(&s->holder);
+        session_drop_spare(s);
+        sd_event_source_unref(s->leader_timer);
+        leader_stop(&s->leader);
         login_entries_free(s->login);
         sd_bus_message_unref(s->begin_message);
         for (size_t i = 0; i < s->n_end_messages; i++)
@@ -279,7 +280,8 @@ void session_continue_end(Session *s) {
                 return;
         }
         /* Its commands are gone: so goes the overlay they shared. */
-        holder_stop(&s->holder);
+        session_drop_spare(s);
+        leader_stop(&s->leader);
         r = session_start_removal(s);
         if (r < 0) {
                 o.error_name = CHROOTD_ERROR_FAILED;
@@ -720,14 +722,6 @@ int session_set_limits(Session *s, const Limits *l, sd_bus_message *message) {
         return 0;
 }
 
-int session_kill(Session *s, int sig) {
-        if (s->rec.state != SESSION_READY)
-                return -EBUSY;
-        for (Run *r = s->runs; r; r = r->next)
-                (void) kill(r->child.pid, sig);
-        return 0;
-}
-
 int session_end(Session *s, sd_bus_message *message) {
         if (message) {
                 sd_bus_message **l = realloc(s->end_messages, sizeof(sd_bus_message *) * (s->n_end_messages + 1));
@@ -749,8 +743,7 @@ int session_end(Session *s, sd_bus_message *message) {
                 return 0;
         case SESSION_READY:
                 session_set_state(s, SESSION_ENDING);
-                for (Run *r = s->runs; r; r = r->next)
-                        (void) kill(r->child.pid, SIGKILL);
+                session_kill_runs(s);
                 break;
         case SESSION_ENDING:
         default:

@@ -6,8 +6,9 @@
 #include <systemd/sd-event.h>
 
 #include "catalog.h"
-#include "holder.h"
+#include "leader.h"
 #include "manager.h"
+#include "report.h"
 #include "runner.h"
 #include "store.h"
 #include "systemd.h"
@@ -43,9 +44,11 @@ struct Session {
         char *dir;  /* sessions/<id> */
         char *tree; /* sessions/<id>/root */
 
-        /* A copy-on-write session's overlay, shared by its commands (holder.h). */
-        Holder holder;
-        sd_event_source *holder_timer; /* stops it once no command ran for a while */
+        /* The session's leader, which forks its commands' inits (leader.h), and the
+         * next command's init, ready in its scope (session-run.c). */
+        Leader leader;
+        Run *spare;
+        sd_event_source *leader_timer; /* stops them once no command ran for a while */
 
         /* Begin's state: which step (session.c), the source, the user's entries. */
         int begin_phase;
@@ -88,22 +91,31 @@ struct Session {
 struct Run {
         Session *session;
         Run *next;
-        SpawnedChild child;  /* the command's init; waits until its scope exists */
-        IdMap map;
-        IdMapJob maps;       /* newuidmap/newgidmap, running while the scope is made */
-        sd_event_source *source;
-        int report_fd;
-        sd_bus_message *message;
+        pid_t pid;           /* the command's init, forked by the session's leader */
+        int pidfd;
+        int ctl;             /* the init's control socket, until it has its command */
+        sd_event_source *source; /* the pidfd: the init has exited */
         char *unit;          /* its transient scope */
         SystemdJob *job;     /* starting the scope */
+        bool scope_ready;
+        bool was_spare;      /* made before its command came */
+        /* The command (none yet for the spare): */
+        sd_bus_message *message;
+        int params_fd;       /* run_params_pack() */
+        int stdio[3];
+        char *description;   /* its scope's */
+        bool dispatched;     /* the init has its command */
+        int report_fd;
+        sd_event_source *report_source;
+        Report report;       /* what it has reported so far */
         Outcome failure;     /* why the service killed it before it ran */
+        bool killed;         /* by Kill(SIGKILL) */
         char **argv;            /* for the Commands property */
         uint64_t started_usec;
         sd_event_source *timer; /* the Run's timeout */
         bool timed_out;
-        bool released;          /* its maps are written: the command is starting */
         /* CLOCK_MONOTONIC of each step, for --debug */
-        uint64_t t_request, t_cloned, t_scope, t_released;
+        uint64_t t_request, t_scope, t_dispatched;
 };
 
 /* Make a new session of chroot and start unpacking (or copying) it; message gets
@@ -115,8 +127,8 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
                   Session **ret, const char **ret_error_name, char **ret_error_message);
 
 /* The session's tree as the host can reach it: root/ of a full copy; for a
- * copy-on-write session begun with host-tree, its holder's view of the overlay
- * (/proc/<holder>/root/...), the holder being started if need be. NULL (and *ret_error)
+ * copy-on-write session begun with host-tree, its leader's view of the overlay
+ * (/proc/<leader>/root/...), the leader being started if need be. NULL (and *ret_error)
  * if there is none. */
 char *session_root_directory(Session *s, char **ret_error);
 

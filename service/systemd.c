@@ -264,6 +264,23 @@ static int send_set_properties(SystemdJob *j) {
         return sd_bus_call_async(c->bus, &j->call, m, on_job_reply, j, JOB_TIMEOUT_USEC);
 }
 
+int systemd_set_description(SystemdClient *c, const char *unit, const char *description) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        if (c->availability == SYSTEMD_UNAVAILABLE)
+                return -EOPNOTSUPP;
+        r = sd_bus_message_new_method_call(c->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                           "SetUnitProperties");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sba(sv)", unit, 1, 1, "Description", "s", description);
+        if (r >= 0)
+                r = sd_bus_message_set_expect_reply(m, 0);
+        if (r < 0)
+                return r;
+        return sd_bus_send(c->bus, m, NULL);
+}
+
 static int send_job_call(SystemdJob *j) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         SystemdClient *c = j->client;

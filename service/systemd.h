@@ -29,6 +29,10 @@ SystemdClient *systemd_client_free(SystemdClient *c);
 int systemd_start_scope(SystemdClient *c, const char *unit, const char *slice, const char *description, pid_t pid,
                         int pidfd, systemd_job_done_t done, void *userdata, SystemdJob **ret);
 
+/* Change a unit's Description (a spare init's scope, once its command is known); fire
+ * and forget. Returns 0 or -errno. */
+int systemd_set_description(SystemdClient *c, const char *unit, const char *description);
+
 /* Stop a unit (the session's slice, with everything in it) and call done when its job
  * has finished. A unit that is not loaded is not an error. */
 int systemd_stop_unit(SystemdClient *c, const char *unit, systemd_job_done_t done, void *userdata, SystemdJob **ret);

@@ -161,6 +161,33 @@ static void test_many_writers(void) {
         }
 }
 
+static void test_incremental(void) {
+        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
+        Report r = {};
+
+        /* The service reads a Run's records as they come (non-blocking): an error, then
+         * nothing yet, then the status while the writer is still there, then EOF. */
+        make_pipe(p);
+        g_assert_cmpint(fcntl(p[0], F_SETFL, O_NONBLOCK), ==, 0);
+        g_assert_cmpint(report_read_more(p[0], &r), ==, 0);
+        g_assert_false(r.have_error || r.have_status);
+        report_error(p[1], CHILD_ERROR_EXEC, -ENOENT, "first");
+        g_assert_cmpint(report_read_more(p[0], &r), ==, 0);
+        g_assert_true(r.have_error);
+        g_assert_false(r.have_status);
+        report_error(p[1], CHILD_ERROR_FAILED, -EIO, "second");
+        report_status(p[1], 127 << 8);
+        g_assert_cmpint(report_read_more(p[0], &r), ==, 0);
+        g_assert_true(r.have_status);
+        g_assert_cmpint(WEXITSTATUS(r.wstatus), ==, 127);
+        /* what was read before is kept: the first error wins */
+        g_assert_cmpint(r.error_kind, ==, CHILD_ERROR_EXEC);
+        g_assert_cmpstr(r.message, ==, "first");
+        p[1] = safe_close(p[1]);
+        g_assert_cmpint(report_read_more(p[0], &r), ==, 1);
+        g_assert_cmpstr(r.message, ==, "first");
+}
+
 static void test_bus_names(void) {
         g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_FAILED), ==, CHROOTD_ERROR_FAILED);
         g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_NO_SUCH_USER), ==, CHROOTD_ERROR_NO_SUCH_USER);
@@ -185,6 +212,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/report/truncated", test_truncated);
         g_test_add_func("/report/nonblocking-writer-open", test_nonblocking_writer_open);
         g_test_add_func("/report/many-writers", test_many_writers);
+        g_test_add_func("/report/incremental", test_incremental);
         g_test_add_func("/report/bus-names", test_bus_names);
         return g_test_run();
 }

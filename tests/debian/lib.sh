@@ -89,7 +89,7 @@ deb_nothing_left() {
         assert_eq "" "$(systemctl --user list-units --all --plain --no-legend --no-pager 'chrootd-run-*' | awk '{ print $1 }')" \
                 "$1: no chrootd-run-* scope is left"
         # (removing a base whose tarball changed may take a moment in the background)
-        wait_until 20 eval '[ -z "$(subid_processes)$(holder_processes)" ]'
-        assert_eq "" "$(subid_processes)$(holder_processes)" "$1: no process runs as a subordinate id"
+        wait_until 20 eval '[ -z "$(subid_processes)$(leader_processes)" ]'
+        assert_eq "" "$(subid_processes)$(leader_processes)" "$1: no process runs as a subordinate id"
         assert_eq "$deb_mounts_before" "$(deb_mounts)" "$1: the mount table is as before"
 }

@@ -118,6 +118,22 @@ units_of() {
                 awk '{ print $1 }' | grep -F -- "$e" | sort
 }
 
+# spare_units_of ID: the scopes of session ID that hold a spare init, made before its
+# command came (service/session-run.c): Description "chrootd session ID: waiting for
+# a command".
+spare_units_of() {
+        local u
+        for u in $(units_of "$1" | grep '\.scope$'); do
+                [ "$(unit_prop "$u" Description)" = "chrootd session $1: waiting for a command" ] && echo "$u"
+        done
+}
+
+# command_units_of ID: units_of ID without the spare's scope: the slice and the scopes
+# of commands.
+command_units_of() {
+        units_of "$1" | grep -vxF -- "$(spare_units_of "$1")"
+}
+
 # unit_listed UNIT: whether list-units --all shows UNIT.
 unit_listed() {
         systemctl --user list-units --all --plain --no-legend --no-pager 'chrootd*' |

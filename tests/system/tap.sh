@@ -185,9 +185,10 @@ done_testing() {
 #   session_id_map uid|gid    the expected /proc/self/{uid,gid}_map of a command, as
 #                             "inside outside count" extents joined by "|"
 #   subid_processes           "pid uid args" of every host process running as a
-#                             subordinate uid of the caller, except overlay holders
-#                             (service/holder.h), which holder_processes lists: they
-#                             live a few seconds past a session's last command
+#                             subordinate uid of the caller, except session leaders
+#                             and spare inits (service/leader.h), which
+#                             leader_processes lists: they live a few seconds past a
+#                             session's last command
 #   wait_until SECONDS CMD... poll CMD every 0.1 s until it succeeds; fails on timeout
 #   make_big_tarball OUT FILES MB   a plain tarball of the busybox tree plus FILES empty
 #                             files (slow to unpack) and MB MiB of random data in
@@ -304,14 +305,14 @@ subid_processes() {
         local start
         start=$(subid_start uid)
         [ -n "$start" ] || return 0
-        ps -e -o pid=,uid=,args= | awk -v s="$start" '$2 >= s && $2 < s + 65536 && $3 != "chrootd-holder"'
+        ps -e -o pid=,uid=,args= | awk -v s="$start" '$2 >= s && $2 < s + 65536 && $3 != "chrootd-leader" && $3 != "chrootd-spare"'
 }
 
-holder_processes() {
+leader_processes() {
         local start
         start=$(subid_start uid)
         [ -n "$start" ] || return 0
-        ps -e -o pid=,uid=,args= | awk -v s="$start" '$2 >= s && $2 < s + 65536 && $3 == "chrootd-holder"'
+        ps -e -o pid=,uid=,args= | awk -v s="$start" '$2 >= s && $2 < s + 65536 && ($3 == "chrootd-leader" || $3 == "chrootd-spare")'
 }
 
 wait_until() {

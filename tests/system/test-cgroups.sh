@@ -20,7 +20,7 @@ bg_pids=()
 
 cleanup() {
         local p
-        exec 3>&- 4>&- 2>/dev/null
+        exec 3>&- 4>&- 5>&- 2>/dev/null
         for p in "${bg_pids[@]}"; do
                 kill "$p" 2>/dev/null
         done
@@ -108,9 +108,31 @@ else
         not_ok "concurrent Runs get distinct scopes" "a: $cg_a" "b: $cg_b"
 fi
 
-listed=$(units_of "$S")
+listed=$(command_units_of "$S")
 assert_eq "$(printf '%s\n' "$scope_a" "$scope_b" "$slice" | sort)" "$listed" \
-        "list-units --all 'chrootd*' shows the session's slice and both scopes"
+        "list-units --all 'chrootd*' shows the session's slice and both commands' scopes"
+# Once a command has its init, the next one's waits in a scope of its own.
+wait_until 5 eval '[ -n "$(spare_units_of "$S")" ]'
+spare=$(spare_units_of "$S")
+assert_eq 1 "$(printf '%s\n' "$spare" | grep -c '\.scope$')" "one spare init waits in a scope: $spare"
+assert_match "^chrootd-run-cg\\\\x2dtest-[0-9]+\\.scope\$" "$spare" "named like a command's scope, after its init"
+assert_eq "$slice|yes" "$(unit_prop "$spare" Slice)|$(unit_prop "$spare" Delegate)" "in the session's slice, delegated"
+assert_eq "" "$(printf '%s\n' "$scope_a" "$scope_b" | grep -xF -- "$spare")" "it is neither command's scope"
+# The next command runs in that init and scope, which then names the command.
+mkfifo "$tmp/fifo-c"
+chrootctl run "$S" -- sh -c 'read x; exit 0' cg-marker-c <"$tmp/fifo-c" >"$tmp/c.out" 2>&1 &
+run_c=$!
+bg_pids+=("$run_c")
+exec 5>"$tmp/fifo-c"
+wait_until 10 eval '[ -n "$(host_pid cg-marker-c)" ]'
+init_c=$(ps -o ppid= -p "$(host_pid cg-marker-c)" 2>/dev/null | tr -d ' ')
+assert_eq "$spare" "chrootd-run-$e-$init_c.scope" "the next command's init is the spare, in its scope"
+assert_eq "chrootd session $S: sh -c read x; exit 0 cg-marker-c" "$(unit_prop "$spare" Description)" \
+        "whose Description now names the command"
+echo go >&5
+exec 5>&-
+wait "$run_c"
+assert_eq "0" "$?" "that command ends"
 assert_eq "yes|inactive-or-failed|$slice" \
         "$(unit_prop "$scope_a" Delegate)|$(unit_prop "$scope_a" CollectMode)|$(unit_prop "$scope_a" Slice)" \
         "the scope has Delegate=yes, CollectMode=inactive-or-failed, Slice=$slice"
@@ -158,10 +180,16 @@ fi
 # A quick command's scope is gone too.
 capture chrootctl run "$S" -- true
 assert_eq 0 "$RC" "a quick command runs $ERR"
-if wait_until 5 eval '[ -z "$(units_of "$S" | grep "\.scope$")" ]'; then
-        ok "no scope of the session is left after the Runs"
+if wait_until 5 eval '[ -z "$(command_units_of "$S" | grep "\.scope$")" ]'; then
+        ok "no command's scope is left after the Runs"
 else
-        not_ok "no scope of the session is left after the Runs" "$(units_of "$S")"
+        not_ok "no command's scope is left after the Runs" "$(units_of "$S")"
+fi
+# The session's leader and spare init go 5 s after its last command.
+if wait_until 10 eval '[ -z "$(units_of "$S" | grep "\.scope$")" ]'; then
+        ok "once the session is idle, the spare's scope is gone too"
+else
+        not_ok "once the session is idle, the spare's scope is gone too" "$(units_of "$S")"
 fi
 
 # =============== 2. Session.Kill ===============
@@ -312,10 +340,10 @@ capture busctl_run_opts 1 timeout t 0 -- sh -c 'sleep 1; exit 3'
 assert_eq 'si "exited" 3' "$OUT" "timeout 0 means none $ERR"
 capture busctl_run_opts 1 timeout t 5000000 -- sh -c 'exit 4'
 assert_eq 'si "exited" 4' "$OUT" "a command that finishes before its timeout replies (\"exited\", 4) $ERR"
-if wait_until 5 eval '[ -z "$(units_of "$S" | grep "\.scope$")" ]'; then
-        ok "no scope of the session is left after the killed and timed-out Runs"
+if wait_until 5 eval '[ -z "$(command_units_of "$S" | grep "\.scope$")" ]'; then
+        ok "no command's scope is left after the killed and timed-out Runs"
 else
-        not_ok "no scope of the session is left after the killed and timed-out Runs" "$(units_of "$S")"
+        not_ok "no command's scope is left after the killed and timed-out Runs" "$(units_of "$S")"
 fi
 
 # End: the slice goes.

@@ -73,8 +73,8 @@ done
 assert_eq 0 "$failed" "6 concurrent commands in one session all succeed"
 capture chrootctl run ov-a sh -c 'cat /tmp/conc.* | sort -n | paste -sd" "'
 assert_eq "1 2 3 4 5 6" "$OUT" "and all their files are in the session"
-# ov-a and ov-b have each run commands within the holders' idle time: one each.
-assert_eq 2 "$(holder_processes | wc -l)" "one overlay holder per session, however many commands"
+# ov-a and ov-b have each run commands within the leaders' idle time: one each.
+assert_eq 2 "$(leader_processes | grep -c chrootd-leader)" "one leader (holding the overlay) per session, however many commands"
 
 # ---- End removes only the session's own directories ----
 capture chrootctl end ov-a
@@ -147,7 +147,7 @@ capture busctl --user call org.chrootd1 /org/chrootd1 org.chrootd1.Manager Begin
 assert_eq 0 "$RC" "Begin with host-tree $ERR"
 root=$(session_property ov-host RootDirectory)
 assert_eq "$sdir/ov-host/tree" "$root" "RootDirectory is the session's tree link"
-assert_match "^/proc/[0-9]+/root$sdir/ov-host/root\$" "$(readlink "$root")" "which points at the holder's view of the overlay"
+assert_match "^/proc/[0-9]+/root$sdir/ov-host/root\$" "$(readlink "$root")" "which points at the leader's view of the overlay"
 check "the whole tree is there" test -x "$root/bin/busybox"
 echo from-host >"$root/tmp/from-host"
 capture chrootctl run ov-host sh -c 'cat /tmp/from-host; echo from-inside >/tmp/from-inside'
@@ -155,8 +155,8 @@ assert_eq "0 from-host" "$RC $OUT" "a file written there from the host is in the
 assert_eq from-inside "$(cat "$root/tmp/from-inside" 2>&1)" "and one made inside is there on the host"
 check "the base did not get them" test ! -e "$bases/$(comm -13 <(echo "$before") <(bases_of) | head -n 1)/root/tmp/from-host"
 sleep 6
-check "its holder outlives the idle time" test -d "$root/tmp"
-chrootd_stop   # the holder dies with the service
+check "its leader outlives the idle time" test -d "$root/tmp"
+chrootd_stop   # the leader dies with the service
 check "with the service gone the link dangles" test ! -e "$root/tmp"
 capture chrootctl run ov-host cat /tmp/from-host
 assert_eq "0 from-host" "$RC $OUT" "after a restart the session still has its files $ERR"
@@ -192,6 +192,6 @@ chrootctl gc >/dev/null
 rm -f "${XDG_CACHE_HOME:-$HOME/.cache}/sbuild/ov-big.tar"
 
 # (gc removes in the background)
-wait_until 15 eval '[ -z "$(subid_processes)$(holder_processes)" ]'
-assert_eq "" "$(subid_processes)$(holder_processes)" "no process is left"
+wait_until 15 eval '[ -z "$(subid_processes)$(leader_processes)" ]'
+assert_eq "" "$(subid_processes)$(leader_processes)" "no process is left"
 done_testing

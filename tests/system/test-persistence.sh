@@ -54,10 +54,10 @@ capture chrootctl begin -n "$S" pers
 assert_eq "0 $S" "$RC $OUT" "Begin $S $ERR"
 check "write /root/marker in the session" chrootctl run "$S" sh -c 'echo x >/root/marker'
 
-# Between commands: no process, no mount (the overlay holder goes once idle).
+# Between commands: no process, no mount (the leader and its spare init go once idle).
 assert_eq "" "$(subid_processes)" "between commands no process of the session runs"
-wait_until 15 eval '[ -z "$(holder_processes)" ]'
-assert_eq "" "$(holder_processes)" "nor, once idle, its overlay holder"
+wait_until 15 eval '[ -z "$(leader_processes)" ]'
+assert_eq "" "$(leader_processes)" "nor, once idle, its leader and spare init"
 assert_eq "$mounts_before" "$(cat /proc/self/mountinfo)" "between commands the host has no new mount"
 
 # ---- systemctl stop ----
@@ -194,7 +194,7 @@ systemctl --user daemon-reload
 chrootd_stop
 
 # ---- and nothing on the host between commands ----
-assert_eq "" "$(subid_processes)$(holder_processes)" "between commands no process of the session runs (the holder died with the service)"
+assert_eq "" "$(subid_processes)$(leader_processes)" "between commands no process of the session runs (the leader died with the service)"
 assert_eq "$mounts_before" "$(cat /proc/self/mountinfo)" "between commands the host has no new mount"
 
 capture chrootctl end "$S"

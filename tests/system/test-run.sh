@@ -254,11 +254,11 @@ fi
 capture chrootctl run "$S" sh -c 'echo x >/root/written && cat /root/written'
 assert_eq x "$OUT" "the command can write in the tree"
 
-# Nothing of the session runs between commands: a copy-on-write session's overlay
-# holder goes a few seconds after its last command.
+# Nothing of the session runs between commands: the session's leader and its spare
+# init go a few seconds after its last command.
 assert_eq "" "$(subid_processes)" "no process of a command runs as a subordinate id between commands"
-wait_until 15 eval '[ -z "$(holder_processes)" ]'
-assert_eq "" "$(holder_processes)" "the session's overlay holder is gone a few seconds after its last command"
+wait_until 15 eval '[ -z "$(leader_processes)" ]'
+assert_eq "" "$(leader_processes)" "the session's leader and spare init are gone a few seconds after its last command"
 
 capture chrootctl end "$S"
 assert_eq 0 "$RC" "End the session $ERR"

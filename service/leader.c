@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "leader.h"
+#include "fdpass.h"
+#include "mounts.h"
+#include "report.h"
+#include "runner.h"
+#include "userns.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+typedef struct LeaderChild {
+        const LeaderParams *p;
+        int sock;
+        int report_fd;
+        /* opened before the maps, with the user's own access to its directories */
+        int treefd, lowerfd, upperfd, workfd;
+} LeaderChild;
+
+static int open_path(const char *path) {
+        int fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+/* Still the user on the host: the session's directories (mode 0700, the user's) can be
+ * opened. After the maps the leader needs no path of the user's any more, so they
+ * need not map the user's own id. */
+static int leader_before_map(void *userdata) {
+        LeaderChild *c = userdata;
+        const LeaderParams *p = c->p;
+
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the mounts private: %m");
+                return EXIT_FAILURE;
+        }
+        if (p->upper) {
+                /* Opened here, in our own mount namespace: overlayfs wants its layers there. */
+                if ((c->lowerfd = open_path(p->lower)) < 0 || (c->upperfd = open_path(p->upper)) < 0 ||
+                    (c->workfd = open_path(p->work)) < 0 || (c->treefd = open_path(p->tree)) < 0) {
+                        report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot open the session's layers: %m");
+                        return EXIT_FAILURE;
+                }
+                return 0;
+        }
+        /* A full copy is bound onto itself, so that it can become an init's root. */
+        if (mount(p->tree, p->tree, NULL, MS_BIND | MS_REC, NULL) < 0 || (c->treefd = open_path(p->tree)) < 0) {
+                report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot bind the session's tree: %m");
+                return EXIT_FAILURE;
+        }
+        return 0;
+}
+
+/* Fork an init with its own ctl socket; send the service its pid, a pidfd and our end
+ * of ctl (or, on failure, -errno and no fds). */
+static int fork_init(LeaderChild *c) {
+        _cleanup_close_pair_ int ctl[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int pidfd = -EBADF;
+        int32_t answer;
+        pid_t pid = -1;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) >= 0) {
+                struct clone_args args = {
+                        .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
+                        .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                        .exit_signal = SIGCHLD,
+                };
+                pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+                if (pid == 0)
+                        _exit(run_init_main(ctl[1], c->p->hostname));
+        }
+        if (pid < 0) {
+                answer = -errno;
+                return fdpass_send(c->sock, &answer, sizeof(answer), NULL, 0);
+        }
+        answer = (int32_t) pid;
+        int fds[2] = { pidfd, ctl[0] };
+        return fdpass_send(c->sock, &answer, sizeof(answer), fds, 2);
+}
+
+static int leader_after_map(void *userdata) {
+        LeaderChild *c = userdata;
+        const LeaderParams *p = c->p;
+        struct sigaction sa = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
+        char msg[256] = "";
+        int rootfd = -EBADF, r;
+
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+                return EXIT_FAILURE;
+        spawn_rename_process("chrootd-leader");
+        /* Changing credentials made us undumpable, which would keep the user out of
+         * /proc/<pid>/root: a host-tree session's RootDirectory. */
+        if (prctl(PR_SET_DUMPABLE, 1) < 0)
+                return EXIT_FAILURE;
+        if (p->upper) {
+                r = mounts_overlay(c->lowerfd, c->upperfd, c->workfd, c->treefd, &rootfd, msg, sizeof(msg));
+                if (r < 0) {
+                        report_error(c->report_fd, CHILD_ERROR_FAILED, r, "Cannot mount the session's overlay: %s%s%s",
+                                     strerror(-r), msg[0] ? ": " : "", msg);
+                        return EXIT_FAILURE;
+                }
+        } else
+                rootfd = c->treefd;
+        /* Inits inherit this working directory: in their copy of our mount namespace it
+         * is their copy of the tree, found without a path. */
+        if (fchdir(rootfd) < 0) {
+                report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot enter the session's tree: %m");
+                return EXIT_FAILURE;
+        }
+        (void) close_all_fds_except(&c->sock, 1);
+        /* Inits are reaped by the kernel; the service watches them by pidfd. */
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(SIGCHLD, &sa, NULL) < 0)
+                return EXIT_FAILURE;
+
+        /* One byte in, one init out, until the service hangs up. */
+        for (;;) {
+                char byte;
+                ssize_t n = read(c->sock, &byte, 1);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return EXIT_SUCCESS;
+                if (fork_init(c) < 0)
+                        return EXIT_FAILURE;
+        }
+}
+
+int leader_start(const LeaderParams *lp, Leader *ret, char **ret_error) {
+        _cleanup_close_pair_ int sp[2] = { -EBADF, -EBADF }, rp[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int pidfd = -EBADF;
+        Report rep = {};
+        pid_t pid;
+        int r;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 || pipe2(rp, O_CLOEXEC) < 0)
+                return -errno;
+        LeaderChild c = { .p = lp, .sock = sp[1], .report_fd = rp[1],
+                          .treefd = -EBADF, .lowerfd = -EBADF, .upperfd = -EBADF, .workfd = -EBADF };
+        int keep[] = { sp[1], rp[1] };
+        SpawnParams p = {
+                .map = lp->map,
+                .map_self = false,
+                .extra_flags = CLONE_NEWNS,
+                .keep_fds = keep,
+                .n_keep_fds = ELEMENTSOF(keep),
+                .before_map = leader_before_map,
+                .after_map = leader_after_map,
+                .userdata = &c,
+        };
+        r = userns_spawn(&p, &pid, &pidfd, ret_error);
+        if (r < 0)
+                return r;
+        sp[1] = safe_close(sp[1]);
+        rp[1] = safe_close(rp[1]);
+        /* The report pipe closes when the tree is held (or the leader failed). */
+        (void) report_read(rp[0], &rep);
+        if (rep.have_error || !leader_alive(&(Leader) { .pid = pid, .pidfd = pidfd })) {
+                *ret_error = strdup(rep.have_error ? rep.message : "The session's leader exited at once");
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return rep.have_error && rep.error < 0 ? rep.error : -EIO;
+        }
+        *ret = (Leader) { .pid = pid, .pidfd = TAKE_FD(pidfd), .sock = TAKE_FD(sp[0]) };
+        return 0;
+}
+
+int leader_fork_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl) {
+        struct pollfd pfd = { .fd = l->sock, .events = POLLIN };
+        int32_t answer;
+        int fds[2];
+        size_t n_fds;
+        ssize_t n;
+
+        if (l->sock < 0)
+                return -EPIPE;
+        if (send(l->sock, "i", 1, MSG_NOSIGNAL) < 0)
+                return -EPIPE;
+        /* The leader answers at once; never wait on it for long in the event loop. */
+        if (poll(&pfd, 1, 5000) <= 0)
+                return -ETIMEDOUT;
+        n = fdpass_recv(l->sock, &answer, sizeof(answer), fds, 2, &n_fds);
+        if (n != sizeof(answer)) {
+                for (size_t i = 0; n > 0 && i < n_fds; i++)
+                        (void) close(fds[i]);
+                return -EPIPE;
+        }
+        if (answer <= 0 || n_fds != 2) {
+                for (size_t i = 0; i < n_fds; i++)
+                        (void) close(fds[i]);
+                return answer < 0 ? answer : -EIO;
+        }
+        *ret_pid = (pid_t) answer;
+        *ret_pidfd = fds[0];
+        *ret_ctl = fds[1];
+        return 0;
+}
+
+bool leader_alive(const Leader *l) {
+        struct pollfd pfd = { .fd = l->pidfd, .events = POLLIN };
+
+        /* A pidfd is readable once its process has exited. */
+        return l->pid > 0 && l->pidfd >= 0 && poll(&pfd, 1, 0) == 0;
+}
+
+void leader_stop(Leader *l) {
+        l->sock = safe_close(l->sock);
+        if (l->pid > 0) {
+                (void) kill(l->pid, SIGKILL);
+                (void) waitpid(l->pid, NULL, 0);
+        }
+        l->pidfd = safe_close(l->pidfd);
+        l->pid = 0;
+}
