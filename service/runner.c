@@ -398,9 +398,21 @@ int run_init_main(int ctl, const char *hostname) {
          * the read below sees EOF. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return EXIT_FAILURE;
+        /* The leader is dumpable (for /proc/<leader>/root); its inits must not be: the
+         * command runs as root in the same user namespace and could ptrace its pid 1. */
+        if (prctl(PR_SET_DUMPABLE, 0) < 0)
+                return EXIT_FAILURE;
         reset_signals();
         if (close_all_fds_except(&ctl, 1) < 0)
                 return EXIT_FAILURE;
+        /* Nor does the init keep the service's standard streams (the journal's). */
+        {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+                        return EXIT_FAILURE;
+                if (null > 2)
+                        (void) close(null);
+        }
         spawn_rename_process("chrootd-spare");
 
         /* Everything that does not depend on the command is done before it comes: a

@@ -239,6 +239,10 @@ if [ "$RC" -eq 0 ] && [ "$OUT" -lt 10 ] 2>/dev/null; then
 else
         not_ok "/proc shows a fresh pid namespace" "processes in /proc: $OUT $ERR"
 fi
+# The command's pid 1 is chrootd's init, a copy of the service: root inside must not
+# be able to read its memory or fds, or attach to it.
+capture chrootctl run "$S" sh -c 'cat /proc/1/environ >/dev/null 2>&1 && echo environ; ls /proc/1/fd >/dev/null 2>&1 && echo fd; head -c1 /proc/1/mem >/dev/null 2>&1 && echo mem; echo done'
+assert_eq "done" "$OUT" "root inside cannot read its init's environ, fds or memory $ERR"
 check "/dev/null is writable" chrootctl run "$S" sh -c 'echo x >/dev/null'
 check "/dev/zero and /dev/urandom are readable" chrootctl run "$S" sh -c 'head -c 1 /dev/zero | od >/dev/null && head -c 1 /dev/urandom >/dev/null'
 check "/dev/shm is a writable tmpfs" chrootctl run "$S" sh -c 'echo x >/dev/shm/f && grep -q " /dev/shm tmpfs " /proc/mounts'
