@@ -289,7 +289,9 @@ static int session_ensure_leader(Session *s, const char **ret_error_name, char *
                 .map = &map, .tree = s->tree, .lower = lower, .upper = upper, .work = work,
                 .hostname = s->rec.chroot,
         };
+        uint64_t t0 = now_monotonic_usec();
         r = leader_start(&p, &s->leader, &error);
+        log_debug("Leader of '%s' started in %.2f ms", s->rec.id, (now_monotonic_usec() - t0) / 1000.0);
         if (r < 0) {
                 *ret_error = session_is_overlay(s) ? strf("Cannot mount the session's overlay: %s", error ? error : strerror(-r))
                                                    : strf("Cannot start the session's leader: %s", error ? error : strerror(-r));
