@@ -189,6 +189,8 @@ done_testing() {
 #                             and spare inits (service/leader.h), which
 #                             leader_processes lists: they live a few seconds past a
 #                             session's last command
+#   host_pid PATTERN          the pid of the first of those processes whose line
+#                             (pid uid args) matches PATTERN (ERE)
 #   wait_until SECONDS CMD... poll CMD every 0.1 s until it succeeds; fails on timeout
 #   make_big_tarball OUT FILES MB   a plain tarball of the busybox tree plus FILES empty
 #                             files (slow to unpack) and MB MiB of random data in
@@ -306,6 +308,10 @@ subid_processes() {
         start=$(subid_start uid)
         [ -n "$start" ] || return 0
         ps -e -o pid=,uid=,args= | awk -v s="$start" '$2 >= s && $2 < s + 65536 && $3 != "chrootd-leader" && $3 != "chrootd-spare"'
+}
+
+host_pid() {
+        subid_processes | awk -v re="$1" '$0 ~ re { print $1; exit }'
 }
 
 leader_processes() {

@@ -32,12 +32,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# host_pid PATTERN: the pid of the first process of the subordinate ids whose line
-# (pid uid args) matches PATTERN (ERE).
-host_pid() {
-        subid_processes | awk -v re="$1" '$0 ~ re { print $1; exit }'
-}
-
 # cgroup_of PID: the cgroup v2 path of PID.
 cgroup_of() {
         sed -n 's/^0:://p' "/proc/$1/cgroup" 2>/dev/null

@@ -77,11 +77,6 @@ set_limits() {
         bus_error "$p" org.chrootd1.Session.SetLimits "$2"
 }
 
-# host_pid PATTERN: the pid of the first process of the subordinate ids matching PATTERN.
-host_pid() {
-        subid_processes | awk -v re="$1" '$0 ~ re { print $1; exit }'
-}
-
 # cgroup_of PID: the cgroup v2 path of PID.
 cgroup_of() {
         sed -n 's/^0:://p' "/proc/$1/cgroup" 2>/dev/null

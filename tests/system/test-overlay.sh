@@ -76,6 +76,33 @@ assert_eq "1 2 3 4 5 6" "$OUT" "and all their files are in the session"
 # ov-a and ov-b have each run commands within the leaders' idle time: one each.
 assert_eq 2 "$(leader_processes | grep -c chrootd-leader)" "one leader (holding the overlay) per session, however many commands"
 
+# ---- a dead leader or spare init costs the running command, not the session ----
+parent_of() { ps -o ppid= -p "$1" 2>/dev/null | tr -d ' '; }
+bg_run "$tmp/k.out" "$tmp/k.err" run ov-a sh -c 'sleep 300; echo not-reached' ov-leader-marker
+wait_until 10 eval '[ -n "$(host_pid ov-leader-marker)" ]'
+init=$(parent_of "$(host_pid ov-leader-marker)")
+leader=$(parent_of "$init")
+assert_eq chrootd-leader "$(ps -o args= -p "$leader" 2>/dev/null)" "the command's init is forked by the session's leader"
+kill -KILL "$leader"
+if wait_until 10 eval '! kill -0 $BG 2>/dev/null'; then
+        wait "$BG"
+        assert_eq 137 "$?" "killing the leader ends the running command: chrootctl says killed by SIGKILL (137)"
+else
+        not_ok "killing the leader ends the running command" "$(cat "$tmp/k.err")"
+fi
+wait_until 5 eval '[ -z "$(host_pid "ov-leader-marker|sleep 300")" ]'
+assert_eq "" "$(host_pid "ov-leader-marker|sleep 300")" "nothing of that command runs on"
+capture chrootctl run ov-a sh -c 'cat /tmp/conc.1'
+assert_eq "0 1" "$RC $OUT" "the next command gets a new leader and the session's files $ERR"
+spare=$(leader_processes | awk '$3 == "chrootd-spare" { print $1; exit }')
+if [ -n "$spare" ]; then
+        kill -KILL "$spare"
+        capture chrootctl run ov-a true
+        assert_eq "0|" "$RC|$ERR" "a killed spare init is replaced: the next command runs"
+else
+        not_ok "a killed spare init is replaced" "no spare init: $(leader_processes)"
+fi
+
 # ---- End removes only the session's own directories ----
 capture chrootctl end ov-a
 assert_eq 0 "$RC" "End of a copy-on-write session $ERR"
