@@ -448,7 +448,7 @@ static int verb_run(sd_bus *bus, char **args) {
         if (r < 0)
                 return log_failure(NULL, r, "Failed to build the Run request");
 
-        r = sd_bus_call(bus, m, CALL_TIMEOUT, &error, &reply);
+        r = call_run_forwarding_signals(bus, m, path, &error, &reply);
         if (r < 0 && (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
                       sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD))) {
                 _cleanup_free_ char *found = NULL;

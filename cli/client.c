@@ -3,6 +3,11 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
 
 int call(sd_bus *bus, const char *path, const char *iface, const char *method, sd_bus_error *error,
          sd_bus_message **reply, const char *types, ...) {
@@ -93,4 +98,66 @@ int append_strv_option(sd_bus_message *m, const char *key, char **strv) {
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         return r;
+}
+
+void forwarded_signals(sigset_t *mask) {
+        sigemptyset(mask);
+        sigaddset(mask, SIGINT);
+        sigaddset(mask, SIGTERM);
+        sigaddset(mask, SIGHUP);
+        sigaddset(mask, SIGQUIT);
+}
+
+int call_run_forwarding_signals(sd_bus *bus, sd_bus_message *m, const char *session_path, sd_bus_error *error,
+                                sd_bus_message **ret) {
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_close_ int sfd = -1;
+        AsyncCall w = {};
+        sigset_t mask, old;
+        int r;
+
+        forwarded_signals(&mask);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+
+        r = sd_bus_call_async(bus, &slot, m, async_call_on_reply, &w, CALL_TIMEOUT);
+        while (r >= 0 && !w.done) {
+                struct pollfd p[2];
+                uint64_t until;
+                int timeout = -1;
+
+                r = sd_bus_process(bus, NULL);
+                if (r < 0 || w.done)
+                        break;
+                if (r > 0)
+                        continue;
+
+                p[0] = (struct pollfd) { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) };
+                p[1] = (struct pollfd) { .fd = sfd, .events = POLLIN };
+                if (sd_bus_get_timeout(bus, &until) >= 0 && until != UINT64_MAX) {
+                        struct timespec ts;
+                        uint64_t now;
+                        clock_gettime(CLOCK_MONOTONIC, &ts);
+                        now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+                        timeout = until <= now ? 0 : (int) ((until - now + 999) / 1000);
+                }
+                if (poll(p, sfd >= 0 ? 2 : 1, timeout) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                if (sfd >= 0 && (p[1].revents & POLLIN)) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
+                                (void) sd_bus_call_method_async(bus, NULL, BUS_NAME, session_path, SESSION_IFACE,
+                                                                "Kill", NULL, NULL, "i", (int32_t) si.ssi_signo);
+                }
+        }
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        if (r < 0) {
+                sd_bus_message_unref(w.reply);
+                return r;
+        }
+        return async_call_take(&w, error, ret);
 }

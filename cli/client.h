@@ -4,6 +4,7 @@
 /* What chrootctl and unschroot share as clients of chrootd. */
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
@@ -34,6 +35,16 @@ typedef struct AsyncCall {
 
 int async_call_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused);
 int async_call_take(AsyncCall *call, sd_bus_error *error, sd_bus_message **ret);
+
+/* The signals a client passes on to its command: SIGINT, SIGTERM, SIGHUP, SIGQUIT. */
+void forwarded_signals(sigset_t *mask);
+
+/* Call Session.Run (m) and wait for its reply, passing SIGINT, SIGTERM, SIGHUP and
+ * SIGQUIT that reach us on to the command (Session.Kill on session_path): the command
+ * runs in a session of its own, so a ^C on the terminal reaches only the client.
+ * Returns 0 with *ret, or -errno with error filled where the service answered so. */
+int call_run_forwarding_signals(sd_bus *bus, sd_bus_message *m, const char *session_path, sd_bus_error *error,
+                                sd_bus_message **ret);
 
 /* Run options both clients send: the caller's open standard streams as stdin/stdout/
  * stderr fds (a closed one stays closed: the service then uses /dev/null), and a

@@ -16,16 +16,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pwd.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -816,70 +813,6 @@ static int build_environment(const SessionInfo *s, const char *user, char ***ret
         return 0;
 }
 
-/* The command, and signals to pass on while it runs: the command runs in a session of
- * its own, so a ^C on the terminal reaches only us. */
-static void forwarded_signals(sigset_t *mask) {
-        sigemptyset(mask);
-        sigaddset(mask, SIGINT);
-        sigaddset(mask, SIGTERM);
-        sigaddset(mask, SIGHUP);
-        sigaddset(mask, SIGQUIT);
-}
-
-static int call_run(sd_bus *bus, sd_bus_message *m, const char *session_path, sd_bus_error *error,
-                    sd_bus_message **ret) {
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        _cleanup_close_ int sfd = -1;
-        AsyncCall w = {};
-        sigset_t mask, old;
-        int r;
-
-        forwarded_signals(&mask);
-        sigprocmask(SIG_BLOCK, &mask, &old);
-        sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-
-        r = sd_bus_call_async(bus, &slot, m, async_call_on_reply, &w, CALL_TIMEOUT);
-        while (r >= 0 && !w.done) {
-                struct pollfd p[2];
-                uint64_t until;
-                int timeout = -1;
-
-                r = sd_bus_process(bus, NULL);
-                if (r < 0 || w.done)
-                        break;
-                if (r > 0)
-                        continue;
-
-                p[0] = (struct pollfd) { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) };
-                p[1] = (struct pollfd) { .fd = sfd, .events = POLLIN };
-                if (sd_bus_get_timeout(bus, &until) >= 0 && until != UINT64_MAX) {
-                        struct timespec ts;
-                        uint64_t now;
-                        clock_gettime(CLOCK_MONOTONIC, &ts);
-                        now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-                        timeout = until <= now ? 0 : (int) ((until - now + 999) / 1000);
-                }
-                if (poll(p, sfd >= 0 ? 2 : 1, timeout) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        break;
-                }
-                if (sfd >= 0 && (p[1].revents & POLLIN)) {
-                        struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
-                                (void) sd_bus_call_method_async(bus, NULL, BUS_NAME, session_path, SESSION_IFACE,
-                                                                "Kill", NULL, NULL, "i", (int32_t) si.ssi_signo);
-                }
-        }
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        if (r < 0) {
-                sd_bus_message_unref(w.reply);
-                return r;
-        }
-        return async_call_take(&w, error, ret);
-}
-
 static const char *signal_name(int sig) {
         const char *d = sigdescr_np(sig);
         return d ? d : "unknown signal";
@@ -943,7 +876,7 @@ static int run_in_session(sd_bus *bus, const SessionInfo *s) {
         if (r < 0)
                 return fail("Failed to build the Run request: %s", strerror(-r));
 
-        r = call_run(bus, m, s->path, &error, &reply);
+        r = call_run_forwarding_signals(bus, m, s->path, &error, &reply);
         if (r < 0)
                 return fail_bus(&error, r, what ? what : s->id);
         r = sd_bus_message_read(reply, "si", &result, &value);

@@ -114,6 +114,23 @@ for sig in TERM:15 KILL:9 INT:2; do
         capture chrootctl run cli-named sh -c "kill -${sig%%:*} \$\$"
         assert_eq "$((128 + ${sig##*:}))" "$RC" "chrootctl run exits 128+${sig##*:} when the command dies of SIG${sig%%:*}"
 done
+# Signals to chrootctl reach the command (Session.Kill), which runs in a session of its
+# own: a ^C on the terminal reaches only chrootctl. (A background job of this script
+# starts with SIGINT ignored; perl puts it back, as a terminal's foreground job has it.)
+for sig in INT:2 TERM:15 HUP:1; do
+        out=$(mktemp)
+        perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die' -- \
+                chrootctl run cli-named sh -c "trap 'echo got ${sig%%:*}; exit 7' ${sig%%:*}; echo started; while :; do sleep 0.1; done" \
+                >"$out" 2>&1 </dev/null &
+        pid=$!
+        wait_until 20 grep -q started "$out"
+        kill -"${sig%%:*}" "$pid"
+        wait "$pid"
+        rc=$?
+        # (the shell may first report its sleep killed by the same signal)
+        assert_match "^7\\|started .*got ${sig%%:*}\$" "$rc|$(paste -sd' ' "$out")" "SIG${sig%%:*} to chrootctl run is passed on to the command"
+        rm -f "$out"
+done
 capture chrootctl run cli-named sh -c 'echo oops >&2; exit 4'
 assert_eq "4||oops" "$RC|$OUT|$ERR" "a failing command's stderr is its own, not a chrootctl error"
 
