@@ -460,6 +460,13 @@ int run_init_main(int ctl, const char *hostname) {
         fds[REQ_PARAMS] = safe_close(fds[REQ_PARAMS]);
         memcpy(p.stdio, fds + REQ_STDIN, sizeof(p.stdio));
 
+        /* The command is sent once the init is in its scope: a cgroup namespace made
+         * now has the scope as its root, so the command sees "/" in /proc/self/cgroup,
+         * not the host's paths. */
+        if (unshare(CLONE_NEWCGROUP) < 0) {
+                report_error(fds[REQ_REPORT], CHILD_ERROR_FAILED, -errno, "Cannot make a cgroup namespace: %m");
+                return EXIT_FAILURE;
+        }
         if (p.network_none) {
                 if (unshare(CLONE_NEWNET) < 0)
                         r = -errno;

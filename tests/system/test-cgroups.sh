@@ -186,6 +186,10 @@ else
         not_ok "once the session is idle, the spare's scope is gone too" "$(units_of "$S")"
 fi
 
+# Inside, the command's cgroup namespace has its scope as root: no host paths.
+capture chrootctl run "$S" -- cat /proc/self/cgroup
+assert_eq "0|" "$RC|$(awk -F: '$3 != "/"' <<<"$OUT")" "inside, /proc/self/cgroup shows / for every hierarchy: $(paste -sd' ' <<<"$OUT")"
+
 # =============== 2. Session.Kill ===============
 for sig in 0 65 -1 19; do
         assert_bus_error org.chrootd1.Error.InvalidArgument "Kill($sig): InvalidArgument" \

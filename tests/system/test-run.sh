@@ -160,13 +160,13 @@ assert_eq "$host_ifaces" "$(tail -n +3 <<<"$OUT" | awk -F: '{ gsub(/ /, "", $1);
 # ---- namespaces: fresh for every command, the user namespace the session's ----
 # (busybox readlink; the session's leader holds the user namespace between commands)
 ns_of() {
-        chrootctl run "$S" "$@" sh -c 'for n in user pid mnt ipc uts net; do readlink /proc/self/ns/$n; done' | paste -sd' '
+        chrootctl run "$S" "$@" sh -c 'for n in user pid mnt ipc uts net cgroup; do readlink /proc/self/ns/$n; done' | paste -sd' '
 }
 ns1=$(ns_of) ns2=$(ns_of) ns3=$(ns_of --network=none) ns4=$(ns_of --network=none)
-read -r u1 p1 m1 i1 h1 n1 <<<"$ns1"
-read -r u2 p2 m2 i2 h2 n2 <<<"$ns2"
-read -r u3 p3 m3 i3 h3 n3 <<<"$ns3"
-read -r u4 p4 m4 i4 h4 n4 <<<"$ns4"
+read -r u1 p1 m1 i1 h1 n1 c1 <<<"$ns1"
+read -r u2 p2 m2 i2 h2 n2 c2 <<<"$ns2"
+read -r u3 p3 m3 i3 h3 n3 c3 <<<"$ns3"
+read -r u4 p4 m4 i4 h4 n4 c4 <<<"$ns4"
 note "first: $ns1; second: $ns2"
 if [ -n "$u1" ] && [ "$u1" != "$(readlink /proc/self/ns/user)" ] && [ "$u1" = "$u2" ]; then
         ok "two commands share the session's user namespace, not the host's"
@@ -174,15 +174,15 @@ else
         not_ok "two commands share the session's user namespace, not the host's" "$ns1" "$ns2" "host: $(readlink /proc/self/ns/user)"
 fi
 fresh=yes
-for pair in "$p1 $p2" "$m1 $m2" "$i1 $i2" "$h1 $h2" "$n3 $n4"; do
+for pair in "$p1 $p2" "$m1 $m2" "$i1 $i2" "$h1 $h2" "$c1 $c2" "$n3 $n4"; do
         read -r a b <<<"$pair"
         { [ -n "$a" ] && [ "$a" != "$b" ]; } || fresh=no
 done
-for mine in "$p1" "$m1" "$i1" "$h1"; do
+for mine in "$p1" "$m1" "$i1" "$h1" "$c1"; do
         kind=${mine%%:*}
         [ "$mine" != "$(readlink "/proc/self/ns/$kind")" ] || fresh=no
 done
-assert_eq yes "$fresh" "each command gets its own pid, mount, ipc and uts namespace (and net with network none)"
+assert_eq yes "$fresh" "each command gets its own pid, mount, ipc, uts and cgroup namespace (and net with network none)"
 assert_eq "$(readlink /proc/self/ns/net)|$(readlink /proc/self/ns/net)" "$n1|$n2" "by default commands use the host's network namespace"
 assert_eq "$u1|$u1" "$u3|$u4" "commands with network none are in the session's user namespace too"
 
