@@ -206,10 +206,7 @@ int leader_fork_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl) {
 }
 
 bool leader_alive(const Leader *l) {
-        struct pollfd pfd = { .fd = l->pidfd, .events = POLLIN };
-
-        /* A pidfd is readable once its process has exited. */
-        return l->pid > 0 && l->pidfd >= 0 && poll(&pfd, 1, 0) == 0;
+        return l->pid > 0 && pidfd_alive(l->pidfd);
 }
 
 void leader_stop(Leader *l) {

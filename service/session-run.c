@@ -9,7 +9,6 @@
 #include "util.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
@@ -53,13 +52,6 @@ Run *run_free(Run *run) {
 
 static void run_freep(Run **run) {
         run_free(*run);
-}
-
-/* A pidfd is readable once its process has exited. */
-static bool run_alive(const Run *run) {
-        struct pollfd pfd = { .fd = run->pidfd, .events = POLLIN };
-
-        return run->pidfd >= 0 && poll(&pfd, 1, 0) == 0;
 }
 
 void session_drop_spare(Session *s) {
@@ -405,7 +397,7 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
                 return -ENOMEM;
         s->leader_timer = sd_event_source_unref(s->leader_timer);
         /* A spare that died (with its leader, say) before we heard of it is no use. */
-        if (s->spare && !run_alive(s->spare))
+        if (s->spare && !pidfd_alive(s->spare->pidfd))
                 session_drop_spare(s);
         if (s->spare) {
                 run = TAKE_PTR(s->spare);

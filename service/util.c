@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "util.h"
 
+#include <poll.h>
+
 #include <time.h>
 
 #include <fcntl.h>
@@ -235,4 +237,10 @@ uint64_t now_realtime_usec(void) {
 
 uint64_t now_monotonic_usec(void) {
         return clock_usec(CLOCK_MONOTONIC);
+}
+
+bool pidfd_alive(int pidfd) {
+        struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+        return pidfd >= 0 && poll(&pfd, 1, 0) == 0;
 }

@@ -106,6 +106,10 @@ int strv_extend(char ***l, const char *s);
 uint64_t now_realtime_usec(void);
 uint64_t now_monotonic_usec(void);
 
+/* Whether the process behind a pidfd still runs (a pidfd is readable once its process
+ * has exited). */
+bool pidfd_alive(int pidfd);
+
 /* The names in the directory dirfd (not . and ..), those that filter (may be NULL)
  * accepts, sorted. Returns 0 or -errno. */
 int dir_list(int dirfd, bool (*filter)(const struct dirent *de), char ***ret);

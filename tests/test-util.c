@@ -5,7 +5,9 @@
 #include <glib/gstdio.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <signal.h>
 
 #include "util.h"
 #include "rmtree.h"
@@ -278,12 +280,35 @@ static void test_mkdir_p(Fixture *f, gconstpointer data) {
         umask(old_umask);
 }
 
+static void test_pidfd_alive(void) {
+        pid_t pid = fork();
+        int fd;
+
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+                pause();
+                _exit(0);
+        }
+        fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_true(pidfd_alive(fd));
+        g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+        /* exited, not yet reaped: no longer alive */
+        g_assert_cmpint(waitid(P_PID, (id_t) pid, NULL, WEXITED | WNOWAIT), ==, 0);
+        g_assert_false(pidfd_alive(fd));
+        g_assert_cmpint(waitpid(pid, NULL, 0), ==, pid);
+        g_assert_false(pidfd_alive(fd));
+        g_assert_false(pidfd_alive(-EBADF));
+        close(fd);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
         g_test_add_func("/util/strv", test_strv);
         g_test_add_func("/util/strings", test_strings);
         g_test_add_func("/util/read-write-full", test_read_write_full);
+        g_test_add_func("/util/pidfd-alive", test_pidfd_alive);
         g_test_add("/util/read-file-at", Fixture, NULL, fixture_setup, test_read_file_at, fixture_teardown);
         g_test_add("/util/write-file-atomic-at", Fixture, NULL, fixture_setup, test_write_file_atomic_at,
                    fixture_teardown);
