@@ -48,6 +48,12 @@ int idmap_load(const char *user, uid_t uid, gid_t gid, const char *subuid_path, 
         return 0;
 }
 
+typedef struct IdMapHelper {
+        const char *path;
+        pid_t pid;
+        int err_fd;
+} IdMapHelper;
+
 /* A setuid helper is started with posix_spawn() (vfork semantics: no copy of the
  * service's memory), its stderr on a pipe for the error message. */
 static int helper_start(IdMapHelper *h, const char *path, char *const argv[], char **ret_error) {
@@ -147,42 +153,22 @@ static int start_one(IdMapHelper *h, const char *helper, pid_t pid, uint32_t bas
         return helper_start(h, helper, argv, ret_error);
 }
 
-int idmap_apply_start(const IdMap *m, pid_t pid, bool map_self, IdMapJob *ret, char **ret_error) {
-        int r;
-
-        *ret = (IdMapJob) { .uid = { .err_fd = -EBADF }, .gid = { .err_fd = -EBADF } };
-        /* Both helpers at once: each is a setuid exec of a millisecond or two. */
-        r = start_one(&ret->uid, NEWUIDMAP, pid, m->uid_base, (uint32_t) m->self_uid, map_self, ret_error);
-        if (r >= 0)
-                r = start_one(&ret->gid, NEWGIDMAP, pid, m->gid_base, (uint32_t) m->self_gid, map_self, ret_error);
-        if (r < 0) {
-                idmap_job_done(ret);
-                return r;
-        }
-        return 0;
-}
-
-int idmap_apply_finish(IdMapJob *j, char **ret_error) {
+int idmap_apply(const IdMap *m, pid_t pid, bool map_self, char **ret_error) {
+        IdMapHelper uid = { .err_fd = -EBADF }, gid = { .err_fd = -EBADF };
+        char *ignored = NULL;
         int r, r2;
 
-        r = helper_finish(&j->uid, ret_error);
-        r2 = helper_finish(&j->gid, ret_error);
-        return r < 0 ? r : r2;
-}
-
-void idmap_job_done(IdMapJob *j) {
-        char *ignored = NULL;
-
-        (void) idmap_apply_finish(j, &ignored);
-        free(ignored);
-}
-
-int idmap_apply(const IdMap *m, pid_t pid, bool map_self, char **ret_error) {
-        IdMapJob j;
-        int r;
-
-        r = idmap_apply_start(m, pid, map_self, &j, ret_error);
+        /* Both helpers at once: each is a setuid exec of a millisecond or two. */
+        r = start_one(&uid, NEWUIDMAP, pid, m->uid_base, (uint32_t) m->self_uid, map_self, ret_error);
         if (r < 0)
                 return r;
-        return idmap_apply_finish(&j, ret_error);
+        r = start_one(&gid, NEWGIDMAP, pid, m->gid_base, (uint32_t) m->self_gid, map_self, ret_error);
+        if (r < 0) {
+                (void) helper_finish(&uid, &ignored);
+                free(ignored);
+                return r;
+        }
+        r = helper_finish(&uid, ret_error);
+        r2 = helper_finish(&gid, ret_error);
+        return r < 0 ? r : r2;
 }

@@ -37,23 +37,7 @@ int idmap_load(const char *user, uid_t uid, gid_t gid, const char *subuid_path, 
 size_t idmap_extents(uint32_t base, uint32_t self, bool map_self, IdExtent ret[IDMAP_MAX_EXTENTS]);
 
 /* Write the maps of a process that has just made a user namespace, with the setuid
- * helpers newuidmap and newgidmap (extents as idmap_extents() says).
+ * helpers newuidmap and newgidmap, run at once (extents as idmap_extents() says).
  * Returns 0 or -errno; *ret_error gets what the helper printed. */
 int idmap_apply(const IdMap *m, pid_t pid, bool map_self, char **ret_error);
 
-/* idmap_apply() in two steps, so that the caller can do something else while the
- * helpers run: _start() starts both, _finish() waits for them (0, or -errno with
- * *ret_error). idmap_job_done() waits and forgets the result; a finished job is done. */
-typedef struct IdMapHelper {
-        const char *path;
-        pid_t pid;
-        int err_fd;
-} IdMapHelper;
-
-typedef struct IdMapJob {
-        IdMapHelper uid, gid;
-} IdMapJob;
-
-int idmap_apply_start(const IdMap *m, pid_t pid, bool map_self, IdMapJob *ret, char **ret_error);
-int idmap_apply_finish(IdMapJob *j, char **ret_error);
-void idmap_job_done(IdMapJob *j);

@@ -98,7 +98,14 @@ _noreturn_ static void child_main(const SpawnParams *p, int sync_fd) {
         _exit(p->after_map ? p->after_map(p->userdata) : 0);
 }
 
-int userns_clone(const SpawnParams *p, SpawnedChild *ret) {
+/* The child, waiting for its maps until a byte comes on sync_fd. */
+typedef struct SpawnedChild {
+        pid_t pid;
+        int pidfd;
+        int sync_fd;
+} SpawnedChild;
+
+static int userns_clone(const SpawnParams *p, SpawnedChild *ret) {
         _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF };
         int pidfd = -EBADF;
         pid_t pid;
@@ -123,7 +130,10 @@ int userns_clone(const SpawnParams *p, SpawnedChild *ret) {
         return 0;
 }
 
-int userns_go(SpawnedChild *c, int r) {
+/* Write the maps and let the child go on, or kill it (not reaped). */
+static int userns_release(SpawnedChild *c, const IdMap *map, bool map_self, char **ret_error) {
+        int r = idmap_apply(map, c->pid, map_self, ret_error);
+
         if (r >= 0)
                 r = write_full(c->sync_fd, "x", 1);
         c->sync_fd = safe_close(c->sync_fd);
@@ -132,11 +142,7 @@ int userns_go(SpawnedChild *c, int r) {
         return r;
 }
 
-int userns_release(SpawnedChild *c, const IdMap *map, bool map_self, char **ret_error) {
-        return userns_go(c, idmap_apply(map, c->pid, map_self, ret_error));
-}
-
-void spawned_child_done(SpawnedChild *c) {
+static void spawned_child_done(SpawnedChild *c) {
         c->pidfd = safe_close(c->pidfd);
         c->sync_fd = safe_close(c->sync_fd);
 }

@@ -32,24 +32,6 @@ typedef struct SpawnParams {
 
 int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **ret_error);
 
-/* userns_spawn() in two steps, for callers that must do something with the child
- * (put it into a cgroup) before it runs after_map: userns_clone() starts it, waiting
- * for its maps; userns_release() writes them and lets it go, or kills it (without
- * reaping: the caller watches the pidfd). */
-typedef struct SpawnedChild {
-        pid_t pid;
-        int pidfd;
-        int sync_fd; /* one byte here releases the child */
-} SpawnedChild;
-
-int userns_clone(const SpawnParams *p, SpawnedChild *ret);
-int userns_release(SpawnedChild *c, const IdMap *map, bool map_self, char **ret_error);
-/* The last step of userns_release(), for callers that wrote the maps themselves
- * (idmap_apply_start/_finish): with r >= 0 let the child go, else kill it. Returns r
- * or -errno. */
-int userns_go(SpawnedChild *c, int r);
-void spawned_child_done(SpawnedChild *c);
-
 /* Close every fd >= 3 except the ones in keep (any order). Returns 0 or -errno. */
 int close_all_fds_except(const int *keep, size_t n);
 
