@@ -159,10 +159,22 @@ assert_eq "$host_ifaces" "$(tail -n +3 <<<"$OUT" | awk -F: '{ gsub(/ /, "", $1);
 
 # ---- namespaces: fresh for every command, the user namespace the session's ----
 # (busybox readlink; the session's leader holds the user namespace between commands)
-ns_of() {
-        chrootctl run "$S" "$@" sh -c 'for n in user pid mnt ipc uts net cgroup; do readlink /proc/self/ns/$n; done' | paste -sd' '
-}
-ns1=$(ns_of) ns2=$(ns_of) ns3=$(ns_of --network=none) ns4=$(ns_of --network=none)
+# The kernel reuses a freed namespace's inode number, so the four commands compared
+# run at the same time: each prints its namespaces, then waits (10 s at most) until
+# all four have.
+chrootctl run "$S" sh -c 'rm -f /tmp/ns-printed.*'
+ns_pids=()
+for k in 1 2 3 4; do
+        opt=--network=host
+        [ $k -le 2 ] || opt=--network=none
+        chrootctl run "$S" $opt sh -c 'for n in user pid mnt ipc uts net cgroup; do readlink /proc/self/ns/$n; done
+                touch /tmp/ns-printed.$1
+                i=0; while [ $(ls /tmp/ns-printed.* | wc -l) -lt 4 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done' \
+                sh $k >"$tmp/ns.$k" 2>&1 </dev/null &
+        ns_pids+=($!)
+done
+wait "${ns_pids[@]}"
+ns1=$(paste -sd' ' "$tmp/ns.1") ns2=$(paste -sd' ' "$tmp/ns.2") ns3=$(paste -sd' ' "$tmp/ns.3") ns4=$(paste -sd' ' "$tmp/ns.4")
 read -r u1 p1 m1 i1 h1 n1 c1 <<<"$ns1"
 read -r u2 p2 m2 i2 h2 n2 c2 <<<"$ns2"
 read -r u3 p3 m3 i3 h3 n3 c3 <<<"$ns3"
