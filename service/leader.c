@@ -174,7 +174,19 @@ int leader_start(const LeaderParams *lp, Leader *ret, char **ret_error) {
         return 0;
 }
 
+int leader_request_init(Leader *l) {
+        if (l->sock < 0 || send(l->sock, "i", 1, MSG_NOSIGNAL) < 0)
+                return -EPIPE;
+        return 0;
+}
+
 int leader_fork_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl) {
+        int r = leader_request_init(l);
+
+        return r < 0 ? r : leader_receive_init(l, ret_pid, ret_pidfd, ret_ctl);
+}
+
+int leader_receive_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl) {
         struct pollfd pfd = { .fd = l->sock, .events = POLLIN };
         int32_t answer;
         int fds[2];
@@ -182,8 +194,6 @@ int leader_fork_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl) {
         ssize_t n;
 
         if (l->sock < 0)
-                return -EPIPE;
-        if (send(l->sock, "i", 1, MSG_NOSIGNAL) < 0)
                 return -EPIPE;
         /* The leader answers at once; never wait on it for long in the event loop. */
         if (poll(&pfd, 1, 5000) <= 0)

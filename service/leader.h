@@ -36,8 +36,16 @@ typedef struct LeaderParams {
  * the tree. Returns 0, or -errno with *ret_error. */
 int leader_start(const LeaderParams *p, Leader *ret, char **ret_error);
 
-/* A new init, waiting for its command (run_send_request() on *ret_ctl). Returns 0, or
- * -errno (-EPIPE: the leader is gone). */
+/* Ask for a new init; answers come in the order of the requests. Returns 0 or -EPIPE
+ * (the leader is gone). */
+int leader_request_init(Leader *l);
+
+/* The answer to the oldest request (waiting up to 5 s for it): a new init, waiting for
+ * its command (run_send_request() on *ret_ctl). Returns 0, or -errno (-EPIPE: the
+ * leader is gone). */
+int leader_receive_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl);
+
+/* Both at once. */
 int leader_fork_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl);
 
 /* Whether the leader runs (not exited, not stopped). */

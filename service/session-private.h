@@ -59,3 +59,5 @@ Run *run_free(Run *run);
 /* End: SIGKILL to every command's init; the spare goes at once. */
 void session_kill_runs(Session *s);
 void session_drop_spare(Session *s);
+/* Stop the session's leader (and so every init it forked). */
+void session_stop_leader(Session *s);

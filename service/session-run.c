@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 /* An idle session keeps no process: its leader (and spare init) go a few seconds after
@@ -19,6 +20,7 @@
 
 static void session_arm_leader_timer(Session *s);
 static void session_make_spare(Session *s);
+static int on_leader_answer(sd_event_source *source, int fd, uint32_t revents, void *userdata);
 
 static void run_signal(Run *run, int sig) {
         if (run->pidfd >= 0)
@@ -56,6 +58,12 @@ static void run_freep(Run **run) {
 
 void session_drop_spare(Session *s) {
         s->spare = run_free(s->spare);
+}
+
+void session_stop_leader(Session *s) {
+        s->leader_source = sd_event_source_unref(s->leader_source);
+        s->spare_requested = false;
+        leader_stop(&s->leader);
 }
 
 /* Kill a command's init; run_finish replies with why (first reason wins). */
@@ -229,7 +237,7 @@ static int on_leader_idle(sd_event_source *source, uint64_t usec, void *userdata
         session_drop_spare(s);
         /* A host-tree session's leader stays: its view is the session's RootDirectory. */
         if (!s->rec.host_tree)
-                leader_stop(&s->leader);
+                session_stop_leader(s);
         return 0;
 }
 
@@ -271,7 +279,7 @@ static int session_ensure_leader(Session *s, const char **ret_error_name, char *
 
         if (leader_alive(&s->leader))
                 return 0;
-        leader_stop(&s->leader);
+        session_stop_leader(s);
         session_drop_spare(s);
         r = manager_idmap(s->manager, &map, ret_error);
         if (r < 0) {
@@ -297,6 +305,12 @@ static int session_ensure_leader(Session *s, const char **ret_error_name, char *
                                                    : strf("Cannot start the session's leader: %s", error ? error : strerror(-r));
                 return r;
         }
+        r = sd_event_add_io(s->manager->event, &s->leader_source, s->leader.sock, EPOLLIN, on_leader_answer, s);
+        if (r < 0) {
+                session_stop_leader(s);
+                *ret_error = strf("Cannot watch the session's leader: %s", strerror(-r));
+                return r;
+        }
         if (s->rec.host_tree) {
                 r = session_link_tree(s);
                 if (r < 0)
@@ -316,30 +330,20 @@ char *session_root_directory(Session *s, char **ret_error) {
         return strf("%s/tree", s->dir);
 }
 
-/* A new init from the session's leader (started, or restarted once if it died), in a
- * scope that is being made (description NULL: a spare's, whose command is not known). */
-static int run_new(Session *s, const char *description, Run **ret, const char **ret_error_name, char **ret_error) {
+/* A Run of a new init (from leader_receive_init()), in a scope that is being made
+ * (description NULL: a spare's, whose command is not known). Takes the fds. */
+static int run_attach(Session *s, const char *description, pid_t pid, int pidfd, int ctl, Run **ret, char **ret_error) {
         _cleanup_(run_freep) Run *run = NULL;
-        int r = -EPIPE;
+        int r;
 
         run = calloc(1, sizeof(Run));
-        if (!run)
+        if (!run) {
+                safe_close(pidfd);
+                safe_close(ctl);
                 return -ENOMEM;
-        *run = (Run) { .session = s, .pidfd = -EBADF, .ctl = -EBADF, .report_fd = -EBADF, .params_fd = -EBADF,
+        }
+        *run = (Run) { .session = s, .pid = pid, .pidfd = pidfd, .ctl = ctl, .report_fd = -EBADF, .params_fd = -EBADF,
                        .stdio = { -EBADF, -EBADF, -EBADF } };
-        for (int attempt = 0; attempt < 2; attempt++) {
-                r = session_ensure_leader(s, ret_error_name, ret_error);
-                if (r < 0)
-                        return r;
-                r = leader_fork_init(&s->leader, &run->pid, &run->pidfd, &run->ctl);
-                if (r >= 0)
-                        break;
-                leader_stop(&s->leader);
-        }
-        if (r < 0) {
-                *ret_error = strf("The session's leader failed: %s", strerror(-r));
-                return r;
-        }
         r = sd_event_add_io(s->manager->event, &run->source, run->pidfd, EPOLLIN, on_init_exit, run);
         if (r < 0) {
                 *ret_error = strf("Cannot watch the command's init: %s", strerror(-r));
@@ -365,17 +369,59 @@ static int run_new(Session *s, const char *description, Run **ret, const char **
         return 0;
 }
 
-/* After a command got its init, the next one gets ready. */
-static void session_make_spare(Session *s) {
-        _cleanup_free_ char *error = NULL;
-        const char *error_name;
-        int r;
+/* A new init from the session's leader (started, or restarted once if it died). */
+static int run_new(Session *s, const char *description, Run **ret, const char **ret_error_name, char **ret_error) {
+        pid_t pid = 0;
+        int pidfd = -EBADF, ctl = -EBADF, r = -EPIPE;
 
-        if (s->spare || s->rec.state != SESSION_READY || !leader_alive(&s->leader))
-                return;
-        r = run_new(s, NULL, &s->spare, &error_name, &error);
+        for (int attempt = 0; attempt < 2; attempt++) {
+                r = session_ensure_leader(s, ret_error_name, ret_error);
+                if (r < 0)
+                        return r;
+                r = leader_fork_init(&s->leader, &pid, &pidfd, &ctl);
+                if (r >= 0)
+                        break;
+                session_stop_leader(s);
+        }
+        if (r < 0) {
+                *ret_error = strf("The session's leader failed: %s", strerror(-r));
+                return r;
+        }
+        return run_attach(s, description, pid, pidfd, ctl, ret, ret_error);
+}
+
+/* The leader's answer to the spare's request (or its end). */
+static int on_leader_answer(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        _cleanup_free_ char *error = NULL;
+        Session *s = userdata;
+        pid_t pid;
+        int pidfd, ctl, r;
+
+        if (!s->spare_requested) {
+                /* Nothing asked: it hung up (died), or a Run took the answer already
+                 * (session_run) after this event was seen. */
+                char byte;
+                if (recv(s->leader.sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+                        session_stop_leader(s);
+                return 0;
+        }
+        s->spare_requested = false;
+        r = leader_receive_init(&s->leader, &pid, &pidfd, &ctl);
+        if (r == -EPIPE || r == -ETIMEDOUT)
+                session_stop_leader(s);
+        if (r >= 0)
+                r = run_attach(s, NULL, pid, pidfd, ctl, &s->spare, &error);
         if (r < 0)
-                log_debug("No spare init for session '%s': %s", s->rec.id, strempty(error));
+                log_debug("No spare init for session '%s': %s", s->rec.id, error ? error : strerror(-r));
+        return 0;
+}
+
+/* After a command got its init, the next one gets ready: asked for now, the leader's
+ * answer taken in on_leader_answer(), so that the service does not wait for the fork. */
+static void session_make_spare(Session *s) {
+        if (s->spare || s->spare_requested || s->rec.state != SESSION_READY || !leader_alive(&s->leader))
+                return;
+        s->spare_requested = leader_request_init(&s->leader) >= 0;
 }
 
 int session_run(Session *s, const RunParams *p, sd_bus_message *message, const char **ret_error_name,
@@ -396,6 +442,9 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
         if (!description)
                 return -ENOMEM;
         s->leader_timer = sd_event_source_unref(s->leader_timer);
+        /* A spare asked for comes in a moment: take it, not another one. */
+        if (!s->spare && s->spare_requested)
+                (void) on_leader_answer(NULL, -EBADF, 0, s);
         /* A spare that died (with its leader, say) before we heard of it is no use. */
         if (s->spare && !pidfd_alive(s->spare->pidfd))
                 session_drop_spare(s);

@@ -99,7 +99,7 @@ Session *session_free(Session *s) {
         safe_close(s->source_fd);
         session_drop_spare(s);
         sd_event_source_unref(s->leader_timer);
-        leader_stop(&s->leader);
+        session_stop_leader(s);
         login_entries_free(s->login);
         sd_bus_message_unref(s->begin_message);
         for (size_t i = 0; i < s->n_end_messages; i++)
@@ -281,7 +281,7 @@ void session_continue_end(Session *s) {
         }
         /* Its commands are gone: so goes the overlay they shared. */
         session_drop_spare(s);
-        leader_stop(&s->leader);
+        session_stop_leader(s);
         r = session_start_removal(s);
         if (r < 0) {
                 o.error_name = CHROOTD_ERROR_FAILED;

@@ -47,7 +47,9 @@ struct Session {
         /* The session's leader, which forks its commands' inits (leader.h), and the
          * next command's init, ready in its scope (session-run.c). */
         Leader leader;
+        sd_event_source *leader_source; /* its answer to spare_requested */
         Run *spare;
+        bool spare_requested; /* asked the leader for the next spare, no answer yet */
         sd_event_source *leader_timer; /* stops them once no command ran for a while */
 
         /* Begin's state: which step (session.c), the source, the user's entries. */
