@@ -409,6 +409,13 @@ static int on_leader_answer(sd_event_source *source, int fd, uint32_t revents, v
         r = leader_receive_init(&s->leader, &pid, &pidfd, &ctl);
         if (r == -EPIPE || r == -ETIMEDOUT)
                 session_stop_leader(s);
+        if (r >= 0 && s->rec.state != SESSION_READY) {
+                /* Ended meanwhile: no spare any more. */
+                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                safe_close(pidfd);
+                safe_close(ctl);
+                return 0;
+        }
         if (r >= 0)
                 r = run_attach(s, NULL, pid, pidfd, ctl, &s->spare, &error);
         if (r < 0)
