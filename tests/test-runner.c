@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* runner.h: the environment a command gets. The namespaces themselves need
- * subordinate ids and are covered by the bus and system suites. */
+/* runner.h: the environment a command gets, and how the command travels to its init.
+ * The namespaces themselves need subordinate ids and are covered by the bus and
+ * system suites. */
 #include <glib.h>
+#include <sys/stat.h>
 
 #include "util.h"
 #include "runner.h"
@@ -117,6 +119,80 @@ static void test_no_duplicates(void) {
         g_assert_cmpuint(strv_length(env), ==, 3);
 }
 
+/* The memfd run_params_pack() made, read whole. */
+static char *read_memfd(int fd, size_t *ret_size) {
+        struct stat st;
+        char *buf;
+
+        g_assert_cmpint(fstat(fd, &st), ==, 0);
+        buf = g_malloc(st.st_size + 1);
+        g_assert_cmpint(pread(fd, buf, st.st_size, 0), ==, st.st_size);
+        *ret_size = (size_t) st.st_size;
+        return buf;
+}
+
+static void round_trip(const RunParams *in) {
+        g_autofree char *buf = NULL;
+        RunParams out;
+        size_t size;
+        int fd = -1;
+
+        g_assert_cmpint(run_params_pack(in, &fd), ==, 0);
+        buf = read_memfd(fd, &size);
+        close(fd);
+        g_assert_cmpint(run_params_unpack(buf, size, &out), ==, 0);
+        g_assert_cmpstr(out.user, ==, in->user);
+        g_assert_cmpstr(out.directory, ==, in->directory);
+        g_assert_cmpint(out.network_none, ==, in->network_none);
+        g_assert_true(g_strv_equal((const char *const *) out.argv, (const char *const *) in->argv));
+        if (in->environment)
+                g_assert_true(g_strv_equal((const char *const *) out.environment, (const char *const *) in->environment));
+        else
+                g_assert_null(out.environment);
+        free(out.argv);
+        free(out.environment);
+}
+
+static void test_params_round_trip(void) {
+        char *argv[] = { (char *) "sh", (char *) "-c", (char *) "echo 'a b'\n", (char *) "", NULL };
+        char *env[] = { (char *) "A=1", (char *) "B=", NULL };
+        char *no_env[] = { NULL };
+
+        round_trip(&(RunParams) { .argv = argv, .environment = env, .user = "root", .directory = "/" });
+        /* a clean environment (NULL) is not an empty one */
+        round_trip(&(RunParams) { .argv = argv, .environment = NULL, .user = "1000", .directory = "/tmp",
+                                  .network_none = true });
+        round_trip(&(RunParams) { .argv = argv, .environment = no_env, .user = "tester", .directory = "/home" });
+}
+
+static void assert_refused(const char *data, size_t size) {
+        g_autofree char *copy = g_memdup2(data, size);
+        RunParams out;
+
+        g_assert_cmpint(run_params_unpack(copy, size, &out), ==, -EBADMSG);
+}
+
+static void test_params_refused(void) {
+        static const char good[] = "chrootd-run-1\0root\0/\0" "0\0" "1\0true\0-";
+        size_t n = sizeof(good); /* with its last NUL */
+        g_autofree char *copy = g_memdup2(good, n);
+        RunParams out;
+
+        g_assert_cmpint(run_params_unpack(copy, n, &out), ==, 0);
+        free(out.argv);
+        for (size_t cut = 0; cut < n; cut++)
+                assert_refused(good, cut); /* every truncation */
+        assert_refused("chrootd-run-2\0root\0/\0" "0\0" "1\0true\0-", n);         /* another version */
+        assert_refused("chrootd-run-1\0root\0/\0" "2\0" "1\0true\0-", n);         /* network neither 0 nor 1 */
+        assert_refused("chrootd-run-1\0root\0/\0" "0\0" "0\0true\0-", n);         /* no argv */
+        assert_refused("chrootd-run-1\0root\0/\0" "0\0" "9\0true\0-", n);         /* argc beyond the data */
+        assert_refused("chrootd-run-1\0root\0/\0" "0\0" "1\0true\0" "1", n);      /* environment count beyond it */
+        {
+                static const char extra[] = "chrootd-run-1\0root\0/\0" "0\0" "1\0true\0-\0x";
+                assert_refused(extra, sizeof(extra));                             /* data after the end */
+        }
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -126,5 +202,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/runner/environment/base-without-path", test_base_without_path);
         g_test_add_func("/runner/environment/base-empty", test_base_empty);
         g_test_add_func("/runner/environment/no-duplicates", test_no_duplicates);
+        g_test_add_func("/runner/params/round-trip", test_params_round_trip);
+        g_test_add_func("/runner/params/refused", test_params_refused);
         return g_test_run();
 }
