@@ -69,7 +69,8 @@ static int fork_init(LeaderChild *c) {
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) >= 0) {
                 struct clone_args args = {
-                        .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
+                        /* ipc and uts come in the init's own user namespace (runner.c). */
+                        .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_PIDFD,
                         .pidfd = (uint64_t) (uintptr_t) &pidfd,
                         .exit_signal = SIGCHLD,
                 };
@@ -149,7 +150,7 @@ int leader_start(const LeaderParams *lp, Leader *ret, char **ret_error) {
         int keep[] = { sp[1], rp[1] };
         SpawnParams p = {
                 .map = lp->map,
-                .map_self = false,
+                .map_flags = lp->map_flags,
                 .extra_flags = CLONE_NEWNS,
                 .keep_fds = keep,
                 .n_keep_fds = ELEMENTSOF(keep),

@@ -380,11 +380,67 @@ int run_send_request(int ctl, int report_fd, const int stdio[3], int params_fd) 
         return fdpass_send(ctl, "r", 1, fds, REQ_FDS);
 }
 
+/* The init's own user namespace, a child of the leader's (userns.h), and the
+ * namespaces owned by it; the init stays non-dumpable but for the moment its maps are
+ * written (only the owner of /proc/1 may write them, and nothing of a command runs
+ * yet). */
+static int init_enter_userns(const char *hostname, const char **ret_what) {
+        _cleanup_close_ int procfd = -EBADF;
+        int r;
+
+        *ret_what = "make the command's user namespace";
+        procfd = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (procfd < 0)
+                return -errno;
+        if (prctl(PR_SET_DUMPABLE, 1) < 0)
+                return -errno;
+        r = userns_enter_nested(procfd);
+        if (prctl(PR_SET_DUMPABLE, 0) < 0 && r >= 0)
+                r = -errno;
+        if (r < 0)
+                return r;
+        /* Owned by the new user namespace, so that root inside may change what is its
+         * own (the hostname, the SysV IPC objects) and nothing else. */
+        *ret_what = "make the command's uts and ipc namespaces";
+        if (unshare(CLONE_NEWUTS | CLONE_NEWIPC) < 0)
+                return -errno;
+        *ret_what = "set the hostname";
+        if (hostname && sethostname(hostname, strlen(hostname)) < 0)
+                return -errno;
+        return 0;
+}
+
+/* The command's file system, mounted in the init's mount namespace (owned by the
+ * leader's user namespace), then the init's own namespaces, in which the kernel locks
+ * those mounts. Returns 0 or -errno with *ret_what naming the step. */
+static int init_prepare(const char *hostname, const char **ret_what) {
+        _cleanup_close_ int rootfd = -EBADF;
+        int r;
+
+        *ret_what = "open the session's tree";
+        rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return -errno;
+        r = mounts_setup(rootfd, ret_what);
+        if (r < 0)
+                return r;
+        *ret_what = "pivot_root into the tree";
+        r = mounts_pivot(rootfd);
+        if (r < 0)
+                return r;
+        /* The kernel clears the death signal on some changes of credentials. */
+        r = init_enter_userns(hostname, ret_what);
+        if (r < 0)
+                return r;
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                return -errno;
+        return 0;
+}
+
 /* PID 1 of the command's pid namespace, forked by the session's leader (leader.h) with
  * its cwd at the session's tree. */
 int run_init_main(int ctl, const char *hostname) {
         _cleanup_free_ char *buf = NULL;
-        _cleanup_close_ int rootfd = -EBADF;
         _cleanup_(command_done) Command cmd = {};
         int fds[REQ_FDS], setup_error = 0, status = 0, r;
         sigset_t all, old;
@@ -417,26 +473,7 @@ int run_init_main(int ctl, const char *hostname) {
 
         /* Everything that does not depend on the command is done before it comes: a
          * spare init (session-run.c) waits with its file system ready. */
-        if (hostname && sethostname(hostname, strlen(hostname)) < 0) {
-                setup_error = -errno;
-                what = "set the hostname";
-        }
-        if (setup_error == 0) {
-                rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (rootfd < 0) {
-                        setup_error = -errno;
-                        what = "open the session's tree";
-                }
-        }
-        if (setup_error == 0) {
-                r = mounts_setup(rootfd, &what);
-                if (r >= 0) {
-                        what = "pivot_root into the tree";
-                        r = mounts_pivot(rootfd);
-                }
-                setup_error = r < 0 ? r : 0;
-        }
-        rootfd = safe_close(rootfd);
+        setup_error = init_prepare(hostname, &what);
 
         /* The service hanging up means nobody needs us. */
         if (fdpass_recv(ctl, &byte, 1, fds, REQ_FDS, &n_fds) <= 0)

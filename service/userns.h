@@ -21,7 +21,7 @@ typedef int (*spawn_func_t)(void *userdata);
 
 typedef struct SpawnParams {
         const IdMap *map;
-        bool map_self;
+        IdMapFlags map_flags;
         unsigned long extra_flags;
         const int *keep_fds;
         size_t n_keep_fds;
@@ -31,6 +31,17 @@ typedef struct SpawnParams {
 } SpawnParams;
 
 int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **ret_error);
+
+/* Move the calling process (root of a session's user namespace, single-threaded, its
+ * root the root of its mount namespace) into a new user namespace, a child of the one it
+ * is in, with ids 0..IDMAP_COUNT-1 mapped onto themselves and a mount namespace owned by
+ * it. The kernel locks everything mounted before this (flags and place: no remount
+ * read-write, no umount uncovering what lies beneath), because it was mounted by a more
+ * privileged namespace; capabilities in the new namespace reach nothing of the old one.
+ * The maps are written by a child forked for that, which stays in the old namespace:
+ * only a process there may write them. proc_dirfd: the process's own /proc. Returns 0
+ * or -errno. */
+int userns_enter_nested(int proc_dirfd);
 
 /* Close every fd >= 3 except the ones in keep (any order). Returns 0 or -errno. */
 int close_all_fds_except(const int *keep, size_t n);
