@@ -111,13 +111,13 @@ static int helper_finish(IdMapHelper *h, char **ret_error) {
         return -EPERM;
 }
 
-size_t idmap_extents(uint32_t base, uint32_t self, bool map_self, IdExtent ret[IDMAP_MAX_EXTENTS]) {
+size_t idmap_extents(uint32_t base, uint32_t self, IdMapFlags flags, IdExtent ret[IDMAP_MAX_EXTENTS]) {
         size_t n = 0;
 
         /* Host root never goes into a session (the service refuses to run as root). */
-        if (self == 0 || self >= IDMAP_COUNT) {
+        if (!(flags & IDMAP_SELF) || self == 0 || self >= IDMAP_COUNT) {
                 ret[n++] = (IdExtent) { 0, base, IDMAP_COUNT };
-                if (map_self && self != 0)
+                if ((flags & IDMAP_HELPER) && self != 0)
                         ret[n++] = (IdExtent) { IDMAP_COUNT, self, 1 };
                 return n;
         }
@@ -128,14 +128,14 @@ size_t idmap_extents(uint32_t base, uint32_t self, bool map_self, IdExtent ret[I
         return n;
 }
 
-static int start_one(IdMapHelper *h, const char *helper, pid_t pid, uint32_t base, uint32_t self, bool map_self,
+static int start_one(IdMapHelper *h, const char *helper, pid_t pid, uint32_t base, uint32_t self, IdMapFlags flags,
                      char **ret_error) {
         IdExtent e[IDMAP_MAX_EXTENTS];
         char numbers[1 + 3 * IDMAP_MAX_EXTENTS][16];
         char *argv[2 + 3 * IDMAP_MAX_EXTENTS + 1];
         size_t n, k = 0;
 
-        n = idmap_extents(base, self, map_self, e);
+        n = idmap_extents(base, self, flags, e);
         const char *slash = strrchr(helper, '/');
         argv[k++] = (char *) (slash ? slash + 1 : helper);
         snprintf(numbers[0], sizeof(numbers[0]), "%d", (int) pid);
@@ -153,16 +153,16 @@ static int start_one(IdMapHelper *h, const char *helper, pid_t pid, uint32_t bas
         return helper_start(h, helper, argv, ret_error);
 }
 
-int idmap_apply(const IdMap *m, pid_t pid, bool map_self, char **ret_error) {
+int idmap_apply(const IdMap *m, pid_t pid, IdMapFlags flags, char **ret_error) {
         IdMapHelper uid = { .err_fd = -EBADF }, gid = { .err_fd = -EBADF };
         char *ignored = NULL;
         int r, r2;
 
         /* Both helpers at once: each is a setuid exec of a millisecond or two. */
-        r = start_one(&uid, NEWUIDMAP, pid, m->uid_base, (uint32_t) m->self_uid, map_self, ret_error);
+        r = start_one(&uid, NEWUIDMAP, pid, m->uid_base, (uint32_t) m->self_uid, flags, ret_error);
         if (r < 0)
                 return r;
-        r = start_one(&gid, NEWGIDMAP, pid, m->gid_base, (uint32_t) m->self_gid, map_self, ret_error);
+        r = start_one(&gid, NEWGIDMAP, pid, m->gid_base, (uint32_t) m->self_gid, flags, ret_error);
         if (r < 0) {
                 (void) helper_finish(&uid, &ignored);
                 free(ignored);

@@ -5,10 +5,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Ids 0..IDMAP_COUNT-1 inside a session map onto the user's subordinate range, except
- * the user's own uid and gid, which (when in 1..IDMAP_COUNT-1) map to themselves: a file
- * the user makes in a session's tree from the host belongs to their login inside, and
- * a file their login makes inside is theirs on the host, as with schroot. */
+/* Ids 0..IDMAP_COUNT-1 inside a session map onto the user's subordinate range. Only
+ * with IDMAP_SELF are the user's own uid and gid (when in 1..IDMAP_COUNT-1) themselves
+ * inside instead: a file the user makes in the tree from the host belongs to their
+ * login inside, and one their login makes inside is theirs on the host, as with
+ * schroot. That is for host-tree sessions alone (docs/design.md, "The session map"):
+ * root inside such a session can become the user. */
 #define IDMAP_COUNT UINT32_C(65536)
 #define IDMAP_MAX_EXTENTS 4
 
@@ -30,14 +32,23 @@ typedef struct IdMap {
 int idmap_load(const char *user, uid_t uid, gid_t gid, const char *subuid_path, const char *subgid_path,
                IdMap *ret, char **ret_error);
 
+typedef enum IdMapFlags {
+        /* The user's own ids are themselves inside (host-tree sessions). */
+        IDMAP_SELF = 1 << 0,
+        /* For helper children (unpack, removal, write-back), which work in the user's
+         * directories (mode 0700): the user's ids, where not inside already, appear as
+         * IDMAP_COUNT. Never for the leader, whose namespace commands descend from. */
+        IDMAP_HELPER = 1 << 1,
+} IdMapFlags;
+
 /* The extents of one map (uid or gid): 0..IDMAP_COUNT-1 onto base.., with self mapped
- * to itself when it is in 1..IDMAP_COUNT-1. With map_self, a self that is not inside that
- * way appears as IDMAP_COUNT, so that helper children (unpack, removal) can reach the
- * session's directory, which belongs to the user. Returns the number of extents. */
-size_t idmap_extents(uint32_t base, uint32_t self, bool map_self, IdExtent ret[IDMAP_MAX_EXTENTS]);
+ * to itself instead when flags has IDMAP_SELF and self is in 1..IDMAP_COUNT-1, and self
+ * as IDMAP_COUNT with IDMAP_HELPER when it is not inside. Host root (self 0) is never
+ * mapped. Returns the number of extents. */
+size_t idmap_extents(uint32_t base, uint32_t self, IdMapFlags flags, IdExtent ret[IDMAP_MAX_EXTENTS]);
 
 /* Write the maps of a process that has just made a user namespace, with the setuid
  * helpers newuidmap and newgidmap, run at once (extents as idmap_extents() says).
  * Returns 0 or -errno; *ret_error gets what the helper printed. */
-int idmap_apply(const IdMap *m, pid_t pid, bool map_self, char **ret_error);
+int idmap_apply(const IdMap *m, pid_t pid, IdMapFlags flags, char **ret_error);
 

@@ -25,6 +25,7 @@ typedef struct Leader {
 
 typedef struct LeaderParams {
         const IdMap *map;
+        IdMapFlags map_flags; /* never IDMAP_HELPER: commands descend from the leader */
         const char *tree;     /* the session's tree, or where its overlay goes */
         const char *lower;    /* copy-on-write: the layers (lower is the base's tree) */
         const char *upper;    /* NULL for a full copy */

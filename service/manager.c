@@ -135,8 +135,8 @@ bool manager_is_busy(Manager *m) {
 
 /* ---- copy-on-write bases ---- */
 
-bool manager_base_ready(Manager *m, const char *key, const char *path, const struct stat *st) {
-        _cleanup_free_ char *name = strf("%s/source", key), *want = base_source_text(path, st), *have = NULL;
+bool manager_base_ready(Manager *m, const char *key, const char *path, const struct stat *st, bool map_self) {
+        _cleanup_free_ char *name = strf("%s/source", key), *want = base_source_text(path, st, map_self), *have = NULL;
         struct stat rst;
 
         if (!name || !want || read_file_at(m->bases_dirfd, name, 64 * 1024, &have) < 0)
@@ -205,7 +205,7 @@ static int remove_base_dir(Manager *m, const char *name) {
         int keep[] = { m->bases_dirfd };
         SpawnParams sp = {
                 .map = &map,
-                .map_self = true,
+                .map_flags = IDMAP_HELPER,
                 .keep_fds = keep,
                 .n_keep_fds = 1,
                 .after_map = base_remove_after_map,
@@ -249,14 +249,14 @@ int manager_retire_base(Manager *m, const char *name) {
 
 /* A base whose tarball still is what it was made from. */
 static bool base_current(Manager *m, const char *key) {
-        _cleanup_free_ char *name = strf("%s/source", key), *text = NULL;
+        _cleanup_free_ char *name = strf("%s/source", key), *text = NULL, *path = NULL;
         struct stat st;
-        char *nl;
+        bool map_self;
 
-        if (!name || read_file_at(m->bases_dirfd, name, 64 * 1024, &text) < 0 || !(nl = strchr(text, '\n')))
+        if (!name || read_file_at(m->bases_dirfd, name, 64 * 1024, &text) < 0 ||
+            base_source_parse(text, &path, &map_self) < 0)
                 return false;
-        *nl = 0;
-        return stat(text, &st) >= 0 && manager_base_ready(m, key, text, &st);
+        return stat(path, &st) >= 0 && manager_base_ready(m, key, path, &st, map_self);
 }
 
 static bool unpack_in_flight(Manager *m, const char *name) {

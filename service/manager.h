@@ -64,7 +64,7 @@ int manager_load_sessions(Manager *m);
 
 /* Whether bases/<key> is a complete base made from the tarball at path as it is now
  * (st: its stat). */
-bool manager_base_ready(Manager *m, const char *key, const char *path, const struct stat *st);
+bool manager_base_ready(Manager *m, const char *key, const char *path, const struct stat *st, bool map_self);
 
 /* Whether a session other than except (may be NULL) uses base key. */
 bool manager_base_in_use(Manager *m, const char *key, const Session *except);

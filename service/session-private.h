@@ -37,6 +37,11 @@ typedef struct WorkerChild {
         const LoginEntries *login; /* or NULL */
 } WorkerChild;
 
+/* The id map of the session's processes (idmap.h): the leader's and so its commands'. */
+static inline IdMapFlags session_map_flags(const Session *s) {
+        return s->rec.map_self ? IDMAP_SELF : 0;
+}
+
 /* Turn a child's exit and report into an Outcome. */
 void outcome_from_child(const siginfo_t *si, int report_fd, const char *what, Outcome *ret);
 

@@ -294,7 +294,7 @@ static int session_ensure_leader(Session *s, const char **ret_error_name, char *
                         return -ENOMEM;
         }
         LeaderParams p = {
-                .map = &map, .tree = s->tree, .lower = lower, .upper = upper, .work = work,
+                .map = &map, .map_flags = session_map_flags(s), .tree = s->tree, .lower = lower, .upper = upper, .work = work,
                 .hostname = s->rec.chroot,
         };
         uint64_t t0 = now_monotonic_usec();
@@ -320,9 +320,13 @@ static int session_ensure_leader(Session *s, const char **ret_error_name, char *
 }
 
 char *session_root_directory(Session *s, char **ret_error) {
+        /* Only sessions begun for it: a host tool that follows a path into the tree
+         * follows the tree's symlinks, which belong to root inside, onto the host. */
+        if (!s->rec.host_tree)
+                return NULL;
         if (!session_is_overlay(s))
                 return strdup(s->tree);
-        if (!s->rec.host_tree || s->rec.state != SESSION_READY)
+        if (s->rec.state != SESSION_READY)
                 return NULL;
         const char *error_name;
         if (session_ensure_leader(s, &error_name, ret_error) < 0)

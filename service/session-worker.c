@@ -301,7 +301,7 @@ int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map,
         int keep[] = { w->sessfd, p[1], w->input_fd, w->output_fd }; /* -EBADF ones are ignored */
         SpawnParams sp = {
                 .map = &map,
-                .map_self = true,
+                .map_flags = session_map_flags(s) | IDMAP_HELPER,
                 .extra_flags = w->lower_path ? CLONE_NEWNS : 0,
                 .keep_fds = keep,
                 .n_keep_fds = ELEMENTSOF(keep),

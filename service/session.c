@@ -506,7 +506,7 @@ static int begin_finish_base(Session *s) {
                 return -ENOMEM;
         if (fstat(s->source_fd, &st) < 0)
                 return -errno;
-        text = base_source_text(s->rec.source, &st);
+        text = base_source_text(s->rec.source, &st, s->rec.map_self);
         if (!text)
                 return -ENOMEM;
         basefd = openat(m->bases_dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -519,7 +519,7 @@ static int begin_finish_base(Session *s) {
                 return 0;
         if (errno != EEXIST && errno != ENOTEMPTY)
                 return -errno;
-        if (!manager_base_ready(m, s->rec.base, s->rec.source, &st))
+        if (!manager_base_ready(m, s->rec.base, s->rec.source, &st, s->rec.map_self))
                 return -EEXIST;
         return manager_retire_base(m, name);
 }
@@ -565,7 +565,7 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
         }
         overlay = begin_overlay(m, chroot, flags) &&
                   (chroot->type == CHROOT_FILE || directory_is_layer(&map, &st));
-        if (overlay && chroot->type == CHROOT_FILE && base_key(chroot->path, &st, key) < 0) {
+        if (overlay && chroot->type == CHROOT_FILE && base_key(chroot->path, &st, flags->host_tree, key) < 0) {
                 *ret_error_name = CHROOTD_ERROR_FAILED;
                 *ret_error_message = strdup("Out of memory");
                 return -ENOMEM;
@@ -602,6 +602,9 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
         rec.base = overlay && chroot->type == CHROOT_FILE ? strdup(key) : NULL;
         rec.lower = overlay && chroot->type == CHROOT_DIRECTORY ? strdup(chroot->path) : NULL;
         rec.host_tree = flags->host_tree;
+        /* Only a tree the host reads and writes by path needs the user to be themselves
+         * inside (docs/design.md, "The session map"). */
+        rec.map_self = flags->host_tree;
         s = rec.id && rec.chroot && rec.chroot_type && rec.source && (rec.base || rec.lower || !overlay)
                     ? session_new(m, &rec)
                     : NULL;
@@ -619,7 +622,7 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
         if (r >= 0) {
                 if (!overlay)
                         r = begin_start_unpack(s, &error);
-                else if (s->rec.lower || manager_base_ready(m, key, chroot->path, &st))
+                else if (s->rec.lower || manager_base_ready(m, key, chroot->path, &st, s->rec.map_self))
                         r = begin_start_prepare(s, &error);
                 else
                         r = begin_start_base(s, &error);

@@ -128,10 +128,10 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
                   sd_bus_message *message,
                   Session **ret, const char **ret_error_name, char **ret_error_message);
 
-/* The session's tree as the host can reach it: root/ of a full copy; for a
- * copy-on-write session begun with host-tree, its leader's view of the overlay
- * (/proc/<leader>/root/...), the leader being started if need be. NULL (and *ret_error)
- * if there is none. */
+/* The session's tree as the host can reach it, for a session begun with host-tree
+ * alone: root/ of a full copy, or for a copy-on-write session its leader's view of the
+ * overlay (/proc/<leader>/root/...), the leader being started if need be. NULL (and
+ * maybe *ret_error) if there is none. */
 char *session_root_directory(Session *s, char **ret_error);
 
 /* Whether the session is copy-on-write (over a base, or over its directory chroot). */

@@ -6,8 +6,11 @@
 #define BASE UINT32_C(165536)
 
 /* Every id 0..IDMAP_COUNT-1 inside is mapped exactly once, outside ids never repeat,
- * and self is self inside when it can be. */
-static void check_cover(const IdExtent *e, size_t n, uint32_t self, bool map_self) {
+ * self is self inside with IDMAP_SELF when it can be, and IDMAP_COUNT with IDMAP_HELPER
+ * otherwise. */
+static void check_cover(const IdExtent *e, size_t n, uint32_t self, IdMapFlags flags) {
+        bool inside = (flags & IDMAP_SELF) && self > 0 && self < IDMAP_COUNT;
+        bool helper = (flags & IDMAP_HELPER) && self != 0;
         g_autofree guint8 *seen = g_malloc0(IDMAP_COUNT + 1);
         g_autoptr(GHashTable) outside = g_hash_table_new(g_direct_hash, g_direct_equal);
 
@@ -25,21 +28,42 @@ static void check_cover(const IdExtent *e, size_t n, uint32_t self, bool map_sel
                         /* Outside: the subordinate range, or self and nothing else. */
                         g_assert_true(out == self || (out >= BASE && out < BASE + IDMAP_COUNT));
                         if (out == self)
-                                g_assert_cmpuint(in, ==, self > 0 && self < IDMAP_COUNT ? self : IDMAP_COUNT);
+                                g_assert_cmpuint(in, ==, inside ? self : IDMAP_COUNT);
                 }
         }
         for (uint32_t in = 0; in < IDMAP_COUNT; in++)
                 g_assert_true(seen[in]);
-        bool inside = self > 0 && self < IDMAP_COUNT;
-        g_assert_cmpuint(seen[IDMAP_COUNT], ==, !inside && map_self);
-        g_assert_cmpuint(g_hash_table_contains(outside, GUINT_TO_POINTER(self)), ==, inside || map_self);
+        g_assert_cmpuint(seen[IDMAP_COUNT], ==, !inside && helper);
+        g_assert_cmpuint(g_hash_table_contains(outside, GUINT_TO_POINTER(self)), ==, inside || helper);
+}
+
+/* By default the user is not in a session: commands can never become them. */
+static void test_default(void) {
+        IdExtent e[IDMAP_MAX_EXTENTS];
+        size_t n;
+
+        for (uint32_t self = 0; self < 2 * IDMAP_COUNT; self += 4093) {
+                n = idmap_extents(BASE, self, 0, e);
+                g_assert_cmpuint(n, ==, 1);
+                g_assert_cmpuint(e[0].inside, ==, 0);
+                g_assert_cmpuint(e[0].outside, ==, BASE);
+                g_assert_cmpuint(e[0].count, ==, IDMAP_COUNT);
+                check_cover(e, n, self, 0);
+        }
+        /* Helpers see the user just past the range, whatever their uid. */
+        n = idmap_extents(BASE, 1000, IDMAP_HELPER, e);
+        g_assert_cmpuint(n, ==, 2);
+        g_assert_cmpuint(e[1].inside, ==, IDMAP_COUNT);
+        g_assert_cmpuint(e[1].outside, ==, 1000);
+        g_assert_cmpuint(e[1].count, ==, 1);
+        check_cover(e, n, 1000, IDMAP_HELPER);
 }
 
 static void test_self_inside(void) {
         IdExtent e[IDMAP_MAX_EXTENTS];
         size_t n;
 
-        n = idmap_extents(BASE, 1000, false, e);
+        n = idmap_extents(BASE, 1000, IDMAP_SELF, e);
         g_assert_cmpuint(n, ==, 3);
         g_assert_cmpuint(e[0].inside, ==, 0);
         g_assert_cmpuint(e[0].outside, ==, BASE);
@@ -50,15 +74,15 @@ static void test_self_inside(void) {
         g_assert_cmpuint(e[2].inside, ==, 1001);
         g_assert_cmpuint(e[2].outside, ==, BASE + 1001);
         g_assert_cmpuint(e[2].count, ==, IDMAP_COUNT - 1001);
-        check_cover(e, n, 1000, false);
+        check_cover(e, n, 1000, IDMAP_SELF);
 
-        /* map_self changes nothing when self is already inside. */
-        g_assert_cmpuint(idmap_extents(BASE, 1000, true, e), ==, 3);
-        check_cover(e, 3, 1000, true);
+        /* IDMAP_HELPER changes nothing when self is already inside. */
+        g_assert_cmpuint(idmap_extents(BASE, 1000, IDMAP_SELF | IDMAP_HELPER, e), ==, 3);
+        check_cover(e, 3, 1000, IDMAP_SELF | IDMAP_HELPER);
 
         for (uint32_t self = 1; self < IDMAP_COUNT; self += 4093) {
-                n = idmap_extents(BASE, self, true, e);
-                check_cover(e, n, self, true);
+                n = idmap_extents(BASE, self, IDMAP_SELF | IDMAP_HELPER, e);
+                check_cover(e, n, self, IDMAP_SELF | IDMAP_HELPER);
         }
 }
 
@@ -67,19 +91,19 @@ static void test_edges(void) {
         size_t n;
 
         /* The ends of the range: no empty extents. */
-        n = idmap_extents(BASE, 1, false, e);
+        n = idmap_extents(BASE, 1, IDMAP_SELF, e);
         g_assert_cmpuint(n, ==, 3);
-        check_cover(e, n, 1, false);
-        n = idmap_extents(BASE, IDMAP_COUNT - 1, false, e);
+        check_cover(e, n, 1, IDMAP_SELF);
+        n = idmap_extents(BASE, IDMAP_COUNT - 1, IDMAP_SELF, e);
         g_assert_cmpuint(n, ==, 2);
         g_assert_cmpuint(e[1].inside, ==, IDMAP_COUNT - 1);
         g_assert_cmpuint(e[1].outside, ==, IDMAP_COUNT - 1);
-        check_cover(e, n, IDMAP_COUNT - 1, false);
+        check_cover(e, n, IDMAP_COUNT - 1, IDMAP_SELF);
         /* Host root is never mapped, not even for helpers' sake. */
-        n = idmap_extents(BASE, 0, false, e);
+        n = idmap_extents(BASE, 0, IDMAP_SELF, e);
         g_assert_cmpuint(n, ==, 1);
-        check_cover(e, n, 0, false);
-        g_assert_cmpuint(idmap_extents(BASE, 0, true, e), ==, 1);
+        check_cover(e, n, 0, IDMAP_SELF);
+        g_assert_cmpuint(idmap_extents(BASE, 0, IDMAP_SELF | IDMAP_HELPER, e), ==, 1);
 }
 
 static void test_self_outside(void) {
@@ -87,27 +111,28 @@ static void test_self_outside(void) {
         size_t n;
 
         /* A uid above the range (LDAP, systemd-homed) stays out of commands... */
-        n = idmap_extents(BASE, 1234567, false, e);
+        n = idmap_extents(BASE, 1234567, IDMAP_SELF, e);
         g_assert_cmpuint(n, ==, 1);
         g_assert_cmpuint(e[0].inside, ==, 0);
         g_assert_cmpuint(e[0].outside, ==, BASE);
         g_assert_cmpuint(e[0].count, ==, IDMAP_COUNT);
-        check_cover(e, n, 1234567, false);
+        check_cover(e, n, 1234567, IDMAP_SELF);
 
         /* ...and helpers see it just past the range. */
-        n = idmap_extents(BASE, 1234567, true, e);
+        n = idmap_extents(BASE, 1234567, IDMAP_SELF | IDMAP_HELPER, e);
         g_assert_cmpuint(n, ==, 2);
         g_assert_cmpuint(e[1].inside, ==, IDMAP_COUNT);
         g_assert_cmpuint(e[1].outside, ==, 1234567);
         g_assert_cmpuint(e[1].count, ==, 1);
-        check_cover(e, n, 1234567, true);
+        check_cover(e, n, 1234567, IDMAP_SELF | IDMAP_HELPER);
 
-        n = idmap_extents(BASE, IDMAP_COUNT, true, e);
-        check_cover(e, n, IDMAP_COUNT, true);
+        n = idmap_extents(BASE, IDMAP_COUNT, IDMAP_SELF | IDMAP_HELPER, e);
+        check_cover(e, n, IDMAP_COUNT, IDMAP_SELF | IDMAP_HELPER);
 }
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/idmap/default", test_default);
         g_test_add_func("/idmap/self-inside", test_self_inside);
         g_test_add_func("/idmap/edges", test_edges);
         g_test_add_func("/idmap/self-outside", test_self_outside);

@@ -54,6 +54,36 @@ static void assert_record_eq(const SessionRecord *a, const SessionRecord *b) {
         g_assert_cmpint(a->write_back, ==, b->write_back);
         g_assert_cmpstr(a->base, ==, b->base);
         g_assert_cmpint(a->host_tree, ==, b->host_tree);
+        g_assert_cmpint(a->map_self, ==, b->map_self);
+}
+
+/* Whether the user's ids are mapped is always written; a state file from before the key
+ * existed is a session made with them mapped. */
+static void test_map_self(void) {
+        SessionRecord in = sample;
+        g_auto(SessionRecord) yes = {}, no = {}, old = {};
+        g_autofree char *with = NULL, *without = NULL;
+        g_autofree char *text = NULL;
+        char *line;
+
+        in.map_self = true;
+        with = session_record_format(&in);
+        g_assert_nonnull(strstr(with, "\nMapSelf=yes\n"));
+        g_assert_cmpint(session_record_parse(with, &yes), ==, 0);
+        g_assert_true(yes.map_self);
+
+        in.map_self = false;
+        without = session_record_format(&in);
+        g_assert_nonnull(strstr(without, "\nMapSelf=no\n"));
+        g_assert_cmpint(session_record_parse(without, &no), ==, 0);
+        g_assert_false(no.map_self);
+
+        text = g_strdup(without);
+        line = strstr(text, "MapSelf=no\n");
+        g_assert_nonnull(line);
+        memmove(line, line + strlen("MapSelf=no\n"), strlen(line + strlen("MapSelf=no\n")) + 1);
+        g_assert_cmpint(session_record_parse(text, &old), ==, 0);
+        g_assert_true(old.map_self);
 }
 
 static void test_states(void) {
@@ -647,6 +677,7 @@ int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
         g_test_add_func("/store/states", test_states);
+        g_test_add_func("/store/map-self", test_map_self);
         g_test_add_func("/store/record/round-trip", test_round_trip);
         g_test_add_func("/store/record/base", test_base_round_trip);
         g_test_add_func("/store/record/missing-keys", test_missing_keys);

@@ -176,14 +176,18 @@ done_testing() {
 #   session_path ID           the object path of session ID (GetSession)
 #   session_property ID PROP  the value of a Session property, unquoted
 #   sessions_dir              where chrootd keeps its sessions
+#   session_tree ID           a full copy's tree on the host (sessions_dir/ID/root), for
+#                             tests to look at: only host-tree sessions have a RootDirectory
 #   subid_start uid|gid       the first subordinate uid or gid of the caller (65536 of them)
 #   require_subids            sets suid to subid_start uid, or skips the script without
 #   bg_run OUT ERR ARGS...    chrootctl ARGS in the background (stdout to OUT, stderr to
 #                             ERR); sets BG to its pid and adds it to bg_pids
-#   host_id uid|gid N         the host id that id N inside a session is: the caller's
-#                             own uid/gid stay themselves, the rest are subordinate
-#   session_id_map uid|gid    the expected /proc/self/{uid,gid}_map of a command, as
-#                             "inside outside count" extents joined by "|"
+#   host_id uid|gid N [self]  the host id that id N inside a session is: subordinate;
+#                             with "self" (a host-tree session) the caller's own uid/gid
+#                             stay themselves
+#   session_id_map uid|gid [self]   the expected {uid,gid}_map of a command, as the host
+#                             reads it (/proc/PID/uid_map), as "inside outside count"
+#                             extents joined by "|"
 #   subid_processes           "pid uid args" of every host process running as a
 #                             subordinate uid of the caller, except session leaders
 #                             and spare inits (service/leader.h), which
@@ -265,6 +269,10 @@ sessions_dir() {
         printf '%s\n' "${XDG_STATE_HOME:-$HOME/.local/state}/chrootd/sessions"
 }
 
+session_tree() {
+        printf '%s/%s/root\n' "$(sessions_dir)" "$1"
+}
+
 subid_start() {
         local f=/etc/sub$1
         awk -F: -v u="$(id -un)" -v id="$(id -u)" \
@@ -287,14 +295,16 @@ bg_run() {
 host_id() {
         local self
         if [ "$1" = uid ]; then self=$(id -u); else self=$(id -g); fi
-        if [ "$2" = "$self" ]; then echo "$self"; else echo $(($(subid_start "$1") + $2)); fi
+        if [ "${3:-}" = self ] && [ "$2" = "$self" ]; then echo "$self"; else echo $(($(subid_start "$1") + $2)); fi
 }
 
 session_id_map() {
         local self start
         if [ "$1" = uid ]; then self=$(id -u); else self=$(id -g); fi
         start=$(subid_start "$1")
-        if [ "$self" -gt 0 ] && [ "$self" -lt 65535 ]; then
+        if [ "${2:-}" != self ]; then
+                echo "0 $start 65536"
+        elif [ "$self" -gt 0 ] && [ "$self" -lt 65535 ]; then
                 echo "0 $start $self|$self $self 1|$((self + 1)) $((start + self + 1)) $((65535 - self))"
         elif [ "$self" = 65535 ]; then
                 echo "0 $start 65535|65535 65535 1"

@@ -103,9 +103,9 @@ begin_fails InvalidArgument "with an unknown option" err-good "err-opt" "{'no-su
 capture chrootctl begin -n err-dup err-good
 [ "$RC" -eq 0 ] && sessions+=(err-dup)
 assert_eq "0 err-dup" "$RC $OUT" "Begin err-dup $ERR"
-root_before=$(find "$(session_property err-dup RootDirectory)" -maxdepth 1 2>&1 | sort)
+root_before=$(find "$(session_tree err-dup)" -maxdepth 1 2>&1 | sort)
 begin_fails SessionExists "with the name of an existing session" err-good err-dup
-assert_eq "$root_before" "$(find "$(session_property err-dup RootDirectory)" -maxdepth 1 2>&1 | sort)" \
+assert_eq "$root_before" "$(find "$(session_tree err-dup)" -maxdepth 1 2>&1 | sort)" \
         "the existing session's tree is untouched"
 capture chrootctl run err-dup cat /etc/hostname
 assert_eq busybox "$OUT" "the existing session still runs commands"
@@ -262,7 +262,7 @@ begin_fails UnsafeArchive "of a tarball with a hard link through a symlink" err-
 capture chrootctl begin --union-type none -n err-replace err-replace-symlink
 if [ "$RC" -eq 0 ]; then
         sessions+=(err-replace)
-        rroot=$(session_property err-replace RootDirectory)
+        rroot=$(session_tree err-replace)
         if [ ! -L "$rroot/etc/ok" ] && [ "$(cat "$rroot/etc/ok" 2>&1)" = overwritten ]; then
                 ok "a member replacing a symlink replaces the link, not its target"
         else
@@ -284,14 +284,14 @@ assert_eq "" "$(subid_processes)" "no process is left of the refused Begins"
 capture chrootctl begin --union-type none -n err-devices err-devices
 [ "$RC" -eq 0 ] && sessions+=(err-devices)
 assert_eq "0 err-devices" "$RC $OUT" "Begin of a tarball with device nodes succeeds $ERR"
-droot=$(session_property err-devices RootDirectory)
+droot=$(session_tree err-devices)
 # The host sees all but the tree's 0700 directories (/root belongs to a subordinate
 # id); root inside sees those, but not the tree's /dev, which a tmpfs covers at Run time.
 if [ -n "$droot" ] && [ -d "$droot/bin" ]; then
         assert_eq "" "$(find "$droot" \( -type c -o -type b \) -print 2>/dev/null)" \
                 "no device node in the tree, as seen on the host"
 else
-        not_ok "no device node in the tree, as seen on the host" "RootDirectory: '$droot'"
+        not_ok "no device node in the tree, as seen on the host" "tree: '$droot'"
 fi
 capture chrootctl run err-devices find / -xdev \( -type c -o -type b \) -print
 assert_eq "0 " "$RC $OUT" "no device node in the tree, as seen inside with find -xdev $ERR"

@@ -134,8 +134,8 @@ assert_eq "" "$(comm -13 <(echo "$before") <(bases_of))" "no base of ours is lef
 mkdir -p "$confd"
 printf '%s\n' '[ov-none]' 'type=file' "file=$rootfs/busybox.tar.gz" 'union-type=none' >"$conf"
 capture chrootctl begin -n ov-none ov-none
-assert_eq "0|none|$sdir/ov-none/root" "$RC|$(session_property ov-none UnionType)|$(session_property ov-none RootDirectory)" \
-        "union-type=none in the chroot's .conf: a full copy with its tree on the host $ERR"
+assert_eq "0|none|" "$RC|$(session_property ov-none UnionType)|$(session_property ov-none RootDirectory)" \
+        "union-type=none in the chroot's .conf: a full copy (no RootDirectory: it was not begun host-tree) $ERR"
 check "the tree is on the host" test -x "$sdir/ov-none/root/bin/busybox"
 chrootctl end ov-none >/dev/null
 bus_error /org/chrootd1 org.chrootd1.Manager.BeginSession "'ov-bb'" "'ov-bad'" "{'union-type': <'bogus'>}"
@@ -143,7 +143,7 @@ assert_eq "org.chrootd1.Error.InvalidArgument" "$BUS_ERROR" "an unknown union-ty
 
 # ---- a directory chroot owned by the subordinate root is its own lower layer ----
 chrootctl begin --union-type none -n ov-src ov-bb >/dev/null
-srcroot=$(session_property ov-src RootDirectory)
+srcroot=$(session_tree ov-src)
 printf '%s\n' '[ov-dir]' 'type=directory' "directory=$srcroot" '[ov-userdir]' 'type=directory' \
         "directory=$rootfs/busybox-dir" >"$conf"
 nbases=$(bases_of | wc -l)

@@ -83,45 +83,60 @@ assert_eq "SigBlk:	0000000000000000 SigIgn:	0000000000000000" "$OUT" \
 capture chrootctl run "$S" sh -c 'yes | head -n 1; echo "${?}"'
 assert_eq "0 y|0" "$RC $(paste -sd'|' <<<"$OUT")" "a pipeline into head ends (SIGPIPE works)"
 
-# ---- ids: root inside, a subordinate id outside ----
+# ---- ids: root inside, subordinate ids outside, the caller never ----
 capture chrootctl run "$S" id -u
 assert_eq 0 "$OUT" "the command runs as uid 0 inside"
-# 0..65535 map onto the subordinate range, except the caller's own uid and gid, which
-# stay themselves (as with schroot: what the caller makes in the tree from the host is
-# their login's inside, and the other way round).
+# Inside, the command's own user namespace maps the session's ids 0..65535 onto
+# themselves (what they are on the host is checked below, from the host).
 capture chrootctl run "$S" sh -c 'cat /proc/self/uid_map /proc/self/gid_map'
-sgid=$(subid_start gid)
-assert_eq "$(session_id_map uid)|$(session_id_map gid)" "$(awk '{ print $1, $2, $3 }' <<<"$OUT" | paste -sd'|')" \
-        "the command's user namespace maps 0..65535 onto the subordinate ids, the caller's own ids onto themselves"
-# Looking at the tree from the host needs a full copy (a copy-on-write session's tree
-# exists only inside its commands).
+assert_eq "0 0 65536|0 0 65536" "$(awk '{ print $1, $2, $3 }' <<<"$OUT" | paste -sd'|')" \
+        "inside, the command's user namespace maps the session's ids 0..65535 onto themselves"
+# A full copy's tree is on the host, in the session's directory (not its RootDirectory,
+# which an ordinary session does not have).
 F=run-test-full
 capture chrootctl begin --union-type none -n "$F" run-test
 [ "$RC" -eq 0 ] || bail_out "could not begin a full-copy session: $ERR"
 capture chrootctl run "$F" --user tester sh -c 'echo hi >/home/tester/made-by-tester'
-root=$(session_property "$F" RootDirectory)
+root=$(sessions_dir)/$F/root
 assert_eq "$(host_id uid 1000):$(host_id gid 1000)" "$(stat -c %u:%g "$root/home/tester/made-by-tester" 2>&1)" \
         "a file made by tester (1000) inside belongs to what 1000 maps to on the host"
 me=$(id -u); myg=$(id -g)
 if [ "$me" -lt 65536 ] && [ "$myg" -lt 65536 ]; then
-        # A file the caller makes in the tree from the host...
+        # The caller's own ids are not in an ordinary session: a file the caller makes
+        # in its tree from the host is nobody's inside, and root inside cannot touch it...
+        echo from-host >"$root/tmp/made-on-host"
+        capture chrootctl run "$F" sh -c 'stat -c %u:%g /tmp/made-on-host; chmod 0600 /tmp/made-on-host || echo refused'
+        assert_eq "65534:65534|refused" "$(paste -sd'|' <<<"$OUT")" \
+                "a file the caller makes in an ordinary session's tree from the host is nobody's inside: root inside cannot chmod it"
+        # ...and a command running as the caller's uid inside is a subordinate id outside.
+        chrootctl run "$F" sh -c "echo 'me:x:$me:$myg::/tmp:/bin/sh' >>/etc/passwd"
+        capture chrootctl run "$F" --user "$me" sh -c 'id -u; echo x >/tmp/made-by-me'
+        assert_eq "$me" "$OUT" "a command can run as uid $me (the caller's number) inside"
+        assert_eq "$(host_id uid "$me"):$(host_id gid "$myg")" "$(stat -c %u:%g "$root/tmp/made-by-me" 2>&1)" \
+                "a file made inside by uid $me belongs to subordinate ids on the host, not to the caller"
+        chrootctl end "$F" >/dev/null 2>&1
+
+        # A host-tree session (unschroot's) is schroot's: the caller's ids are themselves.
+        capture busctl --user call org.chrootd1 /org/chrootd1 org.chrootd1.Manager BeginSession 'ssa{sv}' run-test "$F" 2 \
+                host-tree b true union-type s none
+        [ "$RC" -eq 0 ] || bail_out "could not begin a host-tree session: $ERR"
+        root=$(session_property "$F" RootDirectory)
         echo from-host >"$root/tmp/made-on-host"
         capture chrootctl run "$F" sh -c 'stat -c %u:%g /tmp/made-on-host && chmod 0600 /tmp/made-on-host &&
                 chown 0:0 /tmp/made-on-host && stat -c "%u:%g %a" /tmp/made-on-host'
         assert_eq "$me:$myg|0:0 600" "$(paste -sd'|' <<<"$OUT")" \
-                "a file made on the host in the tree is the caller's ids inside, and root inside may chmod and chown it"
-        # ...and one made inside by the caller's uid is the caller's on the host.
+                "host-tree: a file made on the host in the tree is the caller's ids inside, and root inside may chmod and chown it"
         chrootctl run "$F" sh -c "echo 'me:x:$me:$myg::/tmp:/bin/sh' >>/etc/passwd"
         capture chrootctl run "$F" --user "$me" sh -c 'id -u; echo x >/tmp/made-by-me'
-        assert_eq "$me" "$OUT" "a command can run as the caller's own uid inside"
         assert_eq "$me" "$(stat -c %u "$root/tmp/made-by-me" 2>&1)" \
-                "a file made inside by the caller's uid belongs to the caller on the host"
-        check "the caller can remove it from the host" rm "$root/tmp/made-by-me"
+                "host-tree: a file made inside by the caller's uid belongs to the caller on the host"
+        check "host-tree: the caller can remove it from the host" rm "$root/tmp/made-by-me"
         chrootctl end "$F" >/dev/null 2>&1
 else
-        for t in host-file-owner own-uid own-file host-remove; do
+        for t in host-file-owner own-uid own-file host-tree-owner host-tree-file host-tree-remove; do
                 skip "caller's ids inside: $t" "the caller's uid or gid is above 65535: not mapped into sessions"
         done
+        chrootctl end "$F" >/dev/null 2>&1
 fi
 # A command that waits on a fifo, so that it can be looked at from the host.
 mkfifo "$tmp/fifo"
@@ -133,6 +148,20 @@ if wait_until 10 eval 'subid_processes | grep -q run-test-uid-marker'; then
         uids=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$hostpid/status" 2>&1)
         assert_eq "$suid $suid $suid $suid" "$uids" \
                 "on the host, the command runs as the first subordinate uid ($suid)"
+        # Read from the host, the maps say what the command's ids are outside.
+        assert_eq "$(session_id_map uid)|$(session_id_map gid)" \
+                "$(cat "/proc/$hostpid/uid_map" "/proc/$hostpid/gid_map" | awk '{ print $1, $2, $3 }' | paste -sd'|')" \
+                "on the host, the command's ids 0..65535 are the subordinate ids, and the caller's own are not among them"
+        # Its user namespace is its own, a child of the session leader's.
+        init=$(awk '/^PPid:/ { print $2 }' "/proc/$hostpid/status")
+        leader=$(awk '/^PPid:/ { print $2 }' "/proc/$init/status")
+        parent=$(python3 -c '
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print(os.fstat(fcntl.ioctl(fd, 0xb702)).st_ino)  # NS_GET_PARENT
+' "/proc/$hostpid/ns/user" 2>&1)
+        assert_eq "$(stat -L -c %i "/proc/$leader/ns/user" 2>&1)" "$parent" \
+                "the command's user namespace is a child of its session leader's"
 else
         not_ok "on the host, the command runs as the first subordinate uid ($suid)" \
                 "no process of the command found among: $(ps -e -o pid=,uid=,args= | grep -v ' 0 ' | tail -n 20)"
@@ -157,8 +186,9 @@ capture chrootctl run "$S" --network=host cat /proc/net/dev
 assert_eq "$host_ifaces" "$(tail -n +3 <<<"$OUT" | awk -F: '{ gsub(/ /, "", $1); print $1 }' | sort)" \
         "network host: the host's interfaces"
 
-# ---- namespaces: fresh for every command, the user namespace the session's ----
-# (busybox readlink; the session's leader holds the user namespace between commands)
+# ---- namespaces: fresh for every command ----
+# (busybox readlink; each command's user namespace is a child of the one the session's
+# leader holds between commands)
 # The kernel reuses a freed namespace's inode number, so the four commands compared
 # run at the same time: each prints its namespaces, then waits (10 s at most) until
 # all four have.
@@ -180,10 +210,10 @@ read -r u2 p2 m2 i2 h2 n2 c2 <<<"$ns2"
 read -r u3 p3 m3 i3 h3 n3 c3 <<<"$ns3"
 read -r u4 p4 m4 i4 h4 n4 c4 <<<"$ns4"
 note "first: $ns1; second: $ns2"
-if [ -n "$u1" ] && [ "$u1" != "$(readlink /proc/self/ns/user)" ] && [ "$u1" = "$u2" ]; then
-        ok "two commands share the session's user namespace, not the host's"
+if [ -n "$u1" ] && [ "$u1" != "$(readlink /proc/self/ns/user)" ] && [ "$u1" != "$u2" ]; then
+        ok "two commands have user namespaces of their own, not the host's"
 else
-        not_ok "two commands share the session's user namespace, not the host's" "$ns1" "$ns2" "host: $(readlink /proc/self/ns/user)"
+        not_ok "two commands have user namespaces of their own, not the host's" "$ns1" "$ns2" "host: $(readlink /proc/self/ns/user)"
 fi
 fresh=yes
 for pair in "$p1 $p2" "$m1 $m2" "$i1 $i2" "$h1 $h2" "$c1 $c2" "$n3 $n4"; do
@@ -196,7 +226,9 @@ for mine in "$p1" "$m1" "$i1" "$h1" "$c1"; do
 done
 assert_eq yes "$fresh" "each command gets its own pid, mount, ipc, uts and cgroup namespace (and net with network none)"
 assert_eq "$(readlink /proc/self/ns/net)|$(readlink /proc/self/ns/net)" "$n1|$n2" "by default commands use the host's network namespace"
-assert_eq "$u1|$u1" "$u3|$u4" "commands with network none are in the session's user namespace too"
+{ [ -n "$u3" ] && [ "$u3" != "$u4" ] && [ "$u3" != "$u1" ] && [ "$u4" != "$u2" ]; } &&
+        ok "commands with network none have user namespaces of their own too" ||
+        not_ok "commands with network none have user namespaces of their own too" "$ns3" "$ns4"
 
 # ---- what a command leaves behind ----
 start=$SECONDS
