@@ -94,7 +94,8 @@ static int leader_after_map(void *userdata) {
         char msg[256] = "";
         int rootfd = -EBADF, r;
 
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+        /* Had the service died before this, the read of sock below sees EOF. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return EXIT_FAILURE;
         spawn_rename_process("chrootd-leader");
         /* Changing credentials made us undumpable, which would keep the user out of
@@ -151,7 +152,7 @@ int leader_start(const LeaderParams *lp, Leader *ret, char **ret_error) {
         SpawnParams p = {
                 .map = lp->map,
                 .map_flags = lp->map_flags,
-                .extra_flags = CLONE_NEWNS,
+                .extra_flags = CLONE_NEWNS | CLONE_NEWPID,
                 .keep_fds = keep,
                 .n_keep_fds = ELEMENTSOF(keep),
                 .before_map = leader_before_map,
@@ -171,7 +172,7 @@ int leader_start(const LeaderParams *lp, Leader *ret, char **ret_error) {
                 (void) waitpid(pid, NULL, 0);
                 return rep.have_error && rep.error < 0 ? rep.error : -EIO;
         }
-        *ret = (Leader) { .pid = pid, .pidfd = TAKE_FD(pidfd), .sock = TAKE_FD(sp[0]) };
+        *ret = (Leader) { .pid = pid, .pidfd = TAKE_FD(pidfd), .sock = TAKE_FD(sp[0]), .abandoned = 0 };
         return 0;
 }
 
@@ -187,7 +188,9 @@ int leader_fork_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl) {
         return r < 0 ? r : leader_receive_init(l, ret_pid, ret_pidfd, ret_ctl);
 }
 
-int leader_receive_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl) {
+/* One answer: 1 with an init, 0 with none (the leader could not fork, or the fds did not
+ * fit: see leader.h), or -EPIPE / -ETIMEDOUT. */
+static int receive_one(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl, int *ret_error) {
         struct pollfd pfd = { .fd = l->sock, .events = POLLIN };
         int32_t answer;
         int fds[2];
@@ -197,23 +200,69 @@ int leader_receive_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl)
         if (l->sock < 0)
                 return -EPIPE;
         /* The leader answers at once; never wait on it for long in the event loop. */
-        if (poll(&pfd, 1, 5000) <= 0)
+        n = poll(&pfd, 1, 5000);
+        if (n == 0)
                 return -ETIMEDOUT;
+        if (n < 0)
+                return errno == EINTR ? -ETIMEDOUT : -errno;
         n = fdpass_recv(l->sock, &answer, sizeof(answer), fds, 2, &n_fds);
+        if (n == 0 || n == -ECONNRESET || n == -EPIPE)
+                return -EPIPE;
+        if (n == -EBADMSG) {
+                /* Truncated: the kernel could not give us the fds (EMFILE). The answer
+                 * was one message all the same, so the next one is the next init's. */
+                *ret_error = -EMFILE;
+                return 0;
+        }
         if (n != sizeof(answer)) {
                 for (size_t i = 0; n > 0 && i < n_fds; i++)
                         (void) close(fds[i]);
-                return -EPIPE;
+                *ret_error = n < 0 ? (int) n : -EIO;
+                return 0;
         }
         if (answer <= 0 || n_fds != 2) {
                 for (size_t i = 0; i < n_fds; i++)
                         (void) close(fds[i]);
-                return answer < 0 ? answer : -EIO;
+                *ret_error = answer < 0 ? answer : -EIO;
+                return 0;
         }
-        *ret_pid = (pid_t) answer;
+        /* The leader's answer is the pid in its own pid namespace; ours is in the pidfd. */
+        pid_t pid = pidfd_get_pid(fds[0]);
+        if (pid < 0) {
+                (void) close(fds[0]);
+                (void) close(fds[1]);
+                *ret_error = pid;
+                return 0;
+        }
+        *ret_pid = pid;
         *ret_pidfd = fds[0];
         *ret_ctl = fds[1];
-        return 0;
+        return 1;
+}
+
+int leader_receive_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl) {
+        pid_t pid;
+        int pidfd, ctl, error = 0, r;
+
+        /* Answers come in the order of the requests: first those given up on. */
+        while (l->abandoned > 0) {
+                r = receive_one(l, &pid, &pidfd, &ctl, &error);
+                if (r < 0)
+                        return r == -ETIMEDOUT ? (l->abandoned++, r) : r;
+                l->abandoned--;
+                if (r > 0) {
+                        (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                        (void) close(pidfd);
+                        (void) close(ctl);
+                }
+        }
+        error = 0;
+        r = receive_one(l, ret_pid, ret_pidfd, ret_ctl, &error);
+        if (r == -ETIMEDOUT)
+                l->abandoned++;
+        if (r < 0)
+                return r;
+        return r > 0 ? 0 : error;
 }
 
 bool leader_alive(const Leader *l) {
@@ -228,4 +277,5 @@ void leader_stop(Leader *l) {
         }
         l->pidfd = safe_close(l->pidfd);
         l->pid = 0;
+        l->abandoned = 0;
 }

@@ -19,6 +19,7 @@ typedef struct Leader {
         pid_t pid;
         int pidfd;
         int sock;
+        unsigned abandoned; /* answers given up on (timeouts), to drop when they come */
 } Leader;
 
 #define LEADER_NULL ((Leader) { .pid = 0, .pidfd = -EBADF, .sock = -EBADF })
@@ -42,8 +43,10 @@ int leader_start(const LeaderParams *p, Leader *ret, char **ret_error);
 int leader_request_init(Leader *l);
 
 /* The answer to the oldest request (waiting up to 5 s for it): a new init, waiting for
- * its command (run_send_request() on *ret_ctl). Returns 0, or -errno (-EPIPE: the
- * leader is gone). */
+ * its command (run_send_request() on *ret_ctl); *ret_pid is its pid here. Returns 0, or
+ * -EPIPE when the leader is gone; any other error leaves the leader usable: -ETIMEDOUT
+ * (the late answer is dropped when it comes), -EMFILE (the service had no fds free for
+ * the init's: that init exits by itself), -EIO (the leader could not fork). */
 int leader_receive_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl);
 
 /* Both at once. */

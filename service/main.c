@@ -110,6 +110,10 @@ int main(int argc, char *argv[]) {
 
         if (geteuid() == 0)
                 log_warning("Running as root: sessions use root's ranges in /etc/subuid and /etc/subgid");
+        /* Each running command holds a few fds here (session-dbus.c counts them). */
+        r = rlimit_nofile_raise();
+        if (r < 0)
+                log_warning("Cannot raise the limit on open files: %s", strerror(-r));
 
         /* sd-event watches children and signals through fds; the signals themselves
          * stay blocked (children reset their masks). */

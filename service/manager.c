@@ -110,6 +110,34 @@ unsigned manager_n_sessions(Manager *m) {
         return n;
 }
 
+unsigned manager_n_runs(Manager *m) {
+        unsigned n = 0;
+
+        for (Session *s = m->sessions; s; s = s->next)
+                n += s->n_runs;
+        return n;
+}
+
+/* At most what one running command holds here: its init's pidfd and control socket,
+ * the report pipe, the request's memfd, the caller's three fds twice (ours and the bus
+ * message's, which is kept for the reply). Each session may hold four more (its
+ * leader's pidfd and socket, a spare's), and the rest of the service (the bus, the
+ * event loop, Begin's and End's children) is kept a reserve. */
+#define FDS_PER_RUN 10
+#define FDS_PER_SESSION 4
+#define FDS_RESERVE 256
+
+unsigned manager_runs_max(Manager *m) {
+        uint64_t limit = rlimit_nofile_current(), taken = FDS_RESERVE + (uint64_t) FDS_PER_SESSION * manager_n_sessions(m);
+
+        uint64_t n;
+
+        if (limit <= taken + FDS_PER_RUN)
+                return 1;
+        n = (limit - taken) / FDS_PER_RUN;
+        return n > UINT32_MAX ? UINT32_MAX : (unsigned) n;
+}
+
 Session *manager_get_session(Manager *m, const char *id) {
         for (Session *s = m->sessions; s; s = s->next)
                 if (streq(s->rec.id, id))

@@ -48,6 +48,11 @@ static inline void manager_freep(Manager **m) {
 /* How many sessions exist, in any state. */
 unsigned manager_n_sessions(Manager *m);
 
+/* How many commands run now, in all sessions, and how many the service's limit on open
+ * files leaves room for (each holds a few fds here: manager.c counts them). */
+unsigned manager_n_runs(Manager *m);
+unsigned manager_runs_max(Manager *m);
+
 /* Look up a session by id. */
 Session *manager_get_session(Manager *m, const char *id);
 

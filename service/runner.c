@@ -182,6 +182,8 @@ _noreturn_ static void command_exec(const Command *c, int fd) {
                              "Cannot change to directory '%s' in the chroot as user '%s': %m", p->directory, c->pw.name);
                 _exit(127);
         }
+        /* The service's soft limit on fds is raised; a command gets the usual one. */
+        rlimit_nofile_restore();
         r = arrange_fds(stdio, &fd);
         if (r < 0) {
                 report_error(fd, CHILD_ERROR_FAILED, r, "Cannot set up standard streams: %s", strerror(-r));

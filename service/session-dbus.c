@@ -395,6 +395,11 @@ static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         if (s->n_runs >= SESSION_RUNS_MAX)
                 return sd_bus_error_setf(error, CHROOTD_ERROR_LIMIT_EXCEEDED,
                                          "Session '%s' already runs %d commands", s->rec.id, SESSION_RUNS_MAX);
+        if (manager_n_runs(s->manager) >= manager_runs_max(s->manager))
+                return sd_bus_error_setf(error, CHROOTD_ERROR_LIMIT_EXCEEDED,
+                                         "The service already runs %u commands, all its limit on open files "
+                                         "(RLIMIT_NOFILE %" PRIu64 ") leaves room for",
+                                         manager_n_runs(s->manager), rlimit_nofile_current());
 
         for (int i = 0; i < 3; i++)
                 if (q.stdio[i] < 0) {

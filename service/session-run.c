@@ -378,14 +378,21 @@ static int run_new(Session *s, const char *description, Run **ret, const char **
         pid_t pid = 0;
         int pidfd = -EBADF, ctl = -EBADF, r = -EPIPE;
 
+        /* Only a leader that hung up is dead: restarting one that is merely slow or
+         * short of fds would kill every command of the session. */
         for (int attempt = 0; attempt < 2; attempt++) {
                 r = session_ensure_leader(s, ret_error_name, ret_error);
                 if (r < 0)
                         return r;
                 r = leader_fork_init(&s->leader, &pid, &pidfd, &ctl);
-                if (r >= 0)
+                if (r != -EPIPE)
                         break;
                 session_stop_leader(s);
+        }
+        if (r == -EMFILE || r == -ENFILE) {
+                *ret_error_name = CHROOTD_ERROR_LIMIT_EXCEEDED;
+                *ret_error = strf("The service has no file descriptors left for another command: %s", strerror(-r));
+                return r;
         }
         if (r < 0) {
                 *ret_error = strf("The session's leader failed: %s", strerror(-r));
@@ -411,7 +418,7 @@ static int on_leader_answer(sd_event_source *source, int fd, uint32_t revents, v
         }
         s->spare_requested = false;
         r = leader_receive_init(&s->leader, &pid, &pidfd, &ctl);
-        if (r == -EPIPE || r == -ETIMEDOUT)
+        if (r == -EPIPE)
                 session_stop_leader(s);
         if (r >= 0 && s->rec.state != SESSION_READY) {
                 /* Ended meanwhile: no spare any more. */

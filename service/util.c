@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "util.h"
 
-#include <poll.h>
-
-#include <time.h>
-
 #include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 
 int strv_consume(char ***l, char *s) {
         size_t n;
@@ -243,4 +244,51 @@ bool pidfd_alive(int pidfd) {
         struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 
         return pidfd >= 0 && poll(&pfd, 1, 0) == 0;
+}
+
+pid_t pidfd_get_pid(int pidfd) {
+        _cleanup_free_ char *path = strf("/proc/self/fdinfo/%d", pidfd), *text = NULL;
+        const char *line;
+        int64_t pid;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = read_file_at(AT_FDCWD, path, 16 * 1024, &text);
+        if (r < 0)
+                return r;
+        line = strstr(text, "\nPid:");
+        if (!line || sscanf(line + 5, "%" SCNd64, &pid) != 1)
+                return -EBADMSG;
+        /* -1: exited and reaped; 0: in no pid namespace of ours. */
+        return pid > 0 ? (pid_t) pid : -ESRCH;
+}
+
+static struct rlimit nofile_saved;
+static bool nofile_raised;
+
+int rlimit_nofile_raise(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return -errno;
+        nofile_saved = rl;
+        if (rl.rlim_cur >= rl.rlim_max)
+                return 0;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return -errno;
+        nofile_raised = true;
+        return 0;
+}
+
+void rlimit_nofile_restore(void) {
+        if (nofile_raised)
+                (void) syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &nofile_saved, NULL);
+}
+
+uint64_t rlimit_nofile_current(void) {
+        struct rlimit rl;
+
+        return getrlimit(RLIMIT_NOFILE, &rl) < 0 ? 1024 : (uint64_t) rl.rlim_cur;
 }

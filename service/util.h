@@ -152,6 +152,19 @@ char *strf(const char *fmt, ...) _printf_(1, 2);
 ssize_t read_full(int fd, void *buf, size_t n);
 int write_full(int fd, const void *buf, size_t n);
 
+/* The pid of the process pidfd refers to, as this process's pid namespace sees it (its
+ * fdinfo's Pid:), for pidfds made in another pid namespace. Returns it, or -ESRCH when
+ * the process is gone, or -errno. */
+pid_t pidfd_get_pid(int pidfd);
+
+/* RLIMIT_NOFILE. The service raises its soft limit to the hard one: a burst of Runs
+ * holds several fds each. Commands get the soft limit the service started with back
+ * (programs that use select() rely on it); rlimit_nofile_restore() makes only a system
+ * call, for a vfork()ed child. rlimit_nofile_current() is the soft limit now. */
+int rlimit_nofile_raise(void);
+void rlimit_nofile_restore(void);
+uint64_t rlimit_nofile_current(void);
+
 /* Read a whole (small) file relative to dirfd, refusing anything larger than max. */
 int read_file_at(int dirfd, const char *path, size_t max, char **ret);
 

@@ -171,4 +171,48 @@ fi
 capture chrootctl run "$D" sh -c "for u in 0 1 $me 65534 65535; do /connect-as \$u \$u tcp 1 2>&1 | grep -o 'setresuid.*'; done; true"
 assert_eq "" "$OUT" "ordinary session: every id 0..65535 can be taken inside (they are all the session's)"
 
+# ---- a burst of Runs ----
+# Each running command holds a few of the service's fds; with its soft limit of 1024
+# about 170 at once used to fail with "Too many open files", drop the service off the
+# bus, and take a leader's EMFILE for its death (killing that session's commands).
+# burst N SESSION...: N commands at once in each SESSION; prints how each ended, counted.
+burst() {
+        local n=$1 s j
+        shift
+        rm -rf "$tmp/burst" && mkdir "$tmp/burst"
+        for s in "$@"; do
+                for j in $(seq "$n"); do
+                        chrootctl run "$s" sh -c 'sleep 1; echo ok' >"$tmp/burst/$s.$j" 2>&1 </dev/null &
+                done
+        done
+        wait
+        cat "$tmp/burst"/* | sed 's/in session .[^ ]*/in session S/; s/runs [0-9]* commands/runs N commands/' | sort | uniq -c |
+                awk '{ $1 = $1; print }'
+}
+B1=atk-burst-1 B2=atk-burst-2 B3=atk-burst-3
+for b in "$B1" "$B2" "$B3"; do
+        chrootctl begin -n "$b" atk >/dev/null || bail_out "could not begin $b"
+done
+assert_eq "600 ok" "$(burst 200 "$B1" "$B2" "$B3")" "600 commands at once in three sessions all run and exit 0"
+assert_eq "256 ok" "$(burst 256 "$B1")" "256 commands at once in one session (its limit) all run"
+# With a limit of 600 open files, the service takes what fits and refuses the rest
+# with a clear error; nothing it took is killed.
+dropin=${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/chrootd.service.d/test-attacks-nofile.conf
+mkdir -p "${dropin%/*}"
+printf '%s\n' '[Service]' 'LimitNOFILE=600' >"$dropin"
+systemctl --user daemon-reload && systemctl --user stop chrootd.service
+got=$(burst 100 "$B1" "$B2" "$B3")
+rm -f "$dropin"
+systemctl --user daemon-reload && systemctl --user stop chrootd.service
+oks=$(awk '$2 == "ok" { print $1 }' <<<"$got")
+others=$(grep -v ' ok$' <<<"$got" | grep -v 'limit on open files (RLIMIT_NOFILE 600) leaves room for$')
+if [ -n "$oks" ] && [ "$oks" -ge 20 ] && [ -z "$others" ]; then
+        ok "with RLIMIT_NOFILE 600: $oks of 300 run, the others are refused as over the limit"
+else
+        not_ok "with RLIMIT_NOFILE 600: some run, the others are refused as over the limit" "$got"
+fi
+for b in "$B1" "$B2" "$B3"; do
+        chrootctl end "$b" >/dev/null 2>&1
+done
+
 done_testing
