@@ -143,10 +143,11 @@ int main(int argc, char *argv[]) {
                 log_error("Failed to connect to the user bus and take the name %s: %s", CHROOTD_BUS_NAME, strerror(-r));
                 return EXIT_FAILURE;
         }
-        (void) systemd_stop_stale_scopes(m->systemd);
         r = manager_load_sessions(m);
         if (r < 0)
                 log_warning("Failed to load sessions from %s: %s", m->paths.sessions_dir, strerror(-r));
+        /* No command of ours runs yet; the sessions are known. */
+        (void) systemd_stop_stale(m->systemd, manager_unit_in_use, m);
 
         (void) sd_notify(false, "READY=1");
         log_debug("chrootd %s ready, state in %s", VERSION, m->paths.state_dir);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "manager-dbus.h"
+#include "systemd.h"
 #include "config.h"
 #include "errors.h"
 #include "names.h"
@@ -172,6 +173,7 @@ static int method_collect_garbage(sd_bus_message *m, void *userdata, sd_bus_erro
         if (r < 0)
                 return sd_bus_error_setf(error, CHROOTD_ERROR_FAILED, "Cannot list %s: %s", mgr->paths.bases_dir,
                                          strerror(-r));
+        (void) systemd_stop_stale(mgr->systemd, manager_unit_in_use, mgr);
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_append_strv(reply, removed);

@@ -110,6 +110,19 @@ unsigned manager_n_sessions(Manager *m) {
         return n;
 }
 
+bool manager_unit_in_use(const char *unit, void *userdata) {
+        Manager *m = userdata;
+
+        for (Session *s = m->sessions; s; s = s->next) {
+                if (streq_ptr(s->slice, unit) || (s->spare && streq_ptr(s->spare->unit, unit)))
+                        return true;
+                for (Run *r = s->runs; r; r = r->next)
+                        if (streq_ptr(r->unit, unit))
+                                return true;
+        }
+        return false;
+}
+
 unsigned manager_n_runs(Manager *m) {
         unsigned n = 0;
 
@@ -121,15 +134,16 @@ unsigned manager_n_runs(Manager *m) {
 /* At most what one running command holds here: its init's pidfd and control socket,
  * the report pipe, the request's memfd, the caller's three fds twice (ours and the bus
  * message's, which is kept for the reply). Each session may hold four more (its
- * leader's pidfd and socket, a spare's), and the rest of the service (the bus, the
- * event loop, Begin's and End's children) is kept a reserve. */
+ * leader's pidfd and socket, a spare's). A quarter of the table is kept for calls on
+ * their way in (sd-bus holds the fds of every message it has read before we see it)
+ * and the rest of the service (the bus, the event loop, Begin's and End's children). */
 #define FDS_PER_RUN 10
 #define FDS_PER_SESSION 4
 #define FDS_RESERVE 256
 
 unsigned manager_runs_max(Manager *m) {
-        uint64_t limit = rlimit_nofile_current(), taken = FDS_RESERVE + (uint64_t) FDS_PER_SESSION * manager_n_sessions(m);
-
+        uint64_t limit = rlimit_nofile_current();
+        uint64_t taken = FDS_RESERVE + limit / 4 + (uint64_t) FDS_PER_SESSION * manager_n_sessions(m);
         uint64_t n;
 
         if (limit <= taken + FDS_PER_RUN)

@@ -48,6 +48,10 @@ static inline void manager_freep(Manager **m) {
 /* How many sessions exist, in any state. */
 unsigned manager_n_sessions(Manager *m);
 
+/* Whether a systemd unit is a session's slice or a command's (or spare's) scope:
+ * systemd_stop_stale()'s question. */
+bool manager_unit_in_use(const char *unit, void *userdata);
+
 /* How many commands run now, in all sessions, and how many the service's limit on open
  * files leaves room for (each holds a few fds here: manager.c counts them). */
 unsigned manager_n_runs(Manager *m);

@@ -87,7 +87,10 @@ static int bind_host(const char *source, bool recursive, unsigned attrs, int dir
 
 static int setup_dev(int rootfd, const char **ret_what) {
         static const char *const tmpfs_opts[] = { "mode", "0755", "size", "4m", NULL };
-        static const char *const shm_opts[] = { "mode", "1777", NULL };
+        /* Each command's own /dev/shm, so a bound of its own: a quarter of the RAM (its
+         * pages count against the command's memory cgroup too), and the init's user
+         * namespace owns it, so the command cannot remount it larger. */
+        static const char *const shm_opts[] = { "mode", "1777", "size", "25%", "nr_inodes", "64k", NULL };
         static const char *const pts_opts[] = { "newinstance", NULL, "ptmxmode", "0666", "mode", "0620", "gid", "5", NULL };
         static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
         static const char *const links[][2] = {

@@ -11,7 +11,7 @@
  *
  * Mounts: /proc fresh, /sys the host's read-only, /dev a tmpfs with null zero full
  * random urandom tty bound from the host, /dev/pts a private devpts instance with
- * /dev/ptmx, /dev/shm a tmpfs. Returns 0 or -errno, with *ret_what naming the step. */
+ * /dev/ptmx, /dev/shm a tmpfs of a quarter of the RAM and 64k inodes at most. Returns 0 or -errno, with *ret_what naming the step. */
 int mounts_setup(int rootfd, const char **ret_what);
 
 /* Make rootfd the root directory with pivot_root() and drop the old root.

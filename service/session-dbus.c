@@ -112,6 +112,7 @@ void session_reply_set_limits(sd_bus_message *m, const Outcome *o) {
 }
 
 int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bus_error *error) {
+        _cleanup_strv_free_ char **seen = NULL;
         BeginFlags flags = {};
         Limits l = {};
         int r;
@@ -126,6 +127,11 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                 r = sd_bus_message_read(m, "s", &key);
                 if (r < 0)
                         return r;
+                /* An a{sv} may name a key twice; which one would win is nobody's guess. */
+                if (strv_contains(seen, key))
+                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Option '%s' is given twice", key);
+                if (strv_extend(&seen, key) < 0)
+                        return -ENOMEM;
                 if (ret_flags && (streq(key, "add-login") || streq(key, "write-back") || streq(key, "host-tree"))) {
                         int b;
 

@@ -299,7 +299,9 @@ static int send_job_call(SystemdJob *j) {
                                            j->kind == JOB_STOP ? "StopUnit" : "StartTransientUnit");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "ss", j->unit, "fail");
+        /* A stop replaces what is queued for the unit: End's stop of the slice must not
+         * be refused because a spare's scope in it still waits to start. */
+        r = sd_bus_message_append(m, "ss", j->unit, j->kind == JOB_STOP ? "replace" : "fail");
         if (r >= 0 && j->kind == JOB_SCOPE)
                 r = append_scope_properties(j, m);
         if (r >= 0 && j->kind == JOB_SLICE) {
@@ -397,8 +399,14 @@ int systemd_set_slice_limits(SystemdClient *c, const char *slice, const Limits *
         return 0;
 }
 
+typedef struct StaleQuery {
+        SystemdClient *client;
+        systemd_unit_in_use_t in_use;
+        void *userdata;
+} StaleQuery;
+
 static int on_stale_listed(sd_bus_message *m, void *userdata, sd_bus_error *unused) {
-        SystemdClient *c = userdata;
+        _cleanup_free_ StaleQuery *q = userdata;
         const char *unit, *s1, *s2, *s3, *s4, *s5, *o1, *s6, *o2;
         uint32_t job;
         int r;
@@ -410,27 +418,38 @@ static int on_stale_listed(sd_bus_message *m, void *userdata, sd_bus_error *unus
                 r = sd_bus_message_read(m, "(ssssssouso)", &unit, &s1, &s2, &s3, &s4, &s5, &o1, &job, &s6, &o2);
                 if (r <= 0)
                         break;
-                log_notice("Stopping %s, left over from an earlier instance", unit);
-                (void) sd_bus_call_method_async(c->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "StopUnit",
-                                                NULL, NULL, "ss", unit, "replace");
+                /* Asked now, not when the list was asked for: a session may have come. */
+                if (q->in_use(unit, q->userdata))
+                        continue;
+                log_notice("Stopping %s, which no session or command of ours uses", unit);
+                (void) sd_bus_call_method_async(q->client->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                                "StopUnit", NULL, NULL, "ss", unit, "replace");
         }
         return 0;
 }
 
-int systemd_stop_stale_scopes(SystemdClient *c) {
-        static const char *const patterns[] = { "chrootd-run-*.scope", NULL };
+int systemd_stop_stale(SystemdClient *c, systemd_unit_in_use_t in_use, void *userdata) {
+        static const char *const patterns[] = { "chrootd-run-*.scope", "chrootd-*.slice", NULL };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ StaleQuery *q = NULL;
         int r;
 
+        q = malloc(sizeof(StaleQuery));
+        if (!q)
+                return -ENOMEM;
+        *q = (StaleQuery) { .client = c, .in_use = in_use, .userdata = userdata };
         r = sd_bus_message_new_method_call(c->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
                                            "ListUnitsByPatterns");
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, NULL);
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, (char **) patterns);
+        if (r >= 0)
+                r = sd_bus_call_async(c->bus, NULL, m, on_stale_listed, q, JOB_TIMEOUT_USEC);
         if (r < 0)
                 return r;
-        return sd_bus_call_async(c->bus, NULL, m, on_stale_listed, c, JOB_TIMEOUT_USEC);
+        TAKE_PTR(q);
+        return 0;
 }
 
 int systemd_client_new(sd_bus *bus, sd_event *event, SystemdClient **ret) {

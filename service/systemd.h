@@ -42,9 +42,12 @@ int systemd_stop_unit(SystemdClient *c, const char *unit, systemd_job_done_t don
 int systemd_set_slice_limits(SystemdClient *c, const char *slice, const Limits *limits, systemd_job_done_t done,
                              void *userdata, SystemdJob **ret);
 
-/* At startup no command of ours runs: stop every chrootd-run-*.scope that a crash of
- * an earlier instance left (fire and forget). Returns 0 or -errno. */
-int systemd_stop_stale_scopes(SystemdClient *c);
+/* Stop every chrootd-run-*.scope and chrootd-*.slice for which in_use says no (asked
+ * when the manager's list comes): what a crash of an earlier instance, or an End whose
+ * stop failed, left behind. Fire and forget; in_use and userdata must outlive the
+ * client. Returns 0 or -errno. */
+typedef bool (*systemd_unit_in_use_t)(const char *unit, void *userdata);
+int systemd_stop_stale(SystemdClient *c, systemd_unit_in_use_t in_use, void *userdata);
 
 /* Forget a request: its callback will not be called. */
 SystemdJob *systemd_job_cancel(SystemdJob *j);

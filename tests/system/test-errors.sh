@@ -99,6 +99,10 @@ begin_fails NoSuchChroot "of an unknown chroot, with a name" err-no-such-chroot 
 assert_bus_error $E.NoSuchSession "GetSession of an unknown session: NoSuchSession" $M $MI.GetSession "'err-nope'"
 assert_bus_error $E.NoSuchSession "EndSession of an unknown session: NoSuchSession" $M $MI.EndSession "'err-nope'"
 begin_fails InvalidArgument "with an unknown option" err-good "err-opt" "{'no-such-option': <'x'>}"
+# gdbus's text form refuses a dict with a key twice; an array of dict entries is the
+# same a{sv} on the wire.
+begin_fails InvalidArgument "with an option given twice" err-good "err-twice" \
+        "@a{sv} [{'union-type', <'none'>}, {'union-type', <'overlay'>}]"
 
 capture chrootctl begin -n err-dup err-good
 [ "$RC" -eq 0 ] && sessions+=(err-dup)
