@@ -3,6 +3,7 @@
 #include "fdpass.h"
 #include "mounts.h"
 #include "report.h"
+#include "tree-file.h"
 #include "userns.h"
 #include "util.h"
 
@@ -123,14 +124,35 @@ typedef struct Command {
         gid_t *groups;
         size_t n_groups;
         char **env;
-        char *passwd, *group; /* what pw and the names point into */
+        char *passwd, *group; /* the chroot's files */
 } Command;
 
 static void command_done(Command *c) {
         free(c->groups);
         strv_free(c->env);
+        passwd_entry_done(&c->pw);
         free(c->passwd);
         free(c->group);
+}
+
+/* A file of the chroot, read as root inside would (tree-file.h): the init has pivoted
+ * into the tree, so its "/" is the tree's root. A missing file is NULL if missing_ok;
+ * otherwise the init reports why it cannot read it, as kind. */
+static int read_chroot_file(const char *path, bool missing_ok, ChildError kind, int fd, char **ret) {
+        _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        char msg[256];
+        int r;
+
+        r = rootfd < 0 ? -errno : tree_file_read(rootfd, path, ret);
+        if (r == -ENOENT && missing_ok) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0) {
+                tree_file_describe_error(r, path, msg, sizeof(msg));
+                report_error(fd, kind, r, "%s", msg);
+        }
+        return r;
 }
 
 /* Look the user up in the chroot's files and build the environment. Returns 0, or
@@ -139,22 +161,25 @@ static int command_prepare(const RunParams *p, int fd, Command *c) {
         int r;
 
         *c = (Command) { .p = p };
-        r = read_file_at(AT_FDCWD, "/etc/passwd", 16 << 20, &c->passwd);
-        if (r < 0) {
-                report_error(fd, CHILD_ERROR_NO_SUCH_USER, r, "Cannot read the chroot's /etc/passwd: %s", strerror(-r));
+        r = read_chroot_file("/etc/passwd", false, CHILD_ERROR_NO_SUCH_USER, fd, &c->passwd);
+        if (r < 0)
                 return r;
-        }
         r = passwd_find(c->passwd, p->user, &c->pw);
         if (r <= 0) {
                 report_error(fd, CHILD_ERROR_NO_SUCH_USER, r < 0 ? r : -ESRCH,
                              "User '%s' does not exist in the chroot's /etc/passwd", p->user);
                 return r < 0 ? r : -ESRCH;
         }
-        (void) read_file_at(AT_FDCWD, "/etc/group", 16 << 20, &c->group);
-        if (group_list_for_user(c->group, c->pw.name, c->pw.gid, &c->groups, &c->n_groups) < 0 ||
-            run_build_environment(p->environment, &c->pw, &c->env) < 0) {
-                report_error(fd, CHILD_ERROR_FAILED, -ENOMEM, "Out of memory");
-                return -ENOMEM;
+        /* No group file means no supplementary groups; a broken one is an error. */
+        r = read_chroot_file("/etc/group", true, CHILD_ERROR_FAILED, fd, &c->group);
+        if (r < 0)
+                return r;
+        r = group_list_for_user(c->group, c->pw.name, c->pw.gid, &c->groups, &c->n_groups);
+        if (r >= 0)
+                r = run_build_environment(p->environment, &c->pw, &c->env);
+        if (r < 0) {
+                report_error(fd, CHILD_ERROR_FAILED, r, "Cannot prepare the command: %s", strerror(-r));
+                return r;
         }
         return 0;
 }
