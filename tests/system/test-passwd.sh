@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # A session's /etc/passwd, /etc/group and /etc/shadow belong to root inside it (issue
-# 10, item 3). The command's init reads them inside the chroot, and Begin's add-login
-# child inside the tree, as root inside would resolve them and no further, without
-# blocking: a fifo there gives a clear error instead of a hang; a symlink to another
-# file of the chroot still works.
+# 10, item 3). The host never opens them by name: the command's init reads them inside
+# the chroot, and Begin's add-login child inside the tree. So a fifo there gives a
+# clear error instead of a hang; a symlink root inside swaps in, racing the reader,
+# never makes anyone read a host file of the user; a symlink to another file of the
+# chroot still works. Also the Run options that took the reading away from unschroot:
+# an empty argv is the user's login shell from the chroot's /etc/passwd.
 . "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 require_user_manager
@@ -17,8 +19,10 @@ sbuild=${XDG_CACHE_HOME:-$HOME/.cache}/sbuild
 sdir=$(sessions_dir)
 me=$(id -un)
 tmp=$(mktemp -d)
+# The user's own private file that a racer inside would like unschroot to read.
+secret=$HOME/pw-secret
 bg_pids=()
-our_sessions="pw-fifo pw-fifobegin pw-wlink"
+our_sessions="pw-fifo pw-fifobegin pw-wlink pw-race pw-link"
 
 end_ours() {
         local s
@@ -33,7 +37,7 @@ cleanup() {
                 kill -KILL "$p" 2>/dev/null
         done
         end_ours
-        rm -rf "$tmp"
+        rm -rf "$tmp" "$secret"
         rm -f "$sbuild"/pw-*.tar
         # The bases of the tarballs just removed, which no session holds: not left for
         # a later start of the service to remove while another test counts inodes.
@@ -73,6 +77,12 @@ fails_fast() {
 # gone PID: the process has ended (bash reaps its children as they end).
 gone() {
         ! kill -0 "$1" 2>/dev/null
+}
+racers_gone() {
+        local p
+        for p in "${racers[@]}"; do
+                gone "$p" || return 1
+        done
 }
 
 # ---- a fifo, a directory, a fifo /etc/group inside a session ----
@@ -167,5 +177,114 @@ assert_eq "0 1" "$RC $OUT" "... adds the login to the file it links to, through 
 capture "$unschroot" -r -c pw-wlink -d / -- id -un
 assert_eq "0 $me" "$RC $OUT" "... and the login can run commands $ERR"
 chrootctl end pw-wlink >/dev/null 2>&1
+
+# ---- the race: /etc/passwd swapped between a file and a link to a host path ----
+capture "$unschroot" -b -c pw-box -n pw-race
+[ "$RC" -eq 0 ] || bail_out "could not begin a session: $ERR"
+printf 'root:x:0:0:PWLEAK:/PWLEAK-home:/PWLEAK-shell\n%s:x:%s:%s:PWLEAK:/PWLEAK-home:/PWLEAK-shell\n' \
+        "$me" "$(id -u)" "$(id -g)" >"$secret"
+chmod 0600 "$secret"
+# The same path inside the chroot holds a copy of the chroot's own passwd, so the link
+# is never dangling there: resolved inside, every Run finds a user.
+capture chrootctl run pw-race -- sh -c "mkdir -p '${secret%/*}' && cp /etc/passwd '$secret' && cp /etc/passwd /etc/pw.reg"
+[ "$RC" -eq 0 ] || bail_out "could not prepare the race: $ERR"
+# The racer: a static program when the host can build one, which swaps the two names
+# with one renameat2(RENAME_EXCHANGE) every few microseconds (or, where the file system
+# cannot exchange, renames fresh entries over /etc/passwd), else busybox's mv in a loop
+# (a swap every millisecond or so, which loses the race more often). Each prints how
+# many swaps it made.
+cat >"$tmp/racer.c" <<'EOF'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+static int swap_fresh(const char *target, const char *text, ssize_t len) {
+        int fd = open("/etc/pw.r", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+        if (fd < 0 || write(fd, text, (size_t) len) != len || close(fd) < 0 ||
+            rename("/etc/pw.r", "/etc/passwd") < 0 || symlink(target, "/etc/pw.s") < 0 ||
+            rename("/etc/pw.s", "/etc/passwd") < 0)
+                return -1;
+        return 0;
+}
+int main(int argc, char **argv) {
+        char text[65536];
+        unsigned long n = 0;
+        int fd = open("/etc/pw.reg", O_RDONLY), exchange = 1;
+        ssize_t len = fd < 0 ? -1 : read(fd, text, sizeof(text));
+
+        if (argc != 2 || len <= 0 || symlink(argv[1], "/etc/pw.alt") < 0)
+                return 2;
+        close(fd);
+        for (; n % 1024 || access("/tmp/pw-stop", F_OK) != 0; n++) {
+                if (exchange && renameat2(AT_FDCWD, "/etc/pw.alt", AT_FDCWD, "/etc/passwd", RENAME_EXCHANGE) == 0)
+                        continue;
+                exchange = 0;
+                if (swap_fresh(argv[1], text, len) < 0)
+                        return perror("racer"), 1;
+        }
+        printf("%lu%s\n", n, exchange ? " exchanges" : " pairs of renames");
+        return 0;
+}
+EOF
+racer='n=0
+while [ ! -e /tmp/pw-stop ]; do
+        cp /etc/pw.reg /etc/pw.r$1 && mv -f /etc/pw.r$1 /etc/passwd
+        ln -s "$2" /etc/pw.s$1 && mv -f /etc/pw.s$1 /etc/passwd
+        n=$((n + 1))
+done
+echo "$n"'
+racers=()
+if cc -static -O2 -o "$tmp/racer" "$tmp/racer.c" 2>"$tmp/cc.err" &&
+   chrootctl run pw-race -- sh -c 'cat >/tmp/pw-racer && chmod 755 /tmp/pw-racer' <"$tmp/racer"; then
+        chrootctl run pw-race -- /tmp/pw-racer "$secret" >"$tmp/race-out.1" 2>&1 </dev/null &
+        racers+=($!)
+else
+        diag "no static racer ($(cat "$tmp/cc.err")): three busybox loops instead"
+        for i in 1 2 3; do
+                chrootctl run pw-race -- sh -c "$racer" sh "$i" "$secret" >"$tmp/race-out.$i" 2>&1 </dev/null &
+                racers+=($!)
+        done
+fi
+bg_pids+=("${racers[@]}")
+leaks=0 failures=0 runs=300
+for ((i = 0; i < runs; i++)); do
+        out=$("$unschroot" -r -c pw-race -u root -d / -- sh -c 'echo "$HOME $SHELL"' 2>&1)
+        rc=$?
+        [[ $out == *PWLEAK* ]] && leaks=$((leaks + 1))
+        [ $rc -eq 0 ] || { failures=$((failures + 1)); last_failure=$out; }
+done
+for ((i = 0; i < 50; i++)); do
+        timeout -k 5 10 chrootctl run pw-race -- touch /tmp/pw-stop >/dev/null 2>&1 && break
+        sleep 0.1
+done
+wait_until 30 racers_gone ||
+        diag "the racers did not stop: $(cat "$tmp"/race-out.*)"
+note "swaps by the racers: $(cat "$tmp"/race-out.* | paste -sd' ')"
+assert_eq 0 "$leaks" "$runs unschroot runs while root inside swaps in a link to the user's 0600 host file: none reads it"
+assert_eq 0 "$failures" "... and every one of them finds root in the chroot's own file ${last_failure:-}"
+chrootctl end pw-race >/dev/null 2>&1
+rm -f "$secret"
+
+# ---- a symlink to another file of the chroot is followed inside ----
+capture "$unschroot" -b -c pw-box -n pw-link
+[ "$RC" -eq 0 ] || bail_out "could not begin a session: $ERR"
+capture chrootctl run pw-link -- sh -c 'mv /etc/passwd /etc/passwd.real && ln -s /etc/passwd.real /etc/passwd &&
+        echo "pwshell:x:2001:2001::/tmp:/bin/ash" >>/etc/passwd.real'
+[ "$RC" -eq 0 ] || bail_out "could not link /etc/passwd: $ERR"
+capture "$unschroot" -r -c pw-link -u tester -d / -- sh -c 'echo "$(id -un) $HOME $SHELL"'
+assert_eq "0 tester /home/tester /bin/sh" "$RC $OUT" "/etc/passwd linked to /etc/passwd.real: unschroot finds the user, HOME and SHELL $ERR"
+capture chrootctl run pw-link --user tester -- sh -c 'echo "$(id -un) $HOME $SHELL"'
+assert_eq "0 tester /home/tester /bin/sh" "$RC $OUT" "... and so does chrootctl run $ERR"
+
+# ---- no command: the login shell of the chroot's passwd ----
+out=$(echo 'echo "shell $0 $HOME"' | "$unschroot" -r -c pw-link -u pwshell -d / 2>&1)
+assert_eq "0 shell /bin/ash /tmp" "$? $out" "unschroot without a command runs the user's login shell from the chroot"
+out=$(echo 'echo "shell $0"' | "$unschroot" -r -c pw-link -u root -d / 2>&1)
+assert_eq "0 shell /bin/sh" "$? $out" "... root's, /bin/sh"
+capture busctl --user --timeout=120 call org.chrootd1 "$(session_path pw-link)" org.chrootd1.Session Run \
+        'asa{sv}' 0 1 user s pwshell
+assert_eq 'si "exited" 0' "$OUT" "Run with an empty argv runs the shell (on /dev/null: it exits 0) $ERR"
+chrootctl end pw-link >/dev/null 2>&1
 
 done_testing
