@@ -274,6 +274,57 @@ static void install_forwarding(void) {
                         (void) sigaction(sig, &sa, NULL);
 }
 
+/* The signals whose default action ends a process: not those ignored or stopping by
+ * default, nor SIGKILL, which cannot be caught (and ends the init anyway). */
+static bool signal_ends_process(int sig) {
+        switch (sig) {
+        case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH:
+        case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+        case SIGKILL:
+                return false;
+        default:
+                return true;
+        }
+}
+
+static void ending_signals(sigset_t *ret) {
+        sigemptyset(ret);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (signal_ends_process(sig))
+                        (void) sigaddset(ret, sig); /* glibc's own two refuse: fine */
+}
+
+static int ending_report_fd = -EBADF;
+
+/* Only async-signal-safe calls: report_status() is one write(). */
+static void end_on_signal(int sig) {
+        /* The wait status of a process killed by sig: the Run ends as "killed", as if
+         * its command had been there to receive it. */
+        report_status(ending_report_fd, sig);
+        _exit(128 + sig);
+}
+
+void run_init_catch_signals(void) {
+        struct sigaction sa = { .sa_handler = end_on_signal };
+        sigset_t set;
+
+        ending_signals(&set);
+        sa.sa_mask = set;
+        /* Held back until the report pipe is known (a spare has none yet). */
+        (void) sigprocmask(SIG_BLOCK, &set, NULL);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sigismember(&set, sig) == 1)
+                        (void) sigaction(sig, &sa, NULL);
+}
+
+void run_init_signals_report_to(int report_fd) {
+        sigset_t set;
+
+        ending_report_fd = report_fd;
+        ending_signals(&set);
+        (void) sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 /* The request's fixed fields, in this order, then argc (0: the login shell) and argv,
  * the number of environment entries ("-": a clean environment) and the entries, and
  * the number of setenv entries and those. */
@@ -471,6 +522,7 @@ int run_init_main(int ctl, const char *hostname) {
         if (prctl(PR_SET_DUMPABLE, 0) < 0)
                 return EXIT_FAILURE;
         reset_signals();
+        run_init_catch_signals();
         if (close_all_fds_except(&ctl, 1) < 0)
                 return EXIT_FAILURE;
         /* Nor does the init keep the service's standard streams (the journal's). */
@@ -511,6 +563,7 @@ int run_init_main(int ctl, const char *hostname) {
                 return EXIT_SUCCESS;
         if (n_fds != REQ_FDS)
                 return EXIT_FAILURE;
+        run_init_signals_report_to(fds[REQ_REPORT]);
         spawn_rename_process("chrootd-init");
         ctl = safe_close(ctl);
         if (setup_error < 0) {

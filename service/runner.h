@@ -48,3 +48,13 @@ int run_init_main(int ctl, const char *hostname);
  * with USER and LOGNAME set to the target user and a default PATH if it has none;
  * then each KEY=VALUE of setenv (may be NULL), replacing an entry of the same KEY. */
 int run_build_environment(char *const *base, char *const *setenv, const PasswdEntry *pw, char ***ret);
+
+/* A command's init is PID 1 of its pid namespace, and so ignores every signal it has
+ * no handler for. Until its command exists, it ends on a signal whose default action
+ * would end a process instead (Session.Kill, or a client passing SIGTERM on, must end
+ * a Run whose command never started): run_init_catch_signals(), at its start, catches
+ * them and holds them back; run_init_signals_report_to() names the report pipe and lets
+ * them in. One then writes the status of a command killed by it to the pipe and
+ * _exit()s with 128 + its number. Later, the init passes signals on to its command. */
+void run_init_catch_signals(void);
+void run_init_signals_report_to(int report_fd);

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* runner.h: the environment a command gets, and how the command travels to its init.
+/* runner.h: the environment a command gets, how the command travels to its init, and
+ * how the init, PID 1 of a pid namespace, ends on a signal before its command exists.
  * The namespaces themselves need subordinate ids and are covered by the bus and
  * system suites. */
 #include <glib.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "util.h"
+#include "report.h"
 #include "runner.h"
 
 #define PATH_ROOT "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -251,6 +257,82 @@ static void test_params_refused(void) {
         }
 }
 
+/* Fork a process that is PID 1 of a new pid namespace (in a new user namespace, so
+ * that no privilege is needed) and run body in it; returns its wait status as the
+ * intermediate process saw it, or -1 when namespaces are not available here. */
+static int as_pid1(void (*body)(int report_fd), int report_fd) {
+        pid_t pid = fork();
+        int status;
+
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+                pid_t init;
+
+                if (unshare(CLONE_NEWUSER | CLONE_NEWPID) < 0)
+                        _exit(99);
+                init = fork();
+                if (init < 0)
+                        _exit(98);
+                if (init == 0) {
+                        body(report_fd);
+                        _exit(0);
+                }
+                if (waitpid(init, &status, 0) != init)
+                        _exit(97);
+                /* Its exit status as ours: 128 + N for a handled signal N. */
+                _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 96);
+        }
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        g_assert_true(WIFEXITED(status));
+        return WEXITSTATUS(status) == 99 ? -1 : WEXITSTATUS(status);
+}
+
+static void term_without_handler(int report_fd) {
+        /* What the init was before: PID 1 without a handler, deaf to SIGTERM. */
+        (void) kill(1, SIGTERM);
+        _exit(5);
+}
+
+static void term_before_report_fd(int report_fd) {
+        run_init_catch_signals();
+        /* A spare init, its command not come yet: the signal waits... */
+        (void) kill(1, SIGTERM);
+        /* ...until the report pipe is known, then ends the init. */
+        run_init_signals_report_to(report_fd);
+        _exit(5);
+}
+
+static void winch_ignored(int report_fd) {
+        run_init_catch_signals();
+        run_init_signals_report_to(report_fd);
+        (void) kill(1, SIGWINCH); /* its default is to be ignored: it stays so */
+        (void) kill(1, SIGCHLD);
+        _exit(6);
+}
+
+static void test_init_signals(void) {
+        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
+        Report rep;
+        int status;
+
+        g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+        status = as_pid1(term_without_handler, p[1]);
+        if (status < 0) {
+                g_test_skip("no unprivileged user and pid namespaces here");
+                return;
+        }
+        g_assert_cmpint(status, ==, 5);
+        g_assert_cmpint(as_pid1(term_before_report_fd, p[1]), ==, 128 + SIGTERM);
+        g_assert_cmpint(as_pid1(winch_ignored, p[1]), ==, 6);
+        p[1] = safe_close(p[1]);
+        /* One record in all: the status of a command killed by SIGTERM. */
+        g_assert_cmpint(report_read(p[0], &rep), ==, 0);
+        g_assert_false(rep.have_error);
+        g_assert_true(rep.have_status);
+        g_assert_true(WIFSIGNALED(rep.wstatus));
+        g_assert_cmpint(WTERMSIG(rep.wstatus), ==, SIGTERM);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -263,5 +345,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/runner/environment/setenv", test_setenv);
         g_test_add_func("/runner/params/round-trip", test_params_round_trip);
         g_test_add_func("/runner/params/refused", test_params_refused);
+        g_test_add_func("/runner/init/signals", test_init_signals);
         return g_test_run();
 }
