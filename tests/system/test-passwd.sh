@@ -16,6 +16,7 @@ rootfs=$(test_rootfs) || bail_out "could not make the test root filesystem"
 unschroot=$(chrootd_prefix)/libexec/chrootd/unschroot
 [ -x "$unschroot" ] || bail_out "$unschroot is not installed"
 sbuild=${XDG_CACHE_HOME:-$HOME/.cache}/sbuild
+bases=${XDG_CACHE_HOME:-$HOME/.cache}/chrootd/bases
 sdir=$(sessions_dir)
 me=$(id -un)
 tmp=$(mktemp -d)
@@ -40,8 +41,10 @@ cleanup() {
         rm -rf "$tmp" "$secret"
         rm -f "$sbuild"/pw-*.tar
         # The bases of the tarballs just removed, which no session holds: not left for
-        # a later start of the service to remove while another test counts inodes.
-        manager_call CollectGarbage >/dev/null 2>&1
+        # a later start of the service to remove while another test counts inodes or
+        # processes. The removal runs in the background; it is waited for.
+        manager_call CollectGarbage >/dev/null 2>&1 &&
+                wait_until 60 eval '! ls -A "$bases" 2>/dev/null | grep -q "^\.old-"'
 }
 trap cleanup EXIT
 end_ours # what an earlier, interrupted run left
