@@ -13,7 +13,6 @@
  * Standard streams are passed to the service as fds: the command reads and writes the
  * caller's own files, pipes and tty; nothing is proxied. */
 
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -22,7 +21,6 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -30,7 +28,6 @@
 #include "client.h"
 #include "config.h"
 #include "names.h"
-#include "passwd.h"
 #include "util.h"
 
 #define ERROR_PREFIX "org.chrootd1.Error."
@@ -722,94 +719,89 @@ static int action_recover(sd_bus *bus) {
 
 /* ---- running a command ---- */
 
-/* Remove KEY from env, so that a later entry replaces it. */
-static void env_unset(char **env, const char *key) {
-        size_t kl = strlen(key), j = 0;
-
-        for (size_t i = 0; env && env[i]; i++) {
-                if (strncmp(env[i], key, kl) == 0 && env[i][kl] == '=')
-                        free(env[i]);
-                else
-                        env[j++] = env[i];
-        }
-        if (env)
-                env[j] = NULL;
-}
-
-static int env_put(char ***env, const char *key, const char *value) {
-        env_unset(*env, key);
-        return strv_consume(env, strf("%s=%s", key, value));
-}
-
-/* The user's entry in the session's own /etc/passwd, read now (sbuild adds its build
- * user with useradd inside the session, then runs as it). The tree belongs to the
- * chroot's users: no symlink is followed. Returns 1 if found, 0 if not. */
-static int session_passwd(const char *root, const char *user, PasswdEntry *ret) {
-        _cleanup_close_ int rootfd = -1, etcfd = -1;
-        _cleanup_free_ char *text = NULL;
-
-        rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-                return 0;
-        etcfd = openat(rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (etcfd < 0)
-                return 0;
-        {
-                _cleanup_close_ int fd = openat(etcfd, "passwd", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-                struct stat st;
-                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-                        return 0;
-                if (read_file_at(etcfd, "passwd", 16 << 20, &text) < 0)
-                        return 0;
-        }
-        return passwd_find(text, user, ret) > 0 ? 1 : 0;
-}
-
-static int build_environment(const SessionInfo *s, const char *user, char ***ret) {
+/* schroot's variables, and TERM with a clean environment: set by the service after it
+ * built the command's environment (Run's setenv), which it does from the session's own
+ * /etc/passwd, read inside the session. unschroot never opens a file of the tree: root
+ * inside owns them and could make them a fifo or swap in a symlink to a file of ours. */
+static int build_setenv(const SessionInfo *s, char ***ret) {
         _cleanup_strv_free_ char **env = NULL;
-        PasswdEntry pw = {};
-        struct group *gr;
-        char num[32];
+        struct group *gr = getgrgid(getgid());
+        char uid[32], gid[32];
         int r = 0;
 
-        if (arg.preserve_environment) {
-                for (char **e = environ; e && *e; e++)
-                        if (!environment_unsafe(*e) && strv_extend(&env, *e) < 0)
-                                return -ENOMEM;
-        } else {
-                /* HOME, SHELL from the chroot; USER, LOGNAME and PATH (root's or a
-                 * user's) the service sets. */
-                if (session_passwd(s->root, user, &pw) > 0) {
-                        r = env_put(&env, "HOME", pw.home);
-                        if (r >= 0)
-                                r = env_put(&env, "SHELL", pw.shell);
-                }
-                if (r >= 0 && getenv("TERM"))
-                        r = env_put(&env, "TERM", getenv("TERM"));
-                passwd_entry_done(&pw);
-        }
+        snprintf(uid, sizeof(uid), "%u", (unsigned) getuid());
+        snprintf(gid, sizeof(gid), "%u", (unsigned) getgid());
+        /* With -p, the caller's TERM is in the environment already. */
+        if (!arg.preserve_environment && getenv("TERM"))
+                r = strv_consume(&env, strf("TERM=%s", getenv("TERM")));
         if (r >= 0)
-                r = env_put(&env, "SCHROOT_CHROOT_NAME", strempty(s->chroot));
+                r = strv_consume(&env, strf("SCHROOT_CHROOT_NAME=%s", strempty(s->chroot)));
         if (r >= 0)
-                r = env_put(&env, "SCHROOT_ALIAS_NAME", strempty(s->chroot));
+                r = strv_consume(&env, strf("SCHROOT_ALIAS_NAME=%s", strempty(s->chroot)));
         if (r >= 0)
-                r = env_put(&env, "SCHROOT_SESSION_ID", s->id);
+                r = strv_consume(&env, strf("SCHROOT_SESSION_ID=%s", s->id));
         if (r >= 0)
-                r = env_put(&env, "SCHROOT_USER", caller_login());
-        snprintf(num, sizeof(num), "%u", (unsigned) getuid());
+                r = strv_consume(&env, strf("SCHROOT_USER=%s", caller_login()));
         if (r >= 0)
-                r = env_put(&env, "SCHROOT_UID", num);
-        snprintf(num, sizeof(num), "%u", (unsigned) getgid());
+                r = strv_consume(&env, strf("SCHROOT_UID=%s", uid));
         if (r >= 0)
-                r = env_put(&env, "SCHROOT_GID", num);
-        gr = getgrgid(getgid());
+                r = strv_consume(&env, strf("SCHROOT_GID=%s", gid));
         if (r >= 0)
-                r = env_put(&env, "SCHROOT_GROUP", gr ? gr->gr_name : num);
+                r = strv_consume(&env, strf("SCHROOT_GROUP=%s", gr ? gr->gr_name : gid));
         if (r < 0)
                 return r;
-        if (!env && strv_extend(&env, "SCHROOT_SESSION_ID=") < 0) /* unreachable, but never NULL */
-                return -ENOMEM;
         *ret = TAKE_PTR(env);
+        return 0;
+}
+
+/* -p: the caller's environment less schroot's filter (never NULL: an empty one is
+ * still given, unlike none, which means a clean one). */
+static int preserved_environment(char ***ret) {
+        _cleanup_strv_free_ char **env = calloc(1, sizeof(char *));
+
+        if (!env)
+                return -ENOMEM;
+        for (char **e = environ; e && *e; e++)
+                if (!environment_unsafe(*e) && strv_extend(&env, *e) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+/* The Run request: the command (none: the user's login shell, which the service finds
+ * in the session's /etc/passwd), the caller's streams, user, directory, network, and
+ * the environment (-p) and setenv. */
+static int build_run(sd_bus *bus, const SessionInfo *s, const char *user, const char *directory, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_strv_free_ char **env = NULL, **setenv = NULL;
+        int r;
+
+        r = build_setenv(s, &setenv);
+        if (r >= 0 && arg.preserve_environment)
+                r = preserved_environment(&env);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, s->path, SESSION_IFACE, "Run");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, arg.command);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = append_stdio_options(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}", "user", "s", user);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}", "directory", "s", directory);
+        if (r >= 0 && arg.isolate_network)
+                r = sd_bus_message_append(m, "{sv}", "network", "s", "none");
+        if (r >= 0 && env)
+                r = append_strv_option(m, "environment", env);
+        if (r >= 0)
+                r = append_strv_option(m, "setenv", setenv);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
         return 0;
 }
 
@@ -822,7 +814,6 @@ static const char *signal_name(int sig) {
 static int run_in_session(sd_bus *bus, const SessionInfo *s) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_strv_free_ char **env = NULL, **argv = NULL;
         _cleanup_free_ char *cwd = NULL, *what = strf("session:%s", s->id);
         const char *user = arg.user ? arg.user : caller_login();
         const char *directory = arg.directory, *result;
@@ -835,44 +826,7 @@ static int run_in_session(sd_bus *bus, const SessionInfo *s) {
                         return fail("Failed to get the current directory: %s", strerror(errno));
                 directory = cwd;
         }
-        if (build_environment(s, user, &env) < 0)
-                return fail_oom();
-
-        if (arg.command && arg.command[0]) {
-                for (char **a = arg.command; *a; a++)
-                        if (strv_extend(&argv, *a) < 0)
-                                return fail_oom();
-        } else {
-                /* No command: the user's login shell, as schroot does. */
-                PasswdEntry pw = {};
-                const char *shell = "/bin/sh";
-                if (session_passwd(s->root, user, &pw) > 0 && pw.shell && pw.shell[0])
-                        shell = pw.shell;
-                r = strv_extend(&argv, shell);
-                passwd_entry_done(&pw);
-                if (r < 0)
-                        return fail_oom();
-        }
-        if (!argv)
-                return fail_oom();
-
-        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, s->path, SESSION_IFACE, "Run");
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, argv);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0)
-                r = append_stdio_options(m);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "{sv}", "user", "s", user);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "{sv}", "directory", "s", directory);
-        if (r >= 0 && arg.isolate_network)
-                r = sd_bus_message_append(m, "{sv}", "network", "s", "none");
-        if (r >= 0)
-                r = append_strv_option(m, "environment", env);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+        r = build_run(bus, s, user, directory, &m);
         if (r < 0)
                 return fail("Failed to build the Run request: %s", strerror(-r));
 

@@ -3,6 +3,7 @@
 #include "fdpass.h"
 #include "mounts.h"
 #include "report.h"
+#include "tree-file.h"
 #include "userns.h"
 #include "util.h"
 
@@ -23,20 +24,38 @@
 #define PATH_ROOT "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define PATH_USER "/usr/local/bin:/usr/bin:/bin"
 
-/* Set or replace KEY=value in *env. */
-static int env_set(char ***env, const char *key, const char *value) {
-        size_t kl = strlen(key);
-
+/* Put entry (KEY=value, owned) into *env, in place of the entry of the same KEY, whose
+ * length is kl. */
+static int env_replace(char ***env, size_t kl, char *entry) {
+        if (!entry)
+                return -ENOMEM;
         for (char **e = *env; e && *e; e++)
-                if (strncmp(*e, key, kl) == 0 && (*e)[kl] == '=') {
-                        char *n = strf("%s=%s", key, value);
-                        if (!n)
-                                return -ENOMEM;
+                if (strncmp(*e, entry, kl + 1) == 0) {
                         free(*e);
-                        *e = n;
+                        *e = entry;
                         return 0;
                 }
-        return strv_consume(env, strf("%s=%s", key, value));
+        return strv_consume(env, entry);
+}
+
+/* Set or replace KEY=value in *env. */
+static int env_set(char ***env, const char *key, const char *value) {
+        return env_replace(env, strlen(key), strf("%s=%s", key, value));
+}
+
+/* Each KEY=VALUE of entries, in order, replacing what env has of KEY. */
+static int env_apply(char ***env, char *const *entries) {
+        for (char *const *e = entries; e && *e; e++) {
+                const char *eq = strchr(*e, '=');
+                int r;
+
+                if (!eq || eq == *e)
+                        return -EINVAL; /* the service lets none through */
+                r = env_replace(env, (size_t) (eq - *e), strdup(*e));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 static bool env_has(char *const *env, const char *key) {
@@ -48,7 +67,7 @@ static bool env_has(char *const *env, const char *key) {
         return false;
 }
 
-int run_build_environment(char *const *base, const PasswdEntry *pw, char ***ret) {
+int run_build_environment(char *const *base, char *const *setenv, const PasswdEntry *pw, char ***ret) {
         _cleanup_strv_free_ char **env = NULL;
         int r;
 
@@ -68,6 +87,8 @@ int run_build_environment(char *const *base, const PasswdEntry *pw, char ***ret)
                 r = env_set(&env, "LOGNAME", pw->name);
         if (r >= 0 && !env_has(env, "PATH"))
                 r = env_set(&env, "PATH", pw->uid == 0 ? PATH_ROOT : PATH_USER);
+        if (r >= 0)
+                r = env_apply(&env, setenv);
         if (r < 0)
                 return r;
         if (!env && strv_extend(&env, "") < 0) /* never NULL */
@@ -118,19 +139,42 @@ static int arrange_fds(int stdio[3], int *report_fd) {
 /* The command as the init prepares it, so that its child has only system calls left
  * to make (it shares the init's memory until exec: vfork). */
 typedef struct Command {
-        const RunParams *p;
+        const RunParams *p;    /* &run */
+        RunParams run;         /* the request, with the login shell for an empty argv */
+        char *shell_argv[2];
         PasswdEntry pw;
         gid_t *groups;
         size_t n_groups;
         char **env;
-        char *passwd, *group; /* what pw and the names point into */
+        char *passwd, *group; /* the chroot's files */
 } Command;
 
 static void command_done(Command *c) {
         free(c->groups);
         strv_free(c->env);
+        passwd_entry_done(&c->pw);
         free(c->passwd);
         free(c->group);
+}
+
+/* A file of the chroot, read as root inside would (tree-file.h): the init has pivoted
+ * into the tree, so its "/" is the tree's root. A missing file is NULL if missing_ok;
+ * otherwise the init reports why it cannot read it, as kind. */
+static int read_chroot_file(const char *path, bool missing_ok, ChildError kind, int fd, char **ret) {
+        _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        char msg[256];
+        int r;
+
+        r = rootfd < 0 ? -errno : tree_file_read(rootfd, path, ret);
+        if (r == -ENOENT && missing_ok) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0) {
+                tree_file_describe_error(r, path, msg, sizeof(msg));
+                report_error(fd, kind, r, "%s", msg);
+        }
+        return r;
 }
 
 /* Look the user up in the chroot's files and build the environment. Returns 0, or
@@ -138,23 +182,31 @@ static void command_done(Command *c) {
 static int command_prepare(const RunParams *p, int fd, Command *c) {
         int r;
 
-        *c = (Command) { .p = p };
-        r = read_file_at(AT_FDCWD, "/etc/passwd", 16 << 20, &c->passwd);
-        if (r < 0) {
-                report_error(fd, CHILD_ERROR_NO_SUCH_USER, r, "Cannot read the chroot's /etc/passwd: %s", strerror(-r));
+        *c = (Command) { .p = &c->run, .run = *p };
+        r = read_chroot_file("/etc/passwd", false, CHILD_ERROR_NO_SUCH_USER, fd, &c->passwd);
+        if (r < 0)
                 return r;
-        }
         r = passwd_find(c->passwd, p->user, &c->pw);
         if (r <= 0) {
                 report_error(fd, CHILD_ERROR_NO_SUCH_USER, r < 0 ? r : -ESRCH,
                              "User '%s' does not exist in the chroot's /etc/passwd", p->user);
                 return r < 0 ? r : -ESRCH;
         }
-        (void) read_file_at(AT_FDCWD, "/etc/group", 16 << 20, &c->group);
-        if (group_list_for_user(c->group, c->pw.name, c->pw.gid, &c->groups, &c->n_groups) < 0 ||
-            run_build_environment(p->environment, &c->pw, &c->env) < 0) {
-                report_error(fd, CHILD_ERROR_FAILED, -ENOMEM, "Out of memory");
-                return -ENOMEM;
+        /* No group file means no supplementary groups; a broken one is an error. */
+        r = read_chroot_file("/etc/group", true, CHILD_ERROR_FAILED, fd, &c->group);
+        if (r < 0)
+                return r;
+        /* No command: the login shell (passwd_find() gives /bin/sh for an empty field). */
+        if (!p->argv[0]) {
+                c->shell_argv[0] = c->pw.shell;
+                c->run.argv = c->shell_argv;
+        }
+        r = group_list_for_user(c->group, c->pw.name, c->pw.gid, &c->groups, &c->n_groups);
+        if (r >= 0)
+                r = run_build_environment(p->environment, p->setenv, &c->pw, &c->env);
+        if (r < 0) {
+                report_error(fd, CHILD_ERROR_FAILED, r, "Cannot prepare the command: %s", strerror(-r));
+                return r;
         }
         return 0;
 }
@@ -224,9 +276,61 @@ static void install_forwarding(void) {
                         (void) sigaction(sig, &sa, NULL);
 }
 
-/* The request's fixed fields, in this order, then argc and argv, then the number of
- * environment entries ("-": a clean environment) and the entries. */
-#define PARAMS_MAGIC "chrootd-run-1"
+/* The signals whose default action ends a process: not those ignored or stopping by
+ * default, nor SIGKILL, which cannot be caught (and ends the init anyway). */
+static bool signal_ends_process(int sig) {
+        switch (sig) {
+        case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH:
+        case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+        case SIGKILL:
+                return false;
+        default:
+                return true;
+        }
+}
+
+static void ending_signals(sigset_t *ret) {
+        sigemptyset(ret);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (signal_ends_process(sig))
+                        (void) sigaddset(ret, sig); /* glibc's own two refuse: fine */
+}
+
+static int ending_report_fd = -EBADF;
+
+/* Only async-signal-safe calls: report_status() is one write(). */
+static void end_on_signal(int sig) {
+        /* The wait status of a process killed by sig: the Run ends as "killed", as if
+         * its command had been there to receive it. */
+        report_status(ending_report_fd, sig);
+        _exit(128 + sig);
+}
+
+void run_init_catch_signals(void) {
+        struct sigaction sa = { .sa_handler = end_on_signal };
+        sigset_t set;
+
+        ending_signals(&set);
+        sa.sa_mask = set;
+        /* Held back until the report pipe is known (a spare has none yet). */
+        (void) sigprocmask(SIG_BLOCK, &set, NULL);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sigismember(&set, sig) == 1)
+                        (void) sigaction(sig, &sa, NULL);
+}
+
+void run_init_signals_report_to(int report_fd) {
+        sigset_t set;
+
+        ending_report_fd = report_fd;
+        ending_signals(&set);
+        (void) sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* The request's fixed fields, in this order, then argc (0: the login shell) and argv,
+ * the number of environment entries ("-": a clean environment) and the entries, and
+ * the number of setenv entries and those. */
+#define PARAMS_MAGIC "chrootd-run-2"
 #define PARAMS_MAX (64u << 20)
 
 static int buf_add(char **buf, size_t *size, size_t *used, const char *s) {
@@ -270,6 +374,11 @@ int run_params_pack(const RunParams *p, int *ret_fd) {
                 r = buf_add(&buf, &size, &used, p->environment ? num : "-");
         for (char **e = p->environment; r >= 0 && e && *e; e++)
                 r = buf_add(&buf, &size, &used, *e);
+        snprintf(num, sizeof(num), "%zu", strv_length(p->setenv));
+        if (r >= 0)
+                r = buf_add(&buf, &size, &used, num);
+        for (char **e = p->setenv; r >= 0 && e && *e; e++)
+                r = buf_add(&buf, &size, &used, *e);
         if (r < 0)
                 return r;
         if (used > PARAMS_MAX)
@@ -310,10 +419,18 @@ static int read_strv(char *buf, size_t size, size_t *pos, size_t n, char ***ret)
         return 0;
 }
 
-int run_params_unpack(char *buf, size_t size, RunParams *ret) {
-        _cleanup_free_ char **argv = NULL, **env = NULL;
-        const char *magic, *user, *directory, *net, *argc, *envc;
+/* count (a field just read), then that many strings. */
+static int read_counted_strv(char *buf, size_t size, size_t *pos, const char *count, char ***ret) {
         uint64_t n;
+
+        if (!count || parse_u64(count, &n) < 0)
+                return -EBADMSG;
+        return read_strv(buf, size, pos, n, ret);
+}
+
+int run_params_unpack(char *buf, size_t size, RunParams *ret) {
+        _cleanup_free_ char **argv = NULL, **env = NULL, **setenv = NULL;
+        const char *magic, *user, *directory, *net, *count;
         size_t pos = 0;
         int r;
 
@@ -321,28 +438,30 @@ int run_params_unpack(char *buf, size_t size, RunParams *ret) {
         user = next_field(buf, size, &pos);
         directory = next_field(buf, size, &pos);
         net = next_field(buf, size, &pos);
-        argc = next_field(buf, size, &pos);
-        if (!argc || !streq(magic, PARAMS_MAGIC) || (!streq(net, "0") && !streq(net, "1")) ||
-            parse_u64(argc, &n) < 0 || n == 0)
+        if (!net || !streq(magic, PARAMS_MAGIC) || (!streq(net, "0") && !streq(net, "1")))
                 return -EBADMSG;
-        r = read_strv(buf, size, &pos, n, &argv);
+        count = next_field(buf, size, &pos);
+        r = read_counted_strv(buf, size, &pos, count, &argv);
         if (r < 0)
                 return r;
-        envc = next_field(buf, size, &pos);
-        if (!envc)
+        count = next_field(buf, size, &pos);
+        if (!count)
                 return -EBADMSG;
-        if (!streq(envc, "-")) {
-                if (parse_u64(envc, &n) < 0)
-                        return -EBADMSG;
-                r = read_strv(buf, size, &pos, n, &env);
+        if (!streq(count, "-")) {
+                r = read_counted_strv(buf, size, &pos, count, &env);
                 if (r < 0)
                         return r;
         }
+        count = next_field(buf, size, &pos);
+        r = read_counted_strv(buf, size, &pos, count, &setenv);
+        if (r < 0)
+                return r;
         if (pos != size)
                 return -EBADMSG;
         *ret = (RunParams) {
                 .argv = TAKE_PTR(argv),
                 .environment = TAKE_PTR(env),
+                .setenv = TAKE_PTR(setenv),
                 .user = user,
                 .directory = directory,
                 .network_none = streq(net, "1"),
@@ -461,6 +580,7 @@ int run_init_main(int ctl, const char *hostname) {
         if (prctl(PR_SET_DUMPABLE, 0) < 0)
                 return EXIT_FAILURE;
         reset_signals();
+        run_init_catch_signals();
         if (close_all_fds_except(&ctl, 1) < 0)
                 return EXIT_FAILURE;
         /* Nor does the init keep the service's standard streams (the journal's). */
@@ -482,6 +602,7 @@ int run_init_main(int ctl, const char *hostname) {
                 return EXIT_SUCCESS;
         if (n_fds != REQ_FDS)
                 return EXIT_FAILURE;
+        run_init_signals_report_to(fds[REQ_REPORT]);
         spawn_rename_process("chrootd-init");
         ctl = safe_close(ctl);
         if (setup_error < 0) {

@@ -111,6 +111,14 @@ void session_reply_set_limits(sd_bus_message *m, const Outcome *o) {
         reply_empty(m, o, "SetLimits");
 }
 
+/* An a{sv} may name a key twice; which one would win is nobody's guess, so that is
+ * refused. Returns 0, or a negative errno with error set. */
+static int option_once(char ***seen, const char *key, sd_bus_error *error) {
+        if (strv_contains(*seen, key))
+                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Option '%s' is given twice", key);
+        return strv_extend(seen, key) < 0 ? -ENOMEM : 0;
+}
+
 int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bus_error *error) {
         _cleanup_strv_free_ char **seen = NULL;
         BeginFlags flags = {};
@@ -127,11 +135,9 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                 r = sd_bus_message_read(m, "s", &key);
                 if (r < 0)
                         return r;
-                /* An a{sv} may name a key twice; which one would win is nobody's guess. */
-                if (strv_contains(seen, key))
-                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Option '%s' is given twice", key);
-                if (strv_extend(&seen, key) < 0)
-                        return -ENOMEM;
+                r = option_once(&seen, key, error);
+                if (r < 0)
+                        return r;
                 if (ret_flags && (streq(key, "add-login") || streq(key, "write-back") || streq(key, "host-tree"))) {
                         int b;
 
@@ -251,6 +257,7 @@ static int method_end(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 typedef struct RunRequest {
         char **argv;
         char **environment;
+        char **setenv;
         const char *user;
         const char *directory;
         const char *network;
@@ -262,6 +269,7 @@ typedef struct RunRequest {
 static void run_request_done(RunRequest *q) {
         strv_free(q->argv);
         strv_free(q->environment);
+        strv_free(q->setenv);
         safe_close(q->null_fd);
 }
 
@@ -276,12 +284,35 @@ static int check_strings(char **l, size_t max_count, size_t *bytes, const char *
         }
         if (*bytes > RUN_STRINGS_BYTES_MAX)
                 return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                         "argv and environment exceed %d bytes", RUN_STRINGS_BYTES_MAX);
+                                         "argv, environment and setenv exceed %d bytes", RUN_STRINGS_BYTES_MAX);
+        return 0;
+}
+
+/* The value of an "as" option. An empty list is kept as one (an empty environment),
+ * unlike no list (a clean one). */
+static int read_strv_option(sd_bus_message *m, const char *key, char ***dest, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', "as");
+        if (r < 0)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                         "Option '%s' must be a string array (as)", key);
+        strv_free(*dest); /* given twice: the last one counts */
+        *dest = NULL;
+        r = sd_bus_message_read_strv(m, dest);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        if (!*dest && !(*dest = calloc(1, sizeof(char *))))
+                return -ENOMEM;
         return 0;
 }
 
 static int read_run_options(sd_bus_message *m, RunRequest *q, sd_bus_error *error) {
         static const char *const fd_names[3] = { "stdin", "stdout", "stderr" };
+        _cleanup_strv_free_ char **seen = NULL;
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -292,6 +323,9 @@ static int read_run_options(sd_bus_message *m, RunRequest *q, sd_bus_error *erro
                 bool done = false;
 
                 r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                r = option_once(&seen, key, error);
                 if (r < 0)
                         return r;
                 for (int i = 0; i < 3; i++)
@@ -319,22 +353,10 @@ static int read_run_options(sd_bus_message *m, RunRequest *q, sd_bus_error *erro
                         if (r < 0)
                                 return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
                                                          "Option 'timeout' must be microseconds (t)");
-                } else if (streq(key, "environment")) {
-                        r = sd_bus_message_enter_container(m, 'v', "as");
-                        if (r < 0)
-                                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                                         "Option 'environment' must be a string array (as)");
-                        strv_free(q->environment);
-                        q->environment = NULL;
-                        r = sd_bus_message_read_strv(m, &q->environment);
+                } else if (streq(key, "environment") || streq(key, "setenv")) {
+                        r = read_strv_option(m, key, streq(key, "setenv") ? &q->setenv : &q->environment, error);
                         if (r < 0)
                                 return r;
-                        r = sd_bus_message_exit_container(m);
-                        if (r < 0)
-                                return r;
-                        /* An empty list is a valid, empty environment, unlike no list. */
-                        if (!q->environment && !(q->environment = calloc(1, sizeof(char *))))
-                                return -ENOMEM;
                 } else
                         return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Unknown option '%s'", key);
 
@@ -347,26 +369,40 @@ static int read_run_options(sd_bus_message *m, RunRequest *q, sd_bus_error *erro
         return sd_bus_message_exit_container(m);
 }
 
+/* Entries of an environment or setenv list: KEY=VALUE with a non-empty KEY (which
+ * so holds no '='), at most RUN_ENV_MAX of them. */
+static int check_env(char **l, const char *option, size_t *bytes, sd_bus_error *error) {
+        int r;
+
+        r = check_strings(l, RUN_ENV_MAX, bytes, streq(option, "setenv") ? "setenv entries" : "environment variables",
+                          error);
+        if (r < 0)
+                return r;
+        for (char **e = l; e && *e; e++) {
+                const char *eq = strchr(*e, '=');
+                if (!eq || eq == *e)
+                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                 "Entry '%s' of option '%s' is not KEY=VALUE", *e, option);
+        }
+        return 0;
+}
+
 static int validate_run_request(RunRequest *q, sd_bus_error *error) {
         size_t bytes = 0;
         int r;
 
-        if (!q->argv || !q->argv[0])
-                return sd_bus_error_set(error, CHROOTD_ERROR_INVALID_ARGUMENT, "argv is empty");
-        if (!q->argv[0][0])
+        /* An empty argv is the user's login shell, which the command's init finds. */
+        if (q->argv[0] && !q->argv[0][0])
                 return sd_bus_error_set(error, CHROOTD_ERROR_INVALID_ARGUMENT, "argv[0] is an empty string");
         r = check_strings(q->argv, RUN_ARGV_MAX, &bytes, "arguments", error);
         if (r < 0)
                 return r;
-        r = check_strings(q->environment, RUN_ENV_MAX, &bytes, "environment variables", error);
+        r = check_env(q->environment, "environment", &bytes, error);
         if (r < 0)
                 return r;
-        for (char **e = q->environment; e && *e; e++) {
-                const char *eq = strchr(*e, '=');
-                if (!eq || eq == *e)
-                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                                 "Environment entry '%s' is not KEY=VALUE", *e);
-        }
+        r = check_env(q->setenv, "setenv", &bytes, error);
+        if (r < 0)
+                return r;
         if (!q->user || !*q->user || strlen(q->user) > RUN_USER_MAX || strpbrk(q->user, ":\n/"))
                 return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Invalid user name '%s'",
                                          strempty(q->user));
@@ -392,6 +428,8 @@ static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         r = sd_bus_message_read_strv(m, &q.argv);
         if (r < 0)
                 return r;
+        if (!q.argv && !(q.argv = calloc(1, sizeof(char *)))) /* empty: never NULL */
+                return -ENOMEM;
         r = read_run_options(m, &q, error);
         if (r < 0)
                 return r;
@@ -420,6 +458,7 @@ static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         RunParams p = {
                 .argv = q.argv,
                 .environment = q.environment,
+                .setenv = q.setenv,
                 .user = q.user,
                 .directory = q.directory,
                 .network_none = streq(q.network, "none"),

@@ -9,6 +9,7 @@
 #include "passwd.h"
 #include "report.h"
 #include "rmtree.h"
+#include "tree-file.h"
 #include "unpack.h"
 #include "util.h"
 
@@ -51,23 +52,25 @@ void outcome_from_child(const siginfo_t *si, int report_fd, const char *what, Ou
         *ret = o;
 }
 
-/* Append line to file (inside the chroot) unless an entry called name is there. A
- * chroot without the file is left alone. */
-static int add_entry(const char *file, const char *name, const char *line) {
+/* Append line to file of the tree at rootfd unless an entry called name is there. A
+ * chroot without the file is left alone. The file is opened once, as root inside
+ * would resolve it (tree-file.h: a fifo or a device there must not hang or feed
+ * Begin), and written through the fd it was read from. */
+static int add_entry(int rootfd, const char *file, const char *name, const char *line) {
         _cleanup_free_ char *text = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        r = read_file_at(AT_FDCWD, file, 16 << 20, &text);
-        if (r == -ENOENT)
+        fd = tree_file_open(rootfd, file, O_RDWR | O_APPEND);
+        if (fd == -ENOENT)
                 return 0;
+        if (fd < 0)
+                return fd;
+        r = tree_file_read_fd(fd, &text);
         if (r < 0)
                 return r;
         if (passwd_has_name(text, name))
                 return 0;
-        fd = open(file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
         if (*text && text[strlen(text) - 1] != '\n' && (r = write_full(fd, "\n", 1)) < 0)
                 return r;
         return write_full(fd, line, strlen(line));
@@ -119,22 +122,27 @@ static int start_reader(Session *s, int source_fd, const IdShift *shift, int rep
 }
 
 /* As schroot does at session start: the caller's login exists inside. Called
- * chroot()ed into the tree, so its symlinks cannot lead out. */
+ * chroot()ed into the tree. */
 static int add_login(const WorkerChild *w) {
         const LoginEntries *l = w->login;
+        _cleanup_close_ int rootfd = -EBADF;
+        const char *file = "/etc/passwd";
+        char msg[256];
         int r;
 
         if (!l)
                 return EXIT_SUCCESS;
-        r = add_entry("/etc/passwd", l->name, l->passwd_line);
+        rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        r = rootfd < 0 ? -errno : add_entry(rootfd, file, l->name, l->passwd_line);
         /* A locked password: PAM's account check (su) needs the entry. */
         if (r >= 0)
-                r = add_entry("/etc/shadow", l->name, l->shadow_line);
+                r = add_entry(rootfd, file = "/etc/shadow", l->name, l->shadow_line);
         for (size_t i = 0; r >= 0 && l->group_names && l->group_names[i]; i++)
-                r = add_entry("/etc/group", l->group_names[i], l->group_lines[i]);
+                r = add_entry(rootfd, file = "/etc/group", l->group_names[i], l->group_lines[i]);
         if (r < 0) {
+                tree_file_describe_error(r, file, msg, sizeof(msg));
                 report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot add user '%s' to the chroot: %s", l->name,
-                             strerror(-r));
+                             msg);
                 return EXIT_FAILURE;
         }
         return EXIT_SUCCESS;

@@ -768,6 +768,9 @@ static void test_session_overlay(Fixture *f, gconstpointer data) {
 static void test_session_run_options(Fixture *f, gconstpointer data) {
         const char *t[] = { "true", NULL };
         const char *empty[] = { NULL };
+        const char *empty_arg[] = { "", NULL };
+        const char *bad_set[] = { "A=1", "NOEQUALS", NULL };
+        const char *set[] = { "FOO=set", "HOME=/set", NULL };
         const char *missing[] = { "/no/such/program", NULL };
         const char *id[] = { "sh", "-c", "id -u; id -g; echo $USER $LOGNAME $HOME; echo $PATH; pwd", NULL };
         const char *env[] = { "sh", "-c", "echo $FOO $USER; echo $PATH", NULL };
@@ -780,8 +783,10 @@ static void test_session_run_options(Fixture *f, gconstpointer data) {
                 return;
         path = begin_session(f, "busybox", "options", NULL);
 
-        assert_run_error(f, path, empty, NULL, "org.chrootd1.Error.InvalidArgument");
+        assert_run_error(f, path, empty_arg, NULL, "org.chrootd1.Error.InvalidArgument");
         assert_run_error(f, path, t, opt("bogus", g_variant_new_int32(1)), "org.chrootd1.Error.InvalidArgument");
+        assert_run_error(f, path, t, opt("setenv", g_variant_new_strv(bad_set, -1)), "org.chrootd1.Error.InvalidArgument");
+        assert_run_error(f, path, t, opt("setenv", g_variant_new_string("A=1")), "org.chrootd1.Error.InvalidArgument");
         assert_run_error(f, path, t, opt("user", g_variant_new_int32(0)), "org.chrootd1.Error.InvalidArgument");
         assert_run_error(f, path, t, opt("network", g_variant_new_string("bogus")),
                          "org.chrootd1.Error.InvalidArgument");
@@ -810,6 +815,21 @@ static void test_session_run_options(Fixture *f, gconstpointer data) {
         /* A given environment is used as is, but for USER, LOGNAME and a missing PATH. */
         assert_run(f, path, env, NULL, opt("environment", g_variant_new_strv(env_vars, -1)), "exited", 0,
                    "bar root\n/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n", "");
+        /* setenv comes last: over a clean environment, or a given one. */
+        assert_run(f, path, env, NULL, opt("setenv", g_variant_new_strv(set, -1)), "exited", 0,
+                   "set root\n/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n", "");
+        {
+                const char *home[] = { "sh", "-c", "echo $FOO $HOME", NULL };
+                GVariantBuilder b;
+                g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+                g_variant_builder_add(&b, "{sv}", "environment", g_variant_new_strv(env_vars, -1));
+                g_variant_builder_add(&b, "{sv}", "setenv", g_variant_new_strv(set, -1));
+                assert_run(f, path, home, NULL, g_variant_builder_end(&b), "exited", 0, "set /set\n", "");
+                assert_run(f, path, home, NULL, opt("setenv", g_variant_new_strv(set, -1)), "exited", 0, "set /set\n", "");
+        }
+        /* No command: the user's login shell from the chroot's /etc/passwd, here on stdin. */
+        assert_run(f, path, empty, "echo \"$0 $HOME\"\n", opt("user", g_variant_new_string("tester")), "exited", 0,
+                   "/bin/sh /home/tester\n", "");
         /* Killed by a signal. */
         assert_run(f, path, killed, NULL, NULL, "killed", 9, "", "");
         /* The hostname is the chroot's name. */

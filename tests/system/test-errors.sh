@@ -313,12 +313,20 @@ assert_bus_error $E.NoSuchDirectory "Run in a directory that is a file: NoSuchDi
         "$P" $SI.Run "['true']" "{'directory': <'/etc/passwd'>}"
 assert_bus_error $E.NoSuchUser "Run as a user that does not exist: NoSuchUser" \
         "$P" $SI.Run "['true']" "{'user': <'no-such-user'>}"
-assert_bus_error $E.InvalidArgument "Run with an empty argv: InvalidArgument" \
-        "$P" $SI.Run "@as []" "{}"
+assert_bus_error $E.NoSuchUser "Run with an empty argv (the login shell) of a user that does not exist: NoSuchUser" \
+        "$P" $SI.Run "@as []" "{'user': <'no-such-user'>}"
 assert_bus_error $E.InvalidArgument "Run with an empty argv[0]: InvalidArgument" \
         "$P" $SI.Run "['']" "{}"
 assert_bus_error $E.InvalidArgument "Run with an unknown option: InvalidArgument" \
         "$P" $SI.Run "['true']" "{'no-such-option': <'x'>}"
+assert_bus_error $E.InvalidArgument "Run with an option given twice: InvalidArgument" \
+        "$P" $SI.Run "['true']" "@a{sv} [{'user', <'root'>}, {'user', <'tester'>}]"
+assert_bus_error $E.InvalidArgument "Run with a setenv entry that is not KEY=VALUE: InvalidArgument" \
+        "$P" $SI.Run "['true']" "{'setenv': <['NOEQUALS']>}"
+assert_bus_error $E.InvalidArgument "Run with a setenv entry without a KEY: InvalidArgument" \
+        "$P" $SI.Run "['true']" "{'setenv': <['=x']>}"
+assert_bus_error $E.InvalidArgument "Run with setenv not a string array: InvalidArgument" \
+        "$P" $SI.Run "['true']" "{'setenv': <'A=1'>}"
 assert_bus_error $E.InvalidArgument "Run with network 'bogus': InvalidArgument" \
         "$P" $SI.Run "['true']" "{'network': <'bogus'>}"
 assert_bus_error $E.InvalidArgument "Run with an option of the wrong type: InvalidArgument" \
