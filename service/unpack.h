@@ -10,16 +10,25 @@
  * every unsafe archive fail with a message instead of being half-extracted. */
 
 typedef struct UnpackLimits {
-        uint64_t max_entries;   /* default 10 million */
-        uint64_t max_bytes;     /* sum of regular file sizes; default 64 GiB */
-        unsigned max_depth;     /* path components; default 256 */
+        uint64_t max_entries;     /* default 10 million */
+        /* File data written in all, counted as libarchive delivers it (zeros that are
+         * left out as holes count: they cost the time to decompress them); a file
+         * whose declared data would pass it is refused before any of it is written.
+         * Default UNPACK_MAX_BYTES_DEFAULT. */
+        uint64_t max_bytes;
+        unsigned max_depth;       /* path components; default 256 */
 } UnpackLimits;
 
-#define UNPACK_LIMITS_DEFAULT ((UnpackLimits) { 10000000, UINT64_C(64) << 30, 256 })
+/* A Debian buildd chroot is about 0.3 GiB, a full desktop one 5 to 10 GiB. */
+#define UNPACK_MAX_BYTES_DEFAULT (UINT64_C(16) << 30)
+
+#define UNPACK_LIMITS_DEFAULT                                                              \
+        ((UnpackLimits) { .max_entries = 10000000, .max_bytes = UNPACK_MAX_BYTES_DEFAULT, \
+                          .max_depth = 256 })
 
 typedef struct UnpackStats {
         uint64_t entries;
-        uint64_t bytes;
+        uint64_t bytes;           /* file data, as counted for max_bytes */
         uint64_t skipped_devices; /* char/block device entries, which we never create */
         uint64_t skipped_other;   /* sockets, skipped as well */
         uint64_t warnings;        /* entries whose xattrs, ACLs or timestamps could not be
@@ -39,9 +48,11 @@ typedef enum UnpackFlags {
  * Refused, with -EPERM and a message in *ret_error ("Unsafe member name '../x' in
  * archive"): absolute names, ".." components, hard links with such targets, any entry
  * or hard link target whose path passes through a symlink; with -EFBIG, members beyond
- * the limits. Device nodes and sockets are skipped (counted in stats): Run binds the
- * host's nodes. Returns 0 or -errno; on failure *ret_error (if not NULL) gets a
- * malloc()ed one-line message. Stats are written only on success. */
+ * the limits. Blocks of zeros in file data are not written, so files come out sparse
+ * (and so do members that the archive stores as sparse). Device nodes and sockets are
+ * skipped (counted in stats): Run binds the host's nodes. Returns 0 or -errno; on
+ * failure *ret_error (if not NULL) gets a malloc()ed one-line message. Stats are
+ * written only on success. */
 int unpack_archive(int fd, int dest_dirfd, const UnpackLimits *limits, UnpackStats *ret_stats, char **ret_error);
 
 /* Room for any result of unpack_quote_name(). */

@@ -733,6 +733,181 @@ static void test_limit_depth(Fixture *f, gconstpointer data) {
         g_assert_cmpstr(error, ==, "Member 'a/b/c/d' exceeds the limit of 3 path components");
 }
 
+/* ---- bombs and sparse files ---- */
+
+/* A member too big to build in memory: size bytes, all zeros but for its data extents,
+ * which hold 'd'. With sparse, it is stored as a pax sparse member of those extents. */
+typedef struct BigMember {
+        const char *name;
+        uint64_t size;
+        bool sparse;
+        struct {
+                uint64_t offset, length;
+        } data[4];
+} BigMember;
+
+#define CHUNK (1 << 20)
+
+/* The bytes of m at [at, at + n), into buf. */
+static void big_fill(const BigMember *m, uint64_t at, char *buf, size_t n) {
+        memset(buf, 0, n);
+        for (size_t i = 0; i < G_N_ELEMENTS(m->data) && m->data[i].length; i++) {
+                uint64_t from = MAX(at, m->data[i].offset);
+                uint64_t to = MIN(at + n, m->data[i].offset + m->data[i].length);
+
+                if (from < to)
+                        memset(buf + (from - at), 'd', to - from);
+        }
+}
+
+/* The members, compressed, in a memfd at offset 0: streamed, as a bomb is. */
+static int big_archive_fd(const Compression *c, const BigMember *m, size_t n) {
+        g_autofree char *buf = g_malloc(CHUNK);
+        struct archive *a = archive_write_new();
+        int fd = memfd_create("bomb", MFD_CLOEXEC);
+
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(archive_write_set_format_pax(a), ==, ARCHIVE_OK);
+        g_assert_cmpint(archive_write_add_filter(a, c->filter), ==, ARCHIVE_OK);
+        g_assert_cmpint(archive_write_open_fd(a, fd), ==, ARCHIVE_OK);
+        for (size_t i = 0; i < n; i++) {
+                struct archive_entry *e = archive_entry_new();
+
+                archive_entry_set_pathname(e, m[i].name);
+                archive_entry_set_filetype(e, AE_IFREG);
+                archive_entry_set_perm(e, 0644);
+                archive_entry_set_mtime(e, MTIME, 0);
+                archive_entry_set_size(e, (la_int64_t) m[i].size);
+                for (size_t x = 0; m[i].sparse && x < G_N_ELEMENTS(m[i].data) && m[i].data[x].length; x++)
+                        archive_entry_sparse_add_entry(e, (la_int64_t) m[i].data[x].offset,
+                                                       (la_int64_t) m[i].data[x].length);
+                g_assert_cmpint(archive_write_header(a, e), ==, ARCHIVE_OK);
+                /* pax wants a sparse member's holes too, and leaves them out itself. */
+                for (uint64_t at = 0; at < m[i].size; at += CHUNK) {
+                        size_t k = (size_t) MIN((uint64_t) CHUNK, m[i].size - at);
+
+                        big_fill(&m[i], at, buf, k);
+                        g_assert_cmpint(archive_write_data(a, buf, k), ==, (la_ssize_t) k);
+                }
+                archive_entry_free(e);
+        }
+        g_assert_cmpint(archive_write_close(a), ==, ARCHIVE_OK);
+        archive_write_free(a);
+        g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
+        return fd;
+}
+
+static int unpack_big(Fixture *f, const Compression *c, const BigMember *m, size_t n,
+                      const UnpackLimits *limits, UnpackStats *stats, char **error) {
+        int fd = big_archive_fd(c, m, n), r;
+        struct stat st;
+
+        g_assert_cmpint(fstat(fd, &st), ==, 0);
+        g_test_message("archive of %zu members: %jd bytes", n, (intmax_t) st.st_size);
+        *error = NULL;
+        r = unpack_archive_full(fd, f->dest_fd, limits, default_flags(), stats, error);
+        close(fd);
+        if (r < 0) {
+                assert_one_line(*error);
+                g_test_message("%s", *error);
+        }
+        return r;
+}
+
+/* The file is m's contents, and takes at most max_disk bytes of disk. */
+static void assert_big_file(Fixture *f, const BigMember *m, uint64_t max_disk) {
+        g_autofree char *want = g_malloc(CHUNK), *got = g_malloc(CHUNK);
+        int fd = openat(f->dest_fd, m->name, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(fstat(fd, &st), ==, 0);
+        g_assert_cmpuint((uint64_t) st.st_size, ==, m->size);
+        g_test_message("%s: %ju bytes, %ju of them on disk", m->name, (uintmax_t) st.st_size,
+                       (uintmax_t) st.st_blocks * 512);
+        g_assert_cmpuint((uint64_t) st.st_blocks * 512, <=, max_disk);
+        for (uint64_t at = 0; at < m->size; at += CHUNK) {
+                size_t k = (size_t) MIN((uint64_t) CHUNK, m->size - at);
+
+                big_fill(m, at, want, k);
+                g_assert_cmpint(pread(fd, got, k, (off_t) at), ==, (ssize_t) k);
+                g_assert_true(memcmp(want, got, k) == 0);
+        }
+        close(fd);
+}
+
+/* Zeros are not written: a file that is mostly zeros comes out sparse, whatever the
+ * compression, with the data where it was (a run across a block boundary, the first
+ * and the last byte). */
+static void test_zeros_sparse(Fixture *f, gconstpointer data) {
+        g_autofree char *error = NULL;
+        const BigMember m = { "mostly-zeros", 8 << 20, .data = {
+                { 0, 100 }, { (3 << 20) + 5, 4097 }, { (8 << 20) - 1, 1 } } };
+        UnpackStats stats = {};
+
+        g_assert_cmpint(unpack_big(f, data, &m, 1, NULL, &stats, &error), ==, 0);
+        /* Four blocks of data; the rest of the 8 MiB is holes. */
+        assert_big_file(f, &m, 64 << 10);
+        g_assert_cmpuint(stats.bytes, ==, 8 << 20);
+}
+
+/* 256 MiB of zeros in four members, a few KiB of zstd: the first member costs no disk,
+ * and the second, which would take the archive past max_bytes, is refused before any
+ * of it is written. */
+static void test_zero_bomb(Fixture *f, gconstpointer data) {
+        static const Compression zstd = { "zstd", ARCHIVE_FILTER_ZSTD };
+        g_autofree char *error = NULL;
+        const BigMember m[] = {
+                { "z1", 64 << 20 }, { "z2", 64 << 20 }, { "z3", 64 << 20 }, { "z4", 64 << 20 },
+        };
+        UnpackLimits limits = UNPACK_LIMITS_DEFAULT;
+
+        limits.max_bytes = 100 << 20;
+        g_assert_cmpint(unpack_big(f, &zstd, m, G_N_ELEMENTS(m), &limits, NULL, &error), ==, -EFBIG);
+        assert_big_file(f, &m[0], 0);
+        assert_absent(f->dest_fd, "z2");
+        g_assert_cmpstr(error, ==, "Archive exceeds the limit of 100 MiB of file data at member 'z2'");
+}
+
+/* The default bound fits real chroots, not 20 GiB: a member that declares so much is
+ * refused at its header, before its data is even read (here there is none: the archive
+ * ends after a few bytes of it). */
+static void test_default_limit(Fixture *f, gconstpointer data) {
+        g_autoptr(GByteArray) tar = g_byte_array_new();
+        g_autofree char *error = NULL;
+        const char *record = "20 size=21474836480\n";
+
+        g_assert_cmpuint(strlen(record), ==, 20);
+        tar_header(tar, "PaxHeaders/big", 'x', strlen(record), NULL);
+        tar_data(tar, record, strlen(record));
+        tar_header(tar, "big", '0', 0, NULL);
+        tar_data(tar, "\0\0\0\0", 4);
+
+        g_assert_cmpint(unpack_bytes(f, data, tar->data, tar->len, &error), ==, -EFBIG);
+        g_assert_cmpstr(error, ==, "Archive exceeds the limit of 16 GiB of file data at member 'big'");
+        assert_absent(f->dest_fd, "big");
+}
+
+/* A member stored sparse stays sparse, and what counts toward max_bytes is its data,
+ * not its apparent size: 64 MiB with 12 KiB of data fit in a limit of 1 MiB. */
+static void test_sparse_member(Fixture *f, gconstpointer data) {
+        g_autofree char *error = NULL;
+        const BigMember m = { "sparse", 64 << 20, true, { { 1 << 20, 4096 }, { 32 << 20, 8192 } } };
+        UnpackLimits limits = UNPACK_LIMITS_DEFAULT;
+        UnpackStats stats = {};
+
+        limits.max_bytes = 1 << 20;
+        g_assert_cmpint(unpack_big(f, data, &m, 1, &limits, &stats, &error), ==, 0);
+        assert_big_file(f, &m, 64 << 10);
+        g_assert_cmpuint(stats.bytes, ==, 4096 + 8192);
+
+        /* Its data alone past the limit: refused. */
+        limits.max_bytes = 8192;
+        g_assert_cmpint(rm_rf_at(f->dest_fd, "sparse"), ==, 0);
+        g_assert_cmpint(unpack_big(f, data, &m, 1, &limits, NULL, &error), ==, -EFBIG);
+        g_assert_cmpstr(error, ==, "Archive exceeds the limit of 8 KiB of file data at member 'sparse'");
+}
+
 /* ---- ownership ---- */
 
 static void test_ownership(Fixture *f, gconstpointer data) {
@@ -1026,6 +1201,11 @@ int main(int argc, char *argv[]) {
         add_for_each_compression("limits/entries", test_limit_entries);
         add_for_each_compression("limits/bytes", test_limit_bytes);
         add_for_each_compression("limits/depth", test_limit_depth);
+        add_for_each_compression("limits/default", test_default_limit);
+        add_for_each_compression("sparse/zeros", test_zeros_sparse);
+        add_for_each_compression("sparse/member", test_sparse_member);
+        g_test_add("/unpack/zstd/limits/zero-bomb", Fixture, NULL, fixture_setup, test_zero_bomb,
+                   fixture_teardown);
         add_for_each_compression("owner/restored", test_ownership);
         add_for_each_compression("owner/refused", test_ownership_refused);
         add_for_each_compression("owner/none", test_no_owner);
