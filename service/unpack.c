@@ -9,11 +9,19 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "archive-util.h"
 #include "sparse.h"
 #include "unpack.h"
 #include "util.h"
+
+/* The free space is looked at every CHECK_BYTES of data written and every
+ * CHECK_ENTRIES members, and before a file of CHECK_BYTES or more: each look asks that
+ * the reserve stay free after that much more (an fstatvfs() costs a microsecond; 4 MiB
+ * take milliseconds to write). */
+#define CHECK_BYTES (UINT64_C(4) << 20)
+#define CHECK_ENTRIES 1024
 
 /* Longest piece of a member name quoted in a message, in input bytes. */
 #define SHOW_MAX 200
@@ -36,6 +44,10 @@ typedef struct Unpacker {
         UnpackFlags flags;
         UnpackStats stats;
         RootAttrs root;
+        /* Written since the free space was last looked at: data (not the zeros left
+         * out) and members. */
+        uint64_t unchecked_bytes;
+        uint64_t unchecked_entries;
         char *error;
 } Unpacker;
 
@@ -358,6 +370,49 @@ static int over_budget(Unpacker *u, const char *path) {
                     format_size(s, u->limits.max_bytes), quote(b, path));
 }
 
+/* "812.3 MiB": free space, to a tenth (with integers: no locale's decimal point). */
+static const char *format_mib(char buf[static 32], uint64_t n) {
+        snprintf(buf, 32, "%" PRIu64 ".%" PRIu64 " MiB", n >> 20, ((n & 0xfffff) * 10) >> 20);
+        return buf;
+}
+
+/* Stops before the destination's file system is nearly full: what a user's other
+ * programs need must not be taken by a tarball, and a bomb is stopped there at the
+ * latest. Predicted rather than waited for: upcoming is what may be written before the
+ * next look, and the members to come may take CHECK_ENTRIES inodes. */
+static int check_free(Unpacker *u, uint64_t upcoming) {
+        uint64_t unit, avail, left, reserve, inodes, inodes_left;
+        char s1[32], s2[32];
+        struct statvfs sv;
+
+        u->unchecked_bytes = u->unchecked_entries = 0;
+        if (u->limits.reserve_percent == 0)
+                return 0;
+        if (fstatvfs(u->dest_dirfd, &sv) < 0)
+                return fail(u, -errno, "Cannot look at the free space of the file system holding "
+                            "the session: %s", strerror(errno));
+
+        unit = sv.f_frsize ?: sv.f_bsize;
+        avail = (uint64_t) sv.f_bavail * unit;
+        left = upcoming < avail ? avail - upcoming : 0;
+        reserve = (uint64_t) sv.f_blocks * unit / 100 * u->limits.reserve_percent;
+        if (reserve > u->limits.reserve_max)
+                reserve = u->limits.reserve_max;
+        if (left < reserve)
+                return fail(u, -ENOSPC, "Stopped unpacking: only %s would be left free on the file "
+                            "system holding the session (reserve %s)",
+                            format_mib(s1, left), format_mib(s2, reserve));
+
+        /* btrfs has no fixed number of inodes, and says 0. */
+        inodes = (uint64_t) sv.f_files / 100 * u->limits.reserve_percent;
+        inodes_left = CHECK_ENTRIES < sv.f_favail ? (uint64_t) sv.f_favail - CHECK_ENTRIES : 0;
+        if (sv.f_files > 0 && inodes_left < inodes)
+                return fail(u, -ENOSPC, "Stopped unpacking: only %" PRIu64 " inodes would be left "
+                            "free on the file system holding the session (reserve %" PRIu64 ")",
+                            inodes_left, inodes);
+        return 0;
+}
+
 /* Writes a block that libarchive delivered, but for its blocks of zeros. The file is
  * new (libarchive creates it O_EXCL, after unlinking whatever was in the way), so what
  * is not written reads as zeros; libarchive seeks over the gaps and, when the entry is
@@ -365,13 +420,15 @@ static int over_budget(Unpacker *u, const char *path) {
 static int write_data(Unpacker *u, const char *path, const void *buf, size_t len, int64_t offset) {
         size_t pos = 0, start, n;
 
-        while (sparse_next_data(buf, len, (uint64_t) offset, &pos, &start, &n))
+        while (sparse_next_data(buf, len, (uint64_t) offset, &pos, &start, &n)) {
                 /* A failed write(2) (ENOSPC, EDQUOT) is only ARCHIVE_WARN here, so
                  * anything but OK is fatal. */
                 if (archive_write_data_block(u->writer, (const char *) buf + start, n,
                                              offset + (int64_t) start) != ARCHIVE_OK)
                         return write_failure(u, path);
-        return 0;
+                u->unchecked_bytes += n;
+        }
+        return u->unchecked_bytes >= CHECK_BYTES ? check_free(u, CHECK_BYTES) : 0;
 }
 
 static int copy_data(Unpacker *u, const char *path) {
@@ -603,13 +660,19 @@ static int check_contents(Unpacker *u, struct archive_entry *e, const char *path
 
         if (archive_entry_filetype(e) == AE_IFREG) {
                 int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+                uint64_t data;
 
                 if (size < 0)
                         return fail(u, -EBADMSG,
                                     "Archive is corrupt: member '%s' has a negative size",
                                     quote(b, path));
-                if (declared_data(e, (uint64_t) size) > u->limits.max_bytes - u->stats.bytes)
+                data = declared_data(e, (uint64_t) size);
+                if (data > u->limits.max_bytes - u->stats.bytes)
                         return over_budget(u, path);
+                /* Its zeros would cost nothing, but a file this large is seldom all
+                 * zeros: better to stop before writing it than in the middle. */
+                if (data >= CHECK_BYTES)
+                        return check_free(u, data);
         } else if (archive_entry_filetype(e) == AE_IFLNK) {
                 const char *link = archive_entry_symlink(e);
 
@@ -722,6 +785,9 @@ static int unpack_run(Unpacker *u, int fd) {
         r = open_writer(u);
         if (r < 0)
                 return r;
+        r = check_free(u, CHECK_BYTES);
+        if (r < 0)
+                return r;
 
         for (;;) {
                 struct archive_entry *e;
@@ -738,6 +804,11 @@ static int unpack_run(Unpacker *u, int fd) {
                 if (++u->stats.entries > u->limits.max_entries)
                         return fail(u, -EFBIG, "Archive exceeds the limit of %" PRIu64 " entries",
                                     u->limits.max_entries);
+                if (++u->unchecked_entries >= CHECK_ENTRIES) {
+                        r = check_free(u, CHECK_BYTES);
+                        if (r < 0)
+                                return r;
+                }
 
                 r = unpack_entry(u, e);
                 if (r < 0)

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -855,7 +856,6 @@ static void test_zeros_sparse(Fixture *f, gconstpointer data) {
  * and the second, which would take the archive past max_bytes, is refused before any
  * of it is written. */
 static void test_zero_bomb(Fixture *f, gconstpointer data) {
-        static const Compression zstd = { "zstd", ARCHIVE_FILTER_ZSTD };
         g_autofree char *error = NULL;
         const BigMember m[] = {
                 { "z1", 64 << 20 }, { "z2", 64 << 20 }, { "z3", 64 << 20 }, { "z4", 64 << 20 },
@@ -863,7 +863,7 @@ static void test_zero_bomb(Fixture *f, gconstpointer data) {
         UnpackLimits limits = UNPACK_LIMITS_DEFAULT;
 
         limits.max_bytes = 100 << 20;
-        g_assert_cmpint(unpack_big(f, &zstd, m, G_N_ELEMENTS(m), &limits, NULL, &error), ==, -EFBIG);
+        g_assert_cmpint(unpack_big(f, data, m, G_N_ELEMENTS(m), &limits, NULL, &error), ==, -EFBIG);
         assert_big_file(f, &m[0], 0);
         assert_absent(f->dest_fd, "z2");
         g_assert_cmpstr(error, ==, "Archive exceeds the limit of 100 MiB of file data at member 'z2'");
@@ -1066,12 +1066,24 @@ static bool write_string(const char *path, const char *s) {
         return ok;
 }
 
+/* Unpacking archive_fd onto a small tmpfs (mount options `options`) fails with -ENOSPC
+ * and a message that starts with error_prefix; unless full, the file system still has
+ * its reserve free afterwards. */
+typedef struct TmpfsCase {
+        const char *options;
+        int archive_fd;
+        UnpackLimits limits;
+        const char *error_prefix;
+        bool full;
+} TmpfsCase;
+
 /* Runs in a child with its own mount namespace (and user namespace, to be allowed one
- * unprivileged): a small tmpfs on dest. */
-static int child_enospc(Fixture *f, const Compression *c, int archive_fd) {
+ * unprivileged): the tmpfs on dest. Exits 77 where that cannot be had. */
+static int child_tmpfs(Fixture *f, const TmpfsCase *t) {
         g_autofree char *uid_map = g_strdup_printf("0 %u 1", (unsigned) geteuid());
         g_autofree char *gid_map = g_strdup_printf("0 %u 1", (unsigned) getegid());
         g_autofree char *error = NULL;
+        struct statvfs sv;
         int dest, r;
 
         if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
@@ -1081,34 +1093,39 @@ static int child_enospc(Fixture *f, const Compression *c, int archive_fd) {
             !write_string("/proc/self/gid_map", gid_map))
                 return 77;
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-            mount("tmpfs", f->dest, "tmpfs", 0, "size=64k,mode=0755") < 0)
+            mount("tmpfs", f->dest, "tmpfs", 0, t->options) < 0)
                 return 77;
 
         dest = open(f->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dest < 0)
                 return 2;
-        r = unpack_archive_full(archive_fd, dest, NULL, UNPACK_NO_OWNER, NULL, &error);
-        if (r != -ENOSPC || !streq_ptr(error, "Cannot extract 'big': No space left on device")) {
-                g_printerr("unpack: %d %s\n", r, strempty(error));
+        r = unpack_archive_full(t->archive_fd, dest, &t->limits, UNPACK_NO_OWNER, NULL, &error);
+        g_printerr("# unpack: %s\n", strempty(error));
+        if (r != -ENOSPC || !startswith(strempty(error), t->error_prefix)) {
+                g_printerr("unpack returned %d, expected %d (ENOSPC) and '%s...'\n", r, -ENOSPC,
+                           t->error_prefix);
+                return 1;
+        }
+        if (fstatvfs(dest, &sv) < 0)
+                return 2;
+        g_printerr("# left free: %ju of %ju blocks, %ju of %ju inodes\n", (uintmax_t) sv.f_bavail,
+                   (uintmax_t) sv.f_blocks, (uintmax_t) sv.f_favail, (uintmax_t) sv.f_files);
+        if (!t->full && (sv.f_bavail < sv.f_blocks / 20 || sv.f_favail < sv.f_files / 20)) {
+                g_printerr("the file system has less than its reserve free\n");
                 return 1;
         }
         return 0;
 }
 
-/* A failed write(2) is only a warning to libarchive: it must still fail the unpack, with
- * the errno that the service turns into a message about the disk. */
-static void test_enospc(Fixture *f, gconstpointer data) {
-        g_autofree char *big = noise(1 << 20, 4);
-        const Member m[] = { { "small", .data = "fits" }, { "big", .data = big, .size = 1 << 20 } };
-        g_autoptr(GByteArray) tar = build_tar(m, G_N_ELEMENTS(m));
-        int fd = compressed_fd(data, tar->data, tar->len), status;
+static void run_in_tmpfs(Fixture *f, TmpfsCase *t) {
+        int status;
         pid_t pid;
 
         pid = fork();
         g_assert_cmpint(pid, >=, 0);
         if (pid == 0)
-                _exit(child_enospc(f, data, fd));
-        close(fd);
+                _exit(child_tmpfs(f, t));
+        t->archive_fd = safe_close(t->archive_fd);
         g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
         g_assert_true(WIFEXITED(status));
         if (WEXITSTATUS(status) == 77) {
@@ -1116,6 +1133,80 @@ static void test_enospc(Fixture *f, gconstpointer data) {
                 return;
         }
         g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
+/* A failed write(2) is only a warning to libarchive: it must still fail the unpack, with
+ * the errno that the service turns into a message about the disk. Without a reserve,
+ * so that the disk does fill up. */
+static void test_enospc(Fixture *f, gconstpointer data) {
+        g_autofree char *big = noise(1 << 20, 4);
+        const Member m[] = { { "small", .data = "fits" }, { "big", .data = big, .size = 1 << 20 } };
+        g_autoptr(GByteArray) tar = build_tar(m, G_N_ELEMENTS(m));
+        TmpfsCase t = {
+                .options = "size=64k,mode=0755",
+                .archive_fd = compressed_fd(data, tar->data, tar->len),
+                .limits = UNPACK_LIMITS_DEFAULT,
+                .error_prefix = "Cannot extract 'big': No space left on device",
+                .full = true,
+        };
+
+        t.limits.reserve_percent = 0;
+        run_in_tmpfs(f, &t);
+}
+
+/* A file that would leave less than 5 % of a 32 MiB file system free is not begun. */
+static void test_reserve_big_file(Fixture *f, gconstpointer data) {
+        const BigMember m = { "big", 31 << 20, .data = { { 0, 31 << 20 } } };
+        TmpfsCase t = {
+                .options = "size=32m,mode=0755",
+                .archive_fd = big_archive_fd(data, &m, 1),
+                .limits = UNPACK_LIMITS_DEFAULT,
+                .error_prefix = "Stopped unpacking: only 1.0 MiB would be left free on the file system "
+                                "holding the session (reserve 1.5 MiB)",
+        };
+
+        run_in_tmpfs(f, &t);
+}
+
+/* 40 files of 1 MiB, each too small to be looked at before it is written: the look
+ * every 4 MiB stops them before the reserve is reached. */
+static void test_reserve_many_files(Fixture *f, gconstpointer data) {
+        BigMember m[40];
+        char names[40][8];
+        TmpfsCase t = {
+                .options = "size=32m,mode=0755",
+                .limits = UNPACK_LIMITS_DEFAULT,
+                .error_prefix = "Stopped unpacking: only ",
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(m); i++) {
+                g_snprintf(names[i], sizeof(names[i]), "f%02zu", i);
+                m[i] = (BigMember) { names[i], 1 << 20, .data = { { 0, 1 << 20 } } };
+        }
+        t.archive_fd = big_archive_fd(data, m, G_N_ELEMENTS(m));
+        run_in_tmpfs(f, &t);
+}
+
+/* Empty files cost inodes, not blocks: 5000 of them on a file system of 4096 inodes
+ * stop before its last 5 % are taken. */
+static void test_reserve_inodes(Fixture *f, gconstpointer data) {
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        g_autofree Member *m = g_new0(Member, 5000);
+        g_autoptr(GByteArray) tar = NULL;
+        TmpfsCase t = {
+                .options = "size=32m,nr_inodes=4096,mode=0755",
+                .limits = UNPACK_LIMITS_DEFAULT,
+                .error_prefix = "Stopped unpacking: only 0 inodes would be left free on the file "
+                                "system holding the session (reserve 200)",
+        };
+
+        for (size_t i = 0; i < 5000; i++) {
+                g_ptr_array_add(names, g_strdup_printf("empty-%04zu", i));
+                m[i] = (Member) { names->pdata[i], .data = "" };
+        }
+        tar = build_tar(m, 5000);
+        t.archive_fd = compressed_fd(data, tar->data, tar->len);
+        run_in_tmpfs(f, &t);
 }
 
 /* ---- the destination is what counts, not the working directory ---- */
@@ -1169,6 +1260,8 @@ static void add_for_each_compression(const char *name, FixtureTest fn) {
 }
 
 int main(int argc, char *argv[]) {
+        const Compression *zstd = &compressions[3]; /* what bombs come in */
+
         g_test_init(&argc, &argv, NULL);
         /* Names must survive whatever the process locale is: test in the least kind. */
         setlocale(LC_ALL, "C");
@@ -1204,8 +1297,8 @@ int main(int argc, char *argv[]) {
         add_for_each_compression("limits/default", test_default_limit);
         add_for_each_compression("sparse/zeros", test_zeros_sparse);
         add_for_each_compression("sparse/member", test_sparse_member);
-        g_test_add("/unpack/zstd/limits/zero-bomb", Fixture, NULL, fixture_setup, test_zero_bomb,
-                   fixture_teardown);
+        g_test_add("/unpack/zstd/limits/zero-bomb", Fixture, zstd, fixture_setup,
+                   test_zero_bomb, fixture_teardown);
         add_for_each_compression("owner/restored", test_ownership);
         add_for_each_compression("owner/refused", test_ownership_refused);
         add_for_each_compression("owner/none", test_no_owner);
@@ -1213,6 +1306,12 @@ int main(int argc, char *argv[]) {
         add_for_each_compression("xattrs/warning", test_xattr_warning);
         add_for_each_compression("not-cwd", test_not_cwd);
         add_for_each_compression("enospc", test_enospc);
+        g_test_add("/unpack/zstd/reserve/big-file", Fixture, zstd, fixture_setup,
+                   test_reserve_big_file, fixture_teardown);
+        g_test_add("/unpack/zstd/reserve/many-files", Fixture, zstd, fixture_setup,
+                   test_reserve_many_files, fixture_teardown);
+        g_test_add("/unpack/zstd/reserve/inodes", Fixture, zstd, fixture_setup,
+                   test_reserve_inodes, fixture_teardown);
 
         return g_test_run();
 }
