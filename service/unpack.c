@@ -431,7 +431,11 @@ static int write_data(Unpacker *u, const char *path, const void *buf, size_t len
         return u->unchecked_bytes >= CHECK_BYTES ? check_free(u, CHECK_BYTES) : 0;
 }
 
-static int copy_data(Unpacker *u, const char *path) {
+/* The data of a regular file of size bytes. Leaving zeros out is right only where
+ * nothing was written before, so data must come in order, without overlaps (as every
+ * tar writer stores it), and within the file's size. */
+static int copy_data(Unpacker *u, const char *path, uint64_t size) {
+        uint64_t next = 0;
         char b[SHOW_SIZE];
 
         for (;;) {
@@ -445,10 +449,12 @@ static int copy_data(Unpacker *u, const char *path) {
                         return 0;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
                         return read_failure(u, path);
-                if (offset < 0)
+                if (offset < 0 || (uint64_t) offset < next || (uint64_t) offset > size ||
+                    len > size - (uint64_t) offset)
                         return fail(u, -EBADMSG,
-                                    "Archive is corrupt: member '%s' has data at a negative offset",
-                                    quote(b, path));
+                                    "Archive is corrupt: member '%s' has data out of order or "
+                                    "beyond its size", quote(b, path));
+                next = (uint64_t) offset + len;
                 /* Counted as delivered, zeros and all: what a bomb costs is the time
                  * to decompress it, whether or not its data reaches the disk. */
                 if (len > u->limits.max_bytes - u->stats.bytes)
@@ -700,7 +706,7 @@ static int write_entry(Unpacker *u, struct archive_entry *e, const char *path, b
 
         /* libarchive sets the size to 0 when it opened no file (links, dirs, fifos). */
         if (!hardlink && archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0) {
-                r = copy_data(u, path);
+                r = copy_data(u, path, (uint64_t) archive_entry_size(e));
                 if (r < 0)
                         return r;
         }

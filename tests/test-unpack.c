@@ -908,6 +908,61 @@ static void test_sparse_member(Fixture *f, gconstpointer data) {
         g_assert_cmpstr(error, ==, "Archive exceeds the limit of 8 KiB of file data at member 'sparse'");
 }
 
+/* A pax record "LEN key=value\n", whose LEN counts its own digits. */
+static void pax_record(GString *out, const char *key, const char *value) {
+        size_t n = strlen(key) + strlen(value) + 3, len = n + 1;
+
+        while (len != n + (size_t) snprintf(NULL, 0, "%zu", len))
+                len = n + (size_t) snprintf(NULL, 0, "%zu", len);
+        g_string_append_printf(out, "%zu %s=%s\n", len, key, value);
+}
+
+/* A GNU sparse 1.0 member by hand (libarchive writes only good maps): realsize, then
+ * the map and 512 bytes of 'd' for each of its extents. */
+static void sparse_by_hand(GByteArray *tar, const char *realsize, const char *map, size_t extents) {
+        g_autoptr(GString) records = g_string_new(NULL);
+        g_autofree char *data = g_malloc(512);
+
+        pax_record(records, "GNU.sparse.major", "1");
+        pax_record(records, "GNU.sparse.minor", "0");
+        pax_record(records, "GNU.sparse.name", "f");
+        pax_record(records, "GNU.sparse.realsize", realsize);
+        tar_header(tar, "PaxHeaders/f", 'x', records->len, NULL);
+        tar_data(tar, records->str, records->len);
+        tar_header(tar, "GNUSparseFile.0/f", '0', 512 + 512 * extents, NULL);
+        g_assert_cmpuint(strlen(map), <, 512);
+        tar_data(tar, map, strlen(map));
+        memset(data, 'd', 512);
+        for (size_t i = 0; i < extents; i++)
+                tar_data(tar, data, 512);
+        tar_end(tar);
+}
+
+/* Leaving zeros out is right only where nothing was written: a sparse map whose
+ * extents go back, or past the file's size, is refused. */
+static void test_sparse_bad_map(Fixture *f, gconstpointer data) {
+        g_autoptr(GByteArray) good = g_byte_array_new(), back = g_byte_array_new();
+        g_autoptr(GByteArray) past = g_byte_array_new();
+        g_autofree char *error = NULL;
+        struct stat st;
+
+        sparse_by_hand(good, "16384", "2\n0\n512\n8192\n512\n", 2);
+        g_assert_cmpint(unpack_bytes(f, data, good->data, good->len, &error), ==, 0);
+        st = lstat_at(f->dest_fd, "f");
+        g_assert_cmpint(st.st_size, ==, 16384);
+
+        sparse_by_hand(back, "16384", "2\n8192\n512\n0\n512\n", 2);
+        g_assert_cmpint(unpack_bytes(f, data, back->data, back->len, &error), ==, -EBADMSG);
+        g_assert_cmpstr(error, ==,
+                        "Archive is corrupt: member 'f' has data out of order or beyond its size");
+        g_clear_pointer(&error, g_free);
+
+        sparse_by_hand(past, "4096", "1\n8192\n512\n", 1);
+        g_assert_cmpint(unpack_bytes(f, data, past->data, past->len, &error), ==, -EBADMSG);
+        g_assert_cmpstr(error, ==,
+                        "Archive is corrupt: member 'f' has data out of order or beyond its size");
+}
+
 /* ---- ownership ---- */
 
 static void test_ownership(Fixture *f, gconstpointer data) {
@@ -1297,6 +1352,7 @@ int main(int argc, char *argv[]) {
         add_for_each_compression("limits/default", test_default_limit);
         add_for_each_compression("sparse/zeros", test_zeros_sparse);
         add_for_each_compression("sparse/member", test_sparse_member);
+        add_for_each_compression("sparse/bad-map", test_sparse_bad_map);
         g_test_add("/unpack/zstd/limits/zero-bomb", Fixture, zstd, fixture_setup,
                    test_zero_bomb, fixture_teardown);
         add_for_each_compression("owner/restored", test_ownership);
