@@ -373,6 +373,17 @@ static int chroot_from_group(Catalog *cat, const char *label, const KeyFile *kf,
                         return -ENOMEM;
         }
 
+        value = keyfile_get(kf, group, "max-size");
+        if (value) {
+                r = parse_size(value, &c->max_size);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 || c->max_size == 0)
+                        return catalog_warn(cat, "%s: invalid max-size '%s' (bytes, more than 0, with an "
+                                            "optional K, M, G or T suffix for KiB, MiB, GiB or TiB), skipped",
+                                            where, value);
+        }
+
         value = keyfile_get(kf, group, "aliases");
         if (value) {
                 r = parse_aliases(cat, where, c, value);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The chroot definitions a user has: tarballs in $XDG_CACHE_HOME/sbuild named as
  * sbuild's unshare mode names them, and keyfiles in $XDG_CONFIG_HOME/chrootd/chroots.d. */
@@ -23,6 +24,7 @@ typedef struct Chroot {
         char *description; /* never NULL, may be "" */
         char **aliases;    /* never NULL, NULL-terminated */
         char *union_type;  /* "overlay", "none" or NULL when unset */
+        uint64_t max_size; /* max-size=: bytes of file data a Begin may unpack; 0: the default */
 } Chroot;
 
 Chroot *chroot_free(Chroot *c);
@@ -42,7 +44,8 @@ static inline void catalog_freep(Catalog **c) {
 /* Load all definitions. sbuild_dir is scanned for NAME.tar, NAME.tar.gz, .tgz, .tar.xz,
  * .txz, .tar.zst, .tzst, .tar.bz2, .tbz, .tbz2 (chroot NAME with alias NAME-sbuild);
  * confd_dir for *.conf key files (groups are chroot names; keys type=file|directory,
- * file=, directory=, description=, aliases= (comma separated), union-type=).
+ * file=, directory=, description=, aliases= (comma separated), union-type=, max-size=
+ * (bytes, with K, M, G or T for powers of 1024)).
  * Either directory may be missing. Invalid names, unreadable or malformed files, and
  * relative paths are skipped with a warning. When names or aliases clash, the keyfile
  * definition wins over the tarball, and earlier files (sorted by name) over later ones.

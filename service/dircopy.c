@@ -11,6 +11,7 @@
 
 #include "archive-util.h"
 #include "dircopy.h"
+#include "sparse.h"
 #include "unpack.h"
 #include "util.h"
 
@@ -140,11 +141,13 @@ static int add_xattrs(Copier *c, struct archive_entry *e, int fd, const char *pa
         return 0;
 }
 
-static int copy_data(Copier *c, int fd, const char *path, uint64_t size) {
+/* length bytes of the file from offset on. */
+static int copy_range(Copier *c, int fd, const char *path, uint64_t offset, uint64_t length) {
         char buf[64 * 1024];
 
-        while (size > 0) {
-                ssize_t n = read(fd, buf, size < sizeof(buf) ? (size_t) size : sizeof(buf));
+        while (length > 0) {
+                ssize_t n = pread(fd, buf, length < sizeof(buf) ? (size_t) length : sizeof(buf),
+                                  (off_t) offset);
 
                 if (n < 0) {
                         if (errno == EINTR)
@@ -156,9 +159,75 @@ static int copy_data(Copier *c, int fd, const char *path, uint64_t size) {
                         return read_failure(c, -EIO, path, "it shrank while being copied");
                 if (archive_write_data(c->writer, buf, (size_t) n) != n)
                         return write_failure(c, path);
-                size -= (uint64_t) n;
+                offset += (uint64_t) n;
+                length -= (uint64_t) n;
         }
         return 0;
+}
+
+/* The pax writer leaves out the holes of the sparse map it was given, but wants to be
+ * handed them all the same: as zeros, which it does not look at. */
+static int skip_hole(Copier *c, const char *path, uint64_t length) {
+        static const char zeros[64 * 1024];
+
+        while (length > 0) {
+                size_t n = length < sizeof(zeros) ? (size_t) length : sizeof(zeros);
+
+                if (archive_write_data(c->writer, zeros, n) != (la_ssize_t) n)
+                        return write_failure(c, path);
+                length -= n;
+        }
+        return 0;
+}
+
+/* A regular file's data: with sparse, its n extents x and the holes between them, up
+ * to size; else all of it. */
+static int copy_data(Copier *c, int fd, const char *path, uint64_t size, bool sparse,
+                     const SparseExtent *x, size_t n) {
+        uint64_t at = 0;
+        int r;
+
+        if (!sparse)
+                return copy_range(c, fd, path, 0, size);
+        for (size_t i = 0; i < n; i++) {
+                r = skip_hole(c, path, x[i].offset - at);
+                if (r >= 0)
+                        r = copy_range(c, fd, path, x[i].offset, x[i].length);
+                if (r < 0)
+                        return r;
+                at = x[i].offset + x[i].length;
+        }
+        return skip_hole(c, path, size - at);
+}
+
+/* A file with holes becomes a pax sparse member of its data extents (GNU sparse 1.0,
+ * which libarchive, GNU tar and bsdtar read), so that a session holding a sparse file
+ * of 1 GiB does not repack into 1 GiB of zeros. Returns 1 with its extents in *ret
+ * (NULL if it is all hole), 0 for a file without holes, or -errno. */
+static int add_sparse_map(Copier *c, struct archive_entry *e, int fd, const char *path,
+                          SparseExtent **ret, size_t *ret_n) {
+        _cleanup_free_ SparseExtent *x = NULL;
+        uint64_t size = (uint64_t) archive_entry_size(e);
+        size_t n = 0;
+        int r;
+
+        r = sparse_map(fd, size, SPARSE_EXTENTS_MAX, &x, &n);
+        if (r < 0)
+                return read_failure(c, r, path, NULL);
+        if (r == 0)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                archive_entry_sparse_add_entry(e, (la_int64_t) x[i].offset, (la_int64_t) x[i].length);
+        /* All hole: an empty extent at the end still makes it a sparse member. */
+        if (n == 0)
+                archive_entry_sparse_add_entry(e, (la_int64_t) size, 0);
+        /* libarchive drops an extent it cannot allocate without a word, and would then
+         * take that data for a hole. */
+        if ((size_t) archive_entry_sparse_count(e) != (n ?: 1))
+                return -ENOMEM;
+        *ret = TAKE_PTR(x);
+        *ret_n = n;
+        return 1;
 }
 
 /* One member. fd is the file itself, for xattrs and the data of regular files; -EBADF
@@ -166,7 +235,10 @@ static int copy_data(Copier *c, int fd, const char *path, uint64_t size) {
 static int write_member(Copier *c, const char *path, const struct stat *st, int fd,
                         const char *symlink) {
         _cleanup_archive_entry_ struct archive_entry *e = NULL;
+        _cleanup_free_ SparseExtent *extents = NULL;
         struct archive_entry *spare = NULL;
+        size_t n_extents = 0;
+        bool sparse = false;
         int r;
 
         e = archive_entry_new();
@@ -195,13 +267,20 @@ static int write_member(Copier *c, const char *path, const struct stat *st, int 
         /* Later names of a multiply linked file become hard links (size 0) to the first. */
         archive_entry_linkify(c->links, &e, &spare);
         archive_entry_free(spare); /* never set for tar */
+        if (S_ISREG(st->st_mode) && archive_entry_size(e) > 0) {
+                r = add_sparse_map(c, e, fd, path, &extents, &n_extents);
+                if (r < 0)
+                        return r;
+                sparse = r > 0;
+        }
 
         /* ARCHIVE_WARN: a name that is not UTF-8 goes out as raw bytes (hdrcharset=BINARY). */
         if (archive_write_header(c->writer, e) < ARCHIVE_WARN)
                 return write_failure(c, path);
 
         if (S_ISREG(st->st_mode) && archive_entry_size(e) > 0) {
-                r = copy_data(c, fd, path, (uint64_t) archive_entry_size(e));
+                r = copy_data(c, fd, path, (uint64_t) archive_entry_size(e), sparse, extents,
+                              n_extents);
                 if (r < 0)
                         return r;
         }

@@ -24,8 +24,9 @@ gid_t idshift_gid(const IdShift *s, gid_t host);
  * *ret_error gets a malloc()ed message naming the file ("Cannot read 'etc/shadow':
  * Permission denied").
  *
- * Kept: types, modes, mtimes, symlinks, hard links (by dev/ino), fifos, and the xattrs
- * user.* and security.capability of files and directories. Skipped: device nodes and
+ * Kept: types, modes, mtimes, symlinks, hard links (by dev/ino), fifos, the xattrs
+ * user.* and security.capability of files and directories, and the holes of sparse
+ * files (SEEK_DATA/SEEK_HOLE; written as pax sparse members, whose holes take no room). Skipped: device nodes and
  * sockets; a mount point becomes an empty directory. Names are sorted and atime/ctime
  * left out, so the same tree makes the same stream. After a failure no end-of-archive
  * marker is written: the reader sees a truncated archive, never a smaller tree. SIGPIPE

@@ -10,6 +10,7 @@ static const char *const child_error_table[_CHILD_ERROR_MAX] = {
         [CHILD_ERROR_UNSAFE_ARCHIVE] = CHROOTD_ERROR_UNSAFE_ARCHIVE,
         [CHILD_ERROR_SOURCE] = CHROOTD_ERROR_SOURCE_UNAVAILABLE,
         [CHILD_ERROR_NO_OVERLAY] = CHROOTD_ERROR_NOT_SUPPORTED,
+        [CHILD_ERROR_LIMIT] = CHROOTD_ERROR_LIMIT_EXCEEDED,
 };
 
 const char *child_error_to_bus_name(ChildError e) {

@@ -32,6 +32,7 @@ typedef enum ChildError {
         CHILD_ERROR_UNSAFE_ARCHIVE,
         CHILD_ERROR_SOURCE,
         CHILD_ERROR_NO_OVERLAY, /* the kernel refused overlayfs in a user namespace */
+        CHILD_ERROR_LIMIT,      /* an archive beyond the limits of an unpack */
         _CHILD_ERROR_MAX,
 } ChildError;
 

@@ -35,6 +35,7 @@ typedef struct WorkerChild {
         const char *session_dir;
         int report_fd;
         const LoginEntries *login; /* or NULL */
+        uint64_t max_bytes;        /* unpacking: the chroot's max-size=, or 0 for the default */
 } WorkerChild;
 
 /* The id map of the session's processes (idmap.h): the leader's and so its commands'. */

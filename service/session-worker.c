@@ -214,6 +214,8 @@ int unpack_after_map(void *userdata) {
         UnpackStats stats = {};
         int rootfd, r;
 
+        if (w->max_bytes > 0)
+                limits.max_bytes = w->max_bytes;
         if (mkdirat(w->sessfd, "root", 0755) < 0 ||
             (rootfd = openat(w->sessfd, "root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
                 report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the session's tree: %m");
@@ -226,8 +228,11 @@ int unpack_after_map(void *userdata) {
         }
         r = unpack_archive(w->input_fd, rootfd, &limits, &stats, &error);
         if (r < 0) {
-                report_error(w->report_fd, r == -EPERM ? CHILD_ERROR_UNSAFE_ARCHIVE : CHILD_ERROR_FAILED, r,
-                             "%s", error ? error : strerror(-r));
+                report_error(w->report_fd,
+                             r == -EPERM  ? CHILD_ERROR_UNSAFE_ARCHIVE
+                             : r == -EFBIG ? CHILD_ERROR_LIMIT
+                                           : CHILD_ERROR_FAILED,
+                             r, "%s", error ? error : strerror(-r));
                 return EXIT_FAILURE;
         }
         return add_login(w);

@@ -456,6 +456,7 @@ static int begin_start_unpack(Session *s, char **ret_error) {
                 .input_fd = dir ? -EBADF : s->source_fd,
                 .output_fd = -EBADF,
                 .login = s->login,
+                .max_bytes = s->max_bytes,
         };
         s->begin_phase = BEGIN_UNPACK;
         return start_worker(s, &w, dir ? s->source_fd : -EBADF, unpack_after_map, ret_error);
@@ -475,7 +476,8 @@ static int begin_start_base(Session *s, char **ret_error) {
         if (basefd < 0)
                 return -errno;
         /* The base is the tarball alone: add-login goes into the session's upper/. */
-        WorkerChild w = { .sessfd = basefd, .input_fd = s->source_fd, .output_fd = -EBADF };
+        WorkerChild w = { .sessfd = basefd, .input_fd = s->source_fd, .output_fd = -EBADF,
+                          .max_bytes = s->max_bytes };
         s->begin_phase = BEGIN_BASE;
         return start_worker(s, &w, -EBADF, unpack_after_map, ret_error);
 }
@@ -617,6 +619,7 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
                 return -ENOMEM;
         }
         s->login = login;
+        s->max_bytes = chroot->max_size;
         s->source_fd = TAKE_FD(source_fd);
         r = store_write(m->sessions_dirfd, &s->rec);
         if (r >= 0) {

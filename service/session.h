@@ -56,6 +56,7 @@ struct Session {
         int begin_phase;
         int source_fd;
         LoginEntries *login;
+        uint64_t max_bytes; /* the chroot's max-size=, or 0 */
 
         /* The one long operation in flight: the unpack (preparing) or removal (ending). */
         pid_t worker_pid;

@@ -9,10 +9,19 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "archive-util.h"
+#include "sparse.h"
 #include "unpack.h"
 #include "util.h"
+
+/* The free space is looked at every CHECK_BYTES of data written and every
+ * CHECK_ENTRIES members, and before a file of CHECK_BYTES or more: each look asks that
+ * the reserve stay free after that much more (an fstatvfs() costs a microsecond; 4 MiB
+ * take milliseconds to write). */
+#define CHECK_BYTES (UINT64_C(4) << 20)
+#define CHECK_ENTRIES 1024
 
 /* Longest piece of a member name quoted in a message, in input bytes. */
 #define SHOW_MAX 200
@@ -35,6 +44,10 @@ typedef struct Unpacker {
         UnpackFlags flags;
         UnpackStats stats;
         RootAttrs root;
+        /* Written since the free space was last looked at: data (not the zeros left
+         * out) and members. */
+        uint64_t unchecked_bytes;
+        uint64_t unchecked_entries;
         char *error;
 } Unpacker;
 
@@ -336,7 +349,95 @@ static int filter_xattrs(struct archive_entry *e) {
         return r;
 }
 
-static int copy_data(Unpacker *u, const char *path) {
+/* "16 GiB" for a limit that is a whole number of a binary unit, else "N bytes": limits
+ * come from max-size= and read best as they were written. */
+static const char *format_size(char buf[static 32], uint64_t n) {
+        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+        const char *unit = "bytes";
+
+        for (size_t i = 0; i < ELEMENTSOF(units) && n >= 1024 && n % 1024 == 0; i++) {
+                n /= 1024;
+                unit = units[i];
+        }
+        snprintf(buf, 32, "%" PRIu64 " %s", n, unit);
+        return buf;
+}
+
+static int over_budget(Unpacker *u, const char *path) {
+        char b[SHOW_SIZE], s[32];
+
+        return fail(u, -EFBIG, "Archive exceeds the limit of %s of file data at member '%s'",
+                    format_size(s, u->limits.max_bytes), quote(b, path));
+}
+
+/* "812.3 MiB": free space, to a tenth (with integers: no locale's decimal point). */
+static const char *format_mib(char buf[static 32], uint64_t n) {
+        snprintf(buf, 32, "%" PRIu64 ".%" PRIu64 " MiB", n >> 20, ((n & 0xfffff) * 10) >> 20);
+        return buf;
+}
+
+/* Stops before the destination's file system is nearly full: what a user's other
+ * programs need must not be taken by a tarball, and a bomb is stopped there at the
+ * latest. Predicted rather than waited for: upcoming is what may be written before the
+ * next look, and the members to come may take CHECK_ENTRIES inodes. */
+static int check_free(Unpacker *u, uint64_t upcoming) {
+        uint64_t unit, avail, left, reserve, inodes, inodes_left;
+        char s1[32], s2[32];
+        struct statvfs sv;
+
+        u->unchecked_bytes = u->unchecked_entries = 0;
+        if (u->limits.reserve_percent == 0)
+                return 0;
+        if (fstatvfs(u->dest_dirfd, &sv) < 0)
+                return fail(u, -errno, "Cannot look at the free space of the file system holding "
+                            "the session: %s", strerror(errno));
+
+        unit = sv.f_frsize ?: sv.f_bsize;
+        avail = (uint64_t) sv.f_bavail * unit;
+        left = upcoming < avail ? avail - upcoming : 0;
+        reserve = (uint64_t) sv.f_blocks * unit / 100 * u->limits.reserve_percent;
+        if (reserve > u->limits.reserve_max)
+                reserve = u->limits.reserve_max;
+        if (left < reserve)
+                return fail(u, -ENOSPC, "Stopped unpacking: only %s would be left free on the file "
+                            "system holding the session (reserve %s)",
+                            format_mib(s1, left), format_mib(s2, reserve));
+
+        /* btrfs has no fixed number of inodes, and says 0. */
+        inodes = (uint64_t) sv.f_files / 100 * u->limits.reserve_percent;
+        inodes_left = CHECK_ENTRIES < sv.f_favail ? (uint64_t) sv.f_favail - CHECK_ENTRIES : 0;
+        if (sv.f_files > 0 && inodes_left < inodes)
+                return fail(u, -ENOSPC, "Stopped unpacking: only %" PRIu64 " inodes would be left "
+                            "free on the file system holding the session (reserve %" PRIu64 ")",
+                            inodes_left, inodes);
+        return 0;
+}
+
+/* Writes a block that libarchive delivered, but for its blocks of zeros. The file is
+ * new (libarchive creates it O_EXCL, after unlinking whatever was in the way), so what
+ * is not written reads as zeros; libarchive seeks over the gaps and, when the entry is
+ * finished, sets the file's size with ftruncate(), so trailing zeros are a hole too. */
+static int write_data(Unpacker *u, const char *path, const void *buf, size_t len, int64_t offset) {
+        size_t pos = 0, start, n;
+
+        while (sparse_next_data(buf, len, (uint64_t) offset, &pos, &start, &n)) {
+                /* A failed write(2) (ENOSPC, EDQUOT) is only ARCHIVE_WARN here, so
+                 * anything but OK is fatal. */
+                if (archive_write_data_block(u->writer, (const char *) buf + start, n,
+                                             offset + (int64_t) start) != ARCHIVE_OK)
+                        return write_failure(u, path);
+                u->unchecked_bytes += n;
+        }
+        return u->unchecked_bytes >= CHECK_BYTES ? check_free(u, CHECK_BYTES) : 0;
+}
+
+/* The data of a regular file of size bytes. Leaving zeros out is right only where
+ * nothing was written before, so data must come in order, without overlaps (as every
+ * tar writer stores it), and within the file's size. */
+static int copy_data(Unpacker *u, const char *path, uint64_t size) {
+        uint64_t next = 0;
+        char b[SHOW_SIZE];
+
         for (;;) {
                 const void *buf;
                 size_t len;
@@ -348,10 +449,20 @@ static int copy_data(Unpacker *u, const char *path) {
                         return 0;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
                         return read_failure(u, path);
-                /* A failed write(2) (ENOSPC, EDQUOT) is only ARCHIVE_WARN here, so
-                 * anything but OK is fatal. */
-                if (archive_write_data_block(u->writer, buf, len, offset) != ARCHIVE_OK)
-                        return write_failure(u, path);
+                if (offset < 0 || (uint64_t) offset < next || (uint64_t) offset > size ||
+                    len > size - (uint64_t) offset)
+                        return fail(u, -EBADMSG,
+                                    "Archive is corrupt: member '%s' has data out of order or "
+                                    "beyond its size", quote(b, path));
+                next = (uint64_t) offset + len;
+                /* Counted as delivered, zeros and all: what a bomb costs is the time
+                 * to decompress it, whether or not its data reaches the disk. */
+                if (len > u->limits.max_bytes - u->stats.bytes)
+                        return over_budget(u, path);
+                u->stats.bytes += len;
+                r = write_data(u, path, buf, len, offset);
+                if (r < 0)
+                        return r;
         }
 }
 
@@ -396,14 +507,13 @@ static int apply_root(Unpacker *u) {
         return 0;
 }
 
-static int unpack_entry(Unpacker *u, struct archive_entry *e) {
+/* The member's name as a relative path in *ret_path, and a hard link's target in
+ * *ret_target (NULL for other members), both normalised and within the limits. */
+static int check_names(Unpacker *u, struct archive_entry *e, char **ret_path, char **ret_target) {
         _cleanup_free_ char *path = NULL, *target = NULL;
         const char *name = archive_entry_pathname(e), *hardlink = archive_entry_hardlink(e);
-        mode_t type = archive_entry_filetype(e);
         char b1[SHOW_SIZE], b2[SHOW_SIZE];
-        bool warned = false;
         unsigned depth;
-        size_t len;
         int r;
 
         if (!name || !name[0])
@@ -432,6 +542,25 @@ static int unpack_entry(Unpacker *u, struct archive_entry *e) {
                 if (r < 0)
                         return fail(u, r, "Cannot extract '%s': %s", quote(b1, path), strerror(-r));
         }
+        *ret_path = TAKE_PTR(path);
+        *ret_target = TAKE_PTR(target);
+        return 0;
+}
+
+/* Returns 1 for members that are not extracted: device nodes and sockets (counted), and
+ * the archive root, whose attributes are kept for apply_root(); 0 for the others. */
+static int check_type(Unpacker *u, struct archive_entry *e, const char *path, bool hardlink) {
+        mode_t type = archive_entry_filetype(e);
+        char b[SHOW_SIZE];
+
+        /* A session has ids 0..65535; the unpack child may have one more (the user,
+         * as 65536, to reach the session's directory: idmap.h), which no file of a
+         * tarball may get. */
+        if (!(u->flags & UNPACK_NO_OWNER) && !hardlink &&
+            (archive_entry_uid(e) >= UNPACK_IDS || archive_entry_gid(e) >= UNPACK_IDS))
+                return fail(u, -EOVERFLOW, "Member '%s' is owned by %jd:%jd, outside the ids of a session (0..%u)",
+                            quote(b, path), (intmax_t) archive_entry_uid(e), (intmax_t) archive_entry_gid(e),
+                            UNPACK_IDS - 1);
 
         if (!hardlink)
                 switch (type) {
@@ -440,10 +569,10 @@ static int unpack_entry(Unpacker *u, struct archive_entry *e) {
                         /* Run binds the host's nodes; mknod would fail in a user
                          * namespace anyway. */
                         u->stats.skipped_devices++;
-                        return 0;
+                        return 1;
                 case AE_IFSOCK:
                         u->stats.skipped_other++;
-                        return 0;
+                        return 1;
                 case AE_IFREG:
                 case AE_IFDIR:
                 case AE_IFLNK:
@@ -452,16 +581,24 @@ static int unpack_entry(Unpacker *u, struct archive_entry *e) {
                 default:
                         return fail(u, -EBADMSG,
                                     "Archive is corrupt: member '%s' has unknown type 0%o",
-                                    quote(b1, path), (unsigned) type);
+                                    quote(b, path), (unsigned) type);
                 }
 
         if (streq(path, ".")) {
                 if (hardlink || type != AE_IFDIR)
                         return fail(u, -EPERM, "Archive root '%s' is not a directory",
-                                    quote(b1, name));
+                                    quote(b, archive_entry_pathname(e)));
                 remember_root(u, e);
-                return 0;
+                return 1;
         }
+        return 0;
+}
+
+/* No symlink among the member's existing parents. */
+static int check_parents(Unpacker *u, char *path) {
+        char b1[SHOW_SIZE], b2[SHOW_SIZE];
+        size_t len;
+        int r;
 
         r = find_symlink_parent(u->dest_dirfd, path, &len);
         if (r < 0)
@@ -473,66 +610,102 @@ static int unpack_entry(Unpacker *u, struct archive_entry *e) {
                 return fail(u, -EPERM, "Member '%s' would be written through symlink '%s'",
                             quote(b1, path), b2);
         }
+        return 0;
+}
 
-        if (hardlink) {
-                struct stat st;
+static int check_hardlink(Unpacker *u, struct archive_entry *e, const char *path, char *target) {
+        char b1[SHOW_SIZE], b2[SHOW_SIZE];
+        struct stat st;
+        size_t len;
+        int r;
 
-                if (streq(target, path))
-                        return fail(u, -EBADMSG,
-                                    "Archive is corrupt: member '%s' is a hard link to itself",
-                                    quote(b1, path));
-                /* link(2) follows symlinks in the target's directories (never the last
-                 * component): a link to "l/passwd" with l -> /etc would pin a host file. */
-                r = find_symlink_parent(u->dest_dirfd, target, &len);
-                if (r < 0)
-                        return fail(u, r, "Cannot extract '%s': %s", quote(b1, path), strerror(-r));
-                if (r > 0) {
-                        target[len] = '\0';
-                        quote(b2, target);
-                        return fail(u, -EPERM, "Hard link '%s' would point through symlink '%s'",
-                                    quote(b1, path), b2);
-                }
-                if (fstatat(u->dest_dirfd, target, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        if (errno != ENOENT && errno != ENOTDIR)
-                                return fail(u, -errno, "Cannot extract '%s': %s", quote(b1, path),
-                                            strerror(errno));
-                        return fail(u, -EBADMSG,
-                                    "Archive is corrupt: member '%s' is a hard link to '%s', "
-                                    "which is not in the archive before it",
-                                    quote(b1, path), quote(b2, target));
-                }
-                if (S_ISDIR(st.st_mode))
-                        return fail(u, -EPERM, "Member '%s' is a hard link to directory '%s'",
-                                    quote(b1, path), quote(b2, target));
-                archive_entry_set_hardlink(e, target);
-                /* pax lets a hard link carry data again; libarchive would write it by
-                 * opening the new name, and so through the target if that is a symlink.
-                 * The first member already carried the data: drop this copy. */
-                archive_entry_set_size(e, 0);
-        } else if (type == AE_IFREG) {
+        if (streq(target, path))
+                return fail(u, -EBADMSG, "Archive is corrupt: member '%s' is a hard link to itself",
+                            quote(b1, path));
+        /* link(2) follows symlinks in the target's directories (never the last
+         * component): a link to "l/passwd" with l -> /etc would pin a host file. */
+        r = find_symlink_parent(u->dest_dirfd, target, &len);
+        if (r < 0)
+                return fail(u, r, "Cannot extract '%s': %s", quote(b1, path), strerror(-r));
+        if (r > 0) {
+                target[len] = '\0';
+                quote(b2, target);
+                return fail(u, -EPERM, "Hard link '%s' would point through symlink '%s'",
+                            quote(b1, path), b2);
+        }
+        if (fstatat(u->dest_dirfd, target, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno != ENOENT && errno != ENOTDIR)
+                        return fail(u, -errno, "Cannot extract '%s': %s", quote(b1, path),
+                                    strerror(errno));
+                return fail(u, -EBADMSG,
+                            "Archive is corrupt: member '%s' is a hard link to '%s', "
+                            "which is not in the archive before it",
+                            quote(b1, path), quote(b2, target));
+        }
+        if (S_ISDIR(st.st_mode))
+                return fail(u, -EPERM, "Member '%s' is a hard link to directory '%s'",
+                            quote(b1, path), quote(b2, target));
+        archive_entry_set_hardlink(e, target);
+        /* pax lets a hard link carry data again; libarchive would write it by
+         * opening the new name, and so through the target if that is a symlink.
+         * The first member already carried the data: drop this copy. */
+        archive_entry_set_size(e, 0);
+        return 0;
+}
+
+/* The data that the archive will deliver for a regular file: its size, or for a member
+ * stored sparse, the sum of its data extents (its holes are not delivered). */
+static uint64_t declared_data(struct archive_entry *e, uint64_t size) {
+        la_int64_t offset, length;
+        uint64_t sum = 0;
+
+        if (archive_entry_sparse_reset(e) == 0)
+                return size;
+        while (archive_entry_sparse_next(e, &offset, &length) == ARCHIVE_OK)
+                if (length > 0)
+                        sum = (uint64_t) length > UINT64_MAX - sum ? UINT64_MAX
+                                                                    : sum + (uint64_t) length;
+        return sum;
+}
+
+/* A regular file's size, and a symlink's target. A file whose data would take the
+ * archive past max_bytes is refused before anything of it is written. */
+static int check_contents(Unpacker *u, struct archive_entry *e, const char *path) {
+        char b[SHOW_SIZE];
+
+        if (archive_entry_filetype(e) == AE_IFREG) {
                 int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+                uint64_t data;
 
                 if (size < 0)
                         return fail(u, -EBADMSG,
                                     "Archive is corrupt: member '%s' has a negative size",
-                                    quote(b1, path));
-                if ((uint64_t) size > u->limits.max_bytes - u->stats.bytes)
-                        return fail(u, -EFBIG,
-                                    "Archive exceeds the limit of %" PRIu64
-                                    " bytes of file data at member '%s'",
-                                    u->limits.max_bytes, quote(b1, path));
-                u->stats.bytes += (uint64_t) size;
-        } else if (type == AE_IFLNK) {
+                                    quote(b, path));
+                data = declared_data(e, (uint64_t) size);
+                if (data > u->limits.max_bytes - u->stats.bytes)
+                        return over_budget(u, path);
+                /* Its zeros would cost nothing, but a file this large is seldom all
+                 * zeros: better to stop before writing it than in the middle. */
+                if (data >= CHECK_BYTES)
+                        return check_free(u, data);
+        } else if (archive_entry_filetype(e) == AE_IFLNK) {
                 const char *link = archive_entry_symlink(e);
 
                 if (!link || !link[0])
                         return fail(u, -EBADMSG, "Archive is corrupt: symlink '%s' has no target",
-                                    quote(b1, path));
+                                    quote(b, path));
         }
+        return 0;
+}
+
+static int write_entry(Unpacker *u, struct archive_entry *e, const char *path, bool hardlink) {
+        char b[SHOW_SIZE];
+        bool warned;
+        int r;
 
         r = filter_xattrs(e);
         if (r < 0)
-                return fail(u, r, "Cannot extract '%s': %s", quote(b1, path), strerror(-r));
+                return fail(u, r, "Cannot extract '%s': %s", quote(b, path), strerror(-r));
         archive_entry_set_pathname(e, path);
 
         r = archive_write_header(u->writer, e);
@@ -541,8 +714,8 @@ static int unpack_entry(Unpacker *u, struct archive_entry *e) {
         warned = r == ARCHIVE_WARN;
 
         /* libarchive sets the size to 0 when it opened no file (links, dirs, fifos). */
-        if (!hardlink && type == AE_IFREG && archive_entry_size(e) > 0) {
-                r = copy_data(u, path);
+        if (!hardlink && archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0) {
+                r = copy_data(u, path, (uint64_t) archive_entry_size(e));
                 if (r < 0)
                         return r;
         }
@@ -553,6 +726,25 @@ static int unpack_entry(Unpacker *u, struct archive_entry *e) {
         if (r == ARCHIVE_WARN || warned)
                 return check_metadata(u, e, path, hardlink);
         return 0;
+}
+
+static int unpack_entry(Unpacker *u, struct archive_entry *e) {
+        _cleanup_free_ char *path = NULL, *target = NULL;
+        int r;
+
+        r = check_names(u, e, &path, &target);
+        if (r < 0)
+                return r;
+        r = check_type(u, e, path, target != NULL);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = check_parents(u, path);
+        if (r < 0)
+                return r;
+        r = target ? check_hardlink(u, e, path, target) : check_contents(u, e, path);
+        if (r < 0)
+                return r;
+        return write_entry(u, e, path, target != NULL);
 }
 
 static int open_reader(Unpacker *u, int fd) {
@@ -608,6 +800,9 @@ static int unpack_run(Unpacker *u, int fd) {
         r = open_writer(u);
         if (r < 0)
                 return r;
+        r = check_free(u, CHECK_BYTES);
+        if (r < 0)
+                return r;
 
         for (;;) {
                 struct archive_entry *e;
@@ -624,6 +819,11 @@ static int unpack_run(Unpacker *u, int fd) {
                 if (++u->stats.entries > u->limits.max_entries)
                         return fail(u, -EFBIG, "Archive exceeds the limit of %" PRIu64 " entries",
                                     u->limits.max_entries);
+                if (++u->unchecked_entries >= CHECK_ENTRIES) {
+                        r = check_free(u, CHECK_BYTES);
+                        if (r < 0)
+                                return r;
+                }
 
                 r = unpack_entry(u, e);
                 if (r < 0)

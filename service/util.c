@@ -55,6 +55,35 @@ int parse_u64(const char *s, uint64_t *ret) {
         return 0;
 }
 
+int parse_size(const char *s, uint64_t *ret) {
+        static const char units[] = "KMGTkmgt";
+        _cleanup_free_ char *digits = NULL;
+        unsigned shift = 0;
+        const char *u;
+        uint64_t v;
+        size_t n;
+        int r;
+
+        if (!s || !*s)
+                return -EINVAL;
+        n = strlen(s);
+        u = strchr(units, s[n - 1]); /* s[n - 1] is not the NUL that strchr() would find */
+        if (u) {
+                shift = 10 * (unsigned) ((u - units) % 4 + 1);
+                n--;
+        }
+        digits = strndup(s, n);
+        if (!digits)
+                return -ENOMEM;
+        r = parse_u64(digits, &v);
+        if (r < 0)
+                return r;
+        if (v > UINT64_MAX >> shift)
+                return -ERANGE;
+        *ret = v << shift;
+        return 0;
+}
+
 char *strf(const char *fmt, ...) {
         va_list ap;
         char *s;

@@ -144,6 +144,11 @@ static inline const char *endswith(const char *s, const char *suffix) {
  * overflow. Returns 0 or -EINVAL/-ERANGE. */
 int parse_u64(const char *s, uint64_t *ret);
 
+/* Parse a size in bytes: a plain decimal number, optionally followed by K, M, G or T
+ * (either case) for that many KiB, MiB, GiB or TiB (powers of 1024). Nothing else, no
+ * space, no overflow. Returns 0 or -EINVAL/-ERANGE. */
+int parse_size(const char *s, uint64_t *ret);
+
 /* asprintf() that returns NULL on failure. */
 char *strf(const char *fmt, ...) _printf_(1, 2);
 

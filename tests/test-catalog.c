@@ -133,6 +133,7 @@ static void test_suffixes(Fixture *f, gconstpointer data) {
                 g_assert_cmpstr(ch->path, ==, path);
                 g_assert_cmpstr(ch->description, ==, "");
                 g_assert_null(ch->union_type);
+                g_assert_cmpuint(ch->max_size, ==, 0); /* tarballs found get the default */
                 g_assert_cmpuint(strv_length(ch->aliases), ==, 1);
                 g_assert_cmpstr(ch->aliases[0], ==, alias);
                 g_assert_true(catalog_find(c, alias) == ch);
@@ -235,6 +236,7 @@ static void test_keyfile(Fixture *f, gconstpointer data) {
             "type=file\n"
             "file=~/images/bookworm.tar.gz\n"
             "union-type=none\n"
+            "max-size=512M\n"
             "\n"
             "[trixie]\n"
             "file=/srv/trixie.tar.zst\n"
@@ -266,6 +268,7 @@ static void test_keyfile(Fixture *f, gconstpointer data) {
         g_assert_cmpstr(ch->path, ==, "/home/tester/images/bookworm.tar.gz");
         g_assert_cmpstr(ch->description, ==, "");
         g_assert_cmpstr(ch->union_type, ==, "none");
+        g_assert_cmpuint(ch->max_size, ==, UINT64_C(512) << 20);
         g_assert_nonnull(ch->aliases);
         g_assert_null(ch->aliases[0]);
 
@@ -274,6 +277,7 @@ static void test_keyfile(Fixture *f, gconstpointer data) {
         g_assert_nonnull(ch);
         g_assert_cmpint(ch->type, ==, CHROOT_FILE);
         g_assert_null(ch->union_type);
+        g_assert_cmpuint(ch->max_size, ==, 0); /* the default */
 
         /* schroot's "plain" is a directory. */
         ch = catalog_find(c, "old");
@@ -300,6 +304,10 @@ static void test_keyfile_bad_entries(Fixture *f, gconstpointer data) {
             "[both]\nfile=/a.tar\ndirectory=/a\n"
             "[lvm]\ntype=lvm-snapshot\ndevice=/dev/vg/x\n"
             "[aufs]\ntype=directory\ndirectory=/srv/x\nunion-type=aufs\n"
+            "[size-word]\ntype=file\nfile=/x.tar\nmax-size=lots\n"
+            "[size-zero]\ntype=file\nfile=/x.tar\nmax-size=0\n"
+            "[size-huge]\ntype=file\nfile=/x.tar\nmax-size=16777216T\n"
+            "[size-unit]\ntype=file\nfile=/x.tar\nmax-size=16GiB\n"
             "[badalias]\ntype=directory\ndirectory=/srv/ok\naliases=fine, not fine,/abs\n");
 
         g_assert_cmpint(catalog_load(f->sbuild, f->confd, &c), ==, 0);
@@ -323,9 +331,14 @@ static void test_keyfile_bad_entries(Fixture *f, gconstpointer data) {
         g_assert_true(has_warning(c, "[both]: no type="));
         g_assert_true(has_warning(c, "[lvm]: unsupported type 'lvm-snapshot'"));
         g_assert_true(has_warning(c, "[aufs]: unsupported union-type 'aufs'"));
+        g_assert_true(has_warning(c, "[size-word]: invalid max-size 'lots' (bytes, more than 0, with an "
+                                     "optional K, M, G or T suffix for KiB, MiB, GiB or TiB), skipped"));
+        g_assert_true(has_warning(c, "[size-zero]: invalid max-size '0'"));
+        g_assert_true(has_warning(c, "[size-huge]: invalid max-size '16777216T'"));
+        g_assert_true(has_warning(c, "[size-unit]: invalid max-size '16GiB'"));
         g_assert_true(has_warning(c, "[badalias]: invalid alias 'not fine'"));
         g_assert_true(has_warning(c, "[badalias]: invalid alias '/abs'"));
-        g_assert_cmpuint(strv_length(c->warnings), ==, 14);
+        g_assert_cmpuint(strv_length(c->warnings), ==, 18);
 }
 
 static void test_keyfile_files(Fixture *f, gconstpointer data) {
@@ -361,7 +374,8 @@ static void test_keyfile_files(Fixture *f, gconstpointer data) {
 static void test_precedence(Fixture *f, gconstpointer data) {
         _cleanup_(catalog_freep) Catalog *c = NULL;
         g_autofree char *same_path = g_build_filename(f->sbuild, "same.tar.gz", NULL);
-        g_autofree char *conf = g_strdup_printf("[same]\ntype=file\nfile=%s\ndescription=described\n",
+        g_autofree char *conf = g_strdup_printf("[same]\ntype=file\nfile=%s\ndescription=described\n"
+                                                "max-size=2G\n",
                                                 same_path);
         const Chroot *ch;
 
@@ -412,9 +426,11 @@ static void test_precedence(Fixture *f, gconstpointer data) {
         g_assert_true(g_str_has_suffix(ch->path, "/dup.tar.gz"));
         g_assert_true(has_warning(c, "sbuild/dup.tar.zst: name 'dup' is already used"));
 
-        /* A keyfile describing the very same tarball is no clash worth a warning. */
+        /* A keyfile describing the very same tarball is no clash worth a warning; that
+         * is how a tarball of the sbuild directory gets a max-size. */
         ch = catalog_find(c, "same");
         g_assert_cmpstr(ch->description, ==, "described");
+        g_assert_cmpuint(ch->max_size, ==, UINT64_C(2) << 30);
         g_assert_false(has_warning(c, "same.tar.gz"));
 
         g_assert_cmpuint(strv_length(c->warnings), ==, 6);

@@ -195,6 +195,7 @@ static void test_bus_names(void) {
         g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_EXEC), ==, CHROOTD_ERROR_EXEC_FAILED);
         g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_UNSAFE_ARCHIVE), ==, CHROOTD_ERROR_UNSAFE_ARCHIVE);
         g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_SOURCE), ==, CHROOTD_ERROR_SOURCE_UNAVAILABLE);
+        g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_LIMIT), ==, CHROOTD_ERROR_LIMIT_EXCEEDED);
         /* A kind from a confused child still maps to a valid error name. */
         g_assert_cmpstr(child_error_to_bus_name(_CHILD_ERROR_MAX), ==, CHROOTD_ERROR_FAILED);
         g_assert_cmpstr(child_error_to_bus_name((ChildError) -1), ==, CHROOTD_ERROR_FAILED);

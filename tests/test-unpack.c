@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -733,6 +734,235 @@ static void test_limit_depth(Fixture *f, gconstpointer data) {
         g_assert_cmpstr(error, ==, "Member 'a/b/c/d' exceeds the limit of 3 path components");
 }
 
+/* ---- bombs and sparse files ---- */
+
+/* A member too big to build in memory: size bytes, all zeros but for its data extents,
+ * which hold 'd'. With sparse, it is stored as a pax sparse member of those extents. */
+typedef struct BigMember {
+        const char *name;
+        uint64_t size;
+        bool sparse;
+        struct {
+                uint64_t offset, length;
+        } data[4];
+} BigMember;
+
+#define CHUNK (1 << 20)
+
+/* The bytes of m at [at, at + n), into buf. */
+static void big_fill(const BigMember *m, uint64_t at, char *buf, size_t n) {
+        memset(buf, 0, n);
+        for (size_t i = 0; i < G_N_ELEMENTS(m->data) && m->data[i].length; i++) {
+                uint64_t from = MAX(at, m->data[i].offset);
+                uint64_t to = MIN(at + n, m->data[i].offset + m->data[i].length);
+
+                if (from < to)
+                        memset(buf + (from - at), 'd', to - from);
+        }
+}
+
+/* The members, compressed, in a memfd at offset 0: streamed, as a bomb is. */
+static int big_archive_fd(const Compression *c, const BigMember *m, size_t n) {
+        g_autofree char *buf = g_malloc(CHUNK);
+        struct archive *a = archive_write_new();
+        int fd = memfd_create("bomb", MFD_CLOEXEC);
+
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(archive_write_set_format_pax(a), ==, ARCHIVE_OK);
+        g_assert_cmpint(archive_write_add_filter(a, c->filter), ==, ARCHIVE_OK);
+        g_assert_cmpint(archive_write_open_fd(a, fd), ==, ARCHIVE_OK);
+        for (size_t i = 0; i < n; i++) {
+                struct archive_entry *e = archive_entry_new();
+
+                archive_entry_set_pathname(e, m[i].name);
+                archive_entry_set_filetype(e, AE_IFREG);
+                archive_entry_set_perm(e, 0644);
+                archive_entry_set_mtime(e, MTIME, 0);
+                archive_entry_set_size(e, (la_int64_t) m[i].size);
+                for (size_t x = 0; m[i].sparse && x < G_N_ELEMENTS(m[i].data) && m[i].data[x].length; x++)
+                        archive_entry_sparse_add_entry(e, (la_int64_t) m[i].data[x].offset,
+                                                       (la_int64_t) m[i].data[x].length);
+                g_assert_cmpint(archive_write_header(a, e), ==, ARCHIVE_OK);
+                /* pax wants a sparse member's holes too, and leaves them out itself. */
+                for (uint64_t at = 0; at < m[i].size; at += CHUNK) {
+                        size_t k = (size_t) MIN((uint64_t) CHUNK, m[i].size - at);
+
+                        big_fill(&m[i], at, buf, k);
+                        g_assert_cmpint(archive_write_data(a, buf, k), ==, (la_ssize_t) k);
+                }
+                archive_entry_free(e);
+        }
+        g_assert_cmpint(archive_write_close(a), ==, ARCHIVE_OK);
+        archive_write_free(a);
+        g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
+        return fd;
+}
+
+static int unpack_big(Fixture *f, const Compression *c, const BigMember *m, size_t n,
+                      const UnpackLimits *limits, UnpackStats *stats, char **error) {
+        int fd = big_archive_fd(c, m, n), r;
+        struct stat st;
+
+        g_assert_cmpint(fstat(fd, &st), ==, 0);
+        g_test_message("archive of %zu members: %jd bytes", n, (intmax_t) st.st_size);
+        *error = NULL;
+        r = unpack_archive_full(fd, f->dest_fd, limits, default_flags(), stats, error);
+        close(fd);
+        if (r < 0) {
+                assert_one_line(*error);
+                g_test_message("%s", *error);
+        }
+        return r;
+}
+
+/* The file is m's contents, and takes at most max_disk bytes of disk. */
+static void assert_big_file(Fixture *f, const BigMember *m, uint64_t max_disk) {
+        g_autofree char *want = g_malloc(CHUNK), *got = g_malloc(CHUNK);
+        int fd = openat(f->dest_fd, m->name, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(fstat(fd, &st), ==, 0);
+        g_assert_cmpuint((uint64_t) st.st_size, ==, m->size);
+        g_test_message("%s: %ju bytes, %ju of them on disk", m->name, (uintmax_t) st.st_size,
+                       (uintmax_t) st.st_blocks * 512);
+        g_assert_cmpuint((uint64_t) st.st_blocks * 512, <=, max_disk);
+        for (uint64_t at = 0; at < m->size; at += CHUNK) {
+                size_t k = (size_t) MIN((uint64_t) CHUNK, m->size - at);
+
+                big_fill(m, at, want, k);
+                g_assert_cmpint(pread(fd, got, k, (off_t) at), ==, (ssize_t) k);
+                g_assert_true(memcmp(want, got, k) == 0);
+        }
+        close(fd);
+}
+
+/* Zeros are not written: a file that is mostly zeros comes out sparse, whatever the
+ * compression, with the data where it was (a run across a block boundary, the first
+ * and the last byte). */
+static void test_zeros_sparse(Fixture *f, gconstpointer data) {
+        g_autofree char *error = NULL;
+        const BigMember m = { "mostly-zeros", 8 << 20, .data = {
+                { 0, 100 }, { (3 << 20) + 5, 4097 }, { (8 << 20) - 1, 1 } } };
+        UnpackStats stats = {};
+
+        g_assert_cmpint(unpack_big(f, data, &m, 1, NULL, &stats, &error), ==, 0);
+        /* Four blocks of data; the rest of the 8 MiB is holes. */
+        assert_big_file(f, &m, 64 << 10);
+        g_assert_cmpuint(stats.bytes, ==, 8 << 20);
+}
+
+/* 256 MiB of zeros in four members, a few KiB of zstd: the first member costs no disk,
+ * and the second, which would take the archive past max_bytes, is refused before any
+ * of it is written. */
+static void test_zero_bomb(Fixture *f, gconstpointer data) {
+        g_autofree char *error = NULL;
+        const BigMember m[] = {
+                { "z1", 64 << 20 }, { "z2", 64 << 20 }, { "z3", 64 << 20 }, { "z4", 64 << 20 },
+        };
+        UnpackLimits limits = UNPACK_LIMITS_DEFAULT;
+
+        limits.max_bytes = 100 << 20;
+        g_assert_cmpint(unpack_big(f, data, m, G_N_ELEMENTS(m), &limits, NULL, &error), ==, -EFBIG);
+        assert_big_file(f, &m[0], 0);
+        assert_absent(f->dest_fd, "z2");
+        g_assert_cmpstr(error, ==, "Archive exceeds the limit of 100 MiB of file data at member 'z2'");
+}
+
+/* The default bound fits real chroots, not 20 GiB: a member that declares so much is
+ * refused at its header, before its data is even read (here there is none: the archive
+ * ends after a few bytes of it). */
+static void test_default_limit(Fixture *f, gconstpointer data) {
+        g_autoptr(GByteArray) tar = g_byte_array_new();
+        g_autofree char *error = NULL;
+        const char *record = "20 size=21474836480\n";
+
+        g_assert_cmpuint(strlen(record), ==, 20);
+        tar_header(tar, "PaxHeaders/big", 'x', strlen(record), NULL);
+        tar_data(tar, record, strlen(record));
+        tar_header(tar, "big", '0', 0, NULL);
+        tar_data(tar, "\0\0\0\0", 4);
+
+        g_assert_cmpint(unpack_bytes(f, data, tar->data, tar->len, &error), ==, -EFBIG);
+        g_assert_cmpstr(error, ==, "Archive exceeds the limit of 16 GiB of file data at member 'big'");
+        assert_absent(f->dest_fd, "big");
+}
+
+/* A member stored sparse stays sparse, and what counts toward max_bytes is its data,
+ * not its apparent size: 64 MiB with 12 KiB of data fit in a limit of 1 MiB. */
+static void test_sparse_member(Fixture *f, gconstpointer data) {
+        g_autofree char *error = NULL;
+        const BigMember m = { "sparse", 64 << 20, true, { { 1 << 20, 4096 }, { 32 << 20, 8192 } } };
+        UnpackLimits limits = UNPACK_LIMITS_DEFAULT;
+        UnpackStats stats = {};
+
+        limits.max_bytes = 1 << 20;
+        g_assert_cmpint(unpack_big(f, data, &m, 1, &limits, &stats, &error), ==, 0);
+        assert_big_file(f, &m, 64 << 10);
+        g_assert_cmpuint(stats.bytes, ==, 4096 + 8192);
+
+        /* Its data alone past the limit: refused. */
+        limits.max_bytes = 8192;
+        g_assert_cmpint(rm_rf_at(f->dest_fd, "sparse"), ==, 0);
+        g_assert_cmpint(unpack_big(f, data, &m, 1, &limits, NULL, &error), ==, -EFBIG);
+        g_assert_cmpstr(error, ==, "Archive exceeds the limit of 8 KiB of file data at member 'sparse'");
+}
+
+/* A pax record "LEN key=value\n", whose LEN counts its own digits. */
+static void pax_record(GString *out, const char *key, const char *value) {
+        size_t n = strlen(key) + strlen(value) + 3, len = n + 1;
+
+        while (len != n + (size_t) snprintf(NULL, 0, "%zu", len))
+                len = n + (size_t) snprintf(NULL, 0, "%zu", len);
+        g_string_append_printf(out, "%zu %s=%s\n", len, key, value);
+}
+
+/* A GNU sparse 1.0 member by hand (libarchive writes only good maps): realsize, then
+ * the map and 512 bytes of 'd' for each of its extents. */
+static void sparse_by_hand(GByteArray *tar, const char *realsize, const char *map, size_t extents) {
+        g_autoptr(GString) records = g_string_new(NULL);
+        g_autofree char *data = g_malloc(512);
+
+        pax_record(records, "GNU.sparse.major", "1");
+        pax_record(records, "GNU.sparse.minor", "0");
+        pax_record(records, "GNU.sparse.name", "f");
+        pax_record(records, "GNU.sparse.realsize", realsize);
+        tar_header(tar, "PaxHeaders/f", 'x', records->len, NULL);
+        tar_data(tar, records->str, records->len);
+        tar_header(tar, "GNUSparseFile.0/f", '0', 512 + 512 * extents, NULL);
+        g_assert_cmpuint(strlen(map), <, 512);
+        tar_data(tar, map, strlen(map));
+        memset(data, 'd', 512);
+        for (size_t i = 0; i < extents; i++)
+                tar_data(tar, data, 512);
+        tar_end(tar);
+}
+
+/* Leaving zeros out is right only where nothing was written: a sparse map whose
+ * extents go back, or past the file's size, is refused. */
+static void test_sparse_bad_map(Fixture *f, gconstpointer data) {
+        g_autoptr(GByteArray) good = g_byte_array_new(), back = g_byte_array_new();
+        g_autoptr(GByteArray) past = g_byte_array_new();
+        g_autofree char *error = NULL;
+        struct stat st;
+
+        sparse_by_hand(good, "16384", "2\n0\n512\n8192\n512\n", 2);
+        g_assert_cmpint(unpack_bytes(f, data, good->data, good->len, &error), ==, 0);
+        st = lstat_at(f->dest_fd, "f");
+        g_assert_cmpint(st.st_size, ==, 16384);
+
+        sparse_by_hand(back, "16384", "2\n8192\n512\n0\n512\n", 2);
+        g_assert_cmpint(unpack_bytes(f, data, back->data, back->len, &error), ==, -EBADMSG);
+        g_assert_cmpstr(error, ==,
+                        "Archive is corrupt: member 'f' has data out of order or beyond its size");
+        g_clear_pointer(&error, g_free);
+
+        sparse_by_hand(past, "4096", "1\n8192\n512\n", 1);
+        g_assert_cmpint(unpack_bytes(f, data, past->data, past->len, &error), ==, -EBADMSG);
+        g_assert_cmpstr(error, ==,
+                        "Archive is corrupt: member 'f' has data out of order or beyond its size");
+}
+
 /* ---- ownership ---- */
 
 static void test_ownership(Fixture *f, gconstpointer data) {
@@ -800,20 +1030,34 @@ static bool can_set_xattr(const char *dir, const char *name) {
         return ok;
 }
 
-/* Asked for owners that this process cannot give (ids outside the namespace's range,
- * or not root at all): we say so. */
+/* Asked for owners that this process cannot give (not root at all): we say so. Ids
+ * outside a session's range are refused before that (owner/outside). */
 static void test_ownership_refused(Fixture *f, gconstpointer data) {
         g_autofree char *error = NULL;
-        const Member m[] = { { "file", .data = "x", .uid = 100000, .gid = 100000 } };
+        const Member m[] = { { "file", .data = "x", .uid = 1234, .gid = 1234 } };
 
-        if (can_chown(f->tmp, 100000, 100000)) {
-                g_test_skip("this process can give files any owner");
+        if (can_chown(f->tmp, 1234, 1234)) {
+                g_test_skip("this process can give files owner 1234:1234");
                 return;
         }
 
         g_assert_cmpint(unpack_members_flags(f, data, m, 1, NULL, 0, NULL, &error), ==, -EOVERFLOW);
         /* EPERM unprivileged, EINVAL for an id that is not mapped. */
-        g_assert_true(g_str_has_prefix(error, "Cannot set owner of 'file' to 100000:100000: "));
+        g_assert_true(g_str_has_prefix(error, "Cannot set owner of 'file' to 1234:1234: "));
+}
+
+/* Ids past a session's 0..65535 are refused before anything is made, whatever this
+ * process could give: the unpack child has the user as 65536. */
+static void test_ownership_outside(Fixture *f, gconstpointer data) {
+        g_autofree char *error = NULL, *error2 = NULL;
+        const Member uid[] = { { "file", .data = "x", .uid = 65536, .gid = 0 } };
+        const Member gid[] = { { "file", .data = "x", .uid = 0, .gid = 70000 } };
+
+        g_assert_cmpint(unpack_members_flags(f, data, uid, 1, NULL, 0, NULL, &error), ==, -EOVERFLOW);
+        g_assert_cmpstr(error, ==, "Member 'file' is owned by 65536:0, outside the ids of a session (0..65535)");
+        g_assert_cmpint(faccessat(f->dest_fd, "file", F_OK, AT_SYMLINK_NOFOLLOW), ==, -1);
+        g_assert_cmpint(unpack_members_flags(f, data, gid, 1, NULL, 0, NULL, &error2), ==, -EOVERFLOW);
+        g_assert_nonnull(strstr(error2, "0:70000"));
 }
 
 static void test_no_owner(Fixture *f, gconstpointer data) {
@@ -891,12 +1135,24 @@ static bool write_string(const char *path, const char *s) {
         return ok;
 }
 
+/* Unpacking archive_fd onto a small tmpfs (mount options `options`) fails with -ENOSPC
+ * and a message that starts with error_prefix; unless full, the file system still has
+ * its reserve free afterwards. */
+typedef struct TmpfsCase {
+        const char *options;
+        int archive_fd;
+        UnpackLimits limits;
+        const char *error_prefix;
+        bool full;
+} TmpfsCase;
+
 /* Runs in a child with its own mount namespace (and user namespace, to be allowed one
- * unprivileged): a small tmpfs on dest. */
-static int child_enospc(Fixture *f, const Compression *c, int archive_fd) {
+ * unprivileged): the tmpfs on dest. Exits 77 where that cannot be had. */
+static int child_tmpfs(Fixture *f, const TmpfsCase *t) {
         g_autofree char *uid_map = g_strdup_printf("0 %u 1", (unsigned) geteuid());
         g_autofree char *gid_map = g_strdup_printf("0 %u 1", (unsigned) getegid());
         g_autofree char *error = NULL;
+        struct statvfs sv;
         int dest, r;
 
         if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
@@ -906,34 +1162,39 @@ static int child_enospc(Fixture *f, const Compression *c, int archive_fd) {
             !write_string("/proc/self/gid_map", gid_map))
                 return 77;
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-            mount("tmpfs", f->dest, "tmpfs", 0, "size=64k,mode=0755") < 0)
+            mount("tmpfs", f->dest, "tmpfs", 0, t->options) < 0)
                 return 77;
 
         dest = open(f->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dest < 0)
                 return 2;
-        r = unpack_archive_full(archive_fd, dest, NULL, UNPACK_NO_OWNER, NULL, &error);
-        if (r != -ENOSPC || !streq_ptr(error, "Cannot extract 'big': No space left on device")) {
-                g_printerr("unpack: %d %s\n", r, strempty(error));
+        r = unpack_archive_full(t->archive_fd, dest, &t->limits, UNPACK_NO_OWNER, NULL, &error);
+        g_printerr("# unpack: %s\n", strempty(error));
+        if (r != -ENOSPC || !startswith(strempty(error), t->error_prefix)) {
+                g_printerr("unpack returned %d, expected %d (ENOSPC) and '%s...'\n", r, -ENOSPC,
+                           t->error_prefix);
+                return 1;
+        }
+        if (fstatvfs(dest, &sv) < 0)
+                return 2;
+        g_printerr("# left free: %ju of %ju blocks, %ju of %ju inodes\n", (uintmax_t) sv.f_bavail,
+                   (uintmax_t) sv.f_blocks, (uintmax_t) sv.f_favail, (uintmax_t) sv.f_files);
+        if (!t->full && (sv.f_bavail < sv.f_blocks / 20 || sv.f_favail < sv.f_files / 20)) {
+                g_printerr("the file system has less than its reserve free\n");
                 return 1;
         }
         return 0;
 }
 
-/* A failed write(2) is only a warning to libarchive: it must still fail the unpack, with
- * the errno that the service turns into a message about the disk. */
-static void test_enospc(Fixture *f, gconstpointer data) {
-        g_autofree char *big = noise(1 << 20, 4);
-        const Member m[] = { { "small", .data = "fits" }, { "big", .data = big, .size = 1 << 20 } };
-        g_autoptr(GByteArray) tar = build_tar(m, G_N_ELEMENTS(m));
-        int fd = compressed_fd(data, tar->data, tar->len), status;
+static void run_in_tmpfs(Fixture *f, TmpfsCase *t) {
+        int status;
         pid_t pid;
 
         pid = fork();
         g_assert_cmpint(pid, >=, 0);
         if (pid == 0)
-                _exit(child_enospc(f, data, fd));
-        close(fd);
+                _exit(child_tmpfs(f, t));
+        t->archive_fd = safe_close(t->archive_fd);
         g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
         g_assert_true(WIFEXITED(status));
         if (WEXITSTATUS(status) == 77) {
@@ -941,6 +1202,80 @@ static void test_enospc(Fixture *f, gconstpointer data) {
                 return;
         }
         g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
+/* A failed write(2) is only a warning to libarchive: it must still fail the unpack, with
+ * the errno that the service turns into a message about the disk. Without a reserve,
+ * so that the disk does fill up. */
+static void test_enospc(Fixture *f, gconstpointer data) {
+        g_autofree char *big = noise(1 << 20, 4);
+        const Member m[] = { { "small", .data = "fits" }, { "big", .data = big, .size = 1 << 20 } };
+        g_autoptr(GByteArray) tar = build_tar(m, G_N_ELEMENTS(m));
+        TmpfsCase t = {
+                .options = "size=64k,mode=0755",
+                .archive_fd = compressed_fd(data, tar->data, tar->len),
+                .limits = UNPACK_LIMITS_DEFAULT,
+                .error_prefix = "Cannot extract 'big': No space left on device",
+                .full = true,
+        };
+
+        t.limits.reserve_percent = 0;
+        run_in_tmpfs(f, &t);
+}
+
+/* A file that would leave less than 5 % of a 32 MiB file system free is not begun. */
+static void test_reserve_big_file(Fixture *f, gconstpointer data) {
+        const BigMember m = { "big", 31 << 20, .data = { { 0, 31 << 20 } } };
+        TmpfsCase t = {
+                .options = "size=32m,mode=0755",
+                .archive_fd = big_archive_fd(data, &m, 1),
+                .limits = UNPACK_LIMITS_DEFAULT,
+                .error_prefix = "Stopped unpacking: only 1.0 MiB would be left free on the file system "
+                                "holding the session (reserve 1.5 MiB)",
+        };
+
+        run_in_tmpfs(f, &t);
+}
+
+/* 40 files of 1 MiB, each too small to be looked at before it is written: the look
+ * every 4 MiB stops them before the reserve is reached. */
+static void test_reserve_many_files(Fixture *f, gconstpointer data) {
+        BigMember m[40];
+        char names[40][8];
+        TmpfsCase t = {
+                .options = "size=32m,mode=0755",
+                .limits = UNPACK_LIMITS_DEFAULT,
+                .error_prefix = "Stopped unpacking: only ",
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(m); i++) {
+                g_snprintf(names[i], sizeof(names[i]), "f%02zu", i);
+                m[i] = (BigMember) { names[i], 1 << 20, .data = { { 0, 1 << 20 } } };
+        }
+        t.archive_fd = big_archive_fd(data, m, G_N_ELEMENTS(m));
+        run_in_tmpfs(f, &t);
+}
+
+/* Empty files cost inodes, not blocks: 5000 of them on a file system of 4096 inodes
+ * stop before its last 5 % are taken. */
+static void test_reserve_inodes(Fixture *f, gconstpointer data) {
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        g_autofree Member *m = g_new0(Member, 5000);
+        g_autoptr(GByteArray) tar = NULL;
+        TmpfsCase t = {
+                .options = "size=32m,nr_inodes=4096,mode=0755",
+                .limits = UNPACK_LIMITS_DEFAULT,
+                .error_prefix = "Stopped unpacking: only 0 inodes would be left free on the file "
+                                "system holding the session (reserve 200)",
+        };
+
+        for (size_t i = 0; i < 5000; i++) {
+                g_ptr_array_add(names, g_strdup_printf("empty-%04zu", i));
+                m[i] = (Member) { names->pdata[i], .data = "" };
+        }
+        tar = build_tar(m, 5000);
+        t.archive_fd = compressed_fd(data, tar->data, tar->len);
+        run_in_tmpfs(f, &t);
 }
 
 /* ---- the destination is what counts, not the working directory ---- */
@@ -994,6 +1329,8 @@ static void add_for_each_compression(const char *name, FixtureTest fn) {
 }
 
 int main(int argc, char *argv[]) {
+        const Compression *zstd = &compressions[3]; /* what bombs come in */
+
         g_test_init(&argc, &argv, NULL);
         /* Names must survive whatever the process locale is: test in the least kind. */
         setlocale(LC_ALL, "C");
@@ -1026,13 +1363,26 @@ int main(int argc, char *argv[]) {
         add_for_each_compression("limits/entries", test_limit_entries);
         add_for_each_compression("limits/bytes", test_limit_bytes);
         add_for_each_compression("limits/depth", test_limit_depth);
+        add_for_each_compression("limits/default", test_default_limit);
+        add_for_each_compression("sparse/zeros", test_zeros_sparse);
+        add_for_each_compression("sparse/member", test_sparse_member);
+        add_for_each_compression("sparse/bad-map", test_sparse_bad_map);
+        g_test_add("/unpack/zstd/limits/zero-bomb", Fixture, zstd, fixture_setup,
+                   test_zero_bomb, fixture_teardown);
         add_for_each_compression("owner/restored", test_ownership);
         add_for_each_compression("owner/refused", test_ownership_refused);
+        add_for_each_compression("owner/outside", test_ownership_outside);
         add_for_each_compression("owner/none", test_no_owner);
         add_for_each_compression("xattrs/filtered", test_xattrs);
         add_for_each_compression("xattrs/warning", test_xattr_warning);
         add_for_each_compression("not-cwd", test_not_cwd);
         add_for_each_compression("enospc", test_enospc);
+        g_test_add("/unpack/zstd/reserve/big-file", Fixture, zstd, fixture_setup,
+                   test_reserve_big_file, fixture_teardown);
+        g_test_add("/unpack/zstd/reserve/many-files", Fixture, zstd, fixture_setup,
+                   test_reserve_many_files, fixture_teardown);
+        g_test_add("/unpack/zstd/reserve/inodes", Fixture, zstd, fixture_setup,
+                   test_reserve_inodes, fixture_teardown);
 
         return g_test_run();
 }

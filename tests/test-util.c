@@ -86,6 +86,48 @@ static void test_strings(void) {
         g_assert_null(endswith("foo.tar.xz", ".tar.gz"));
 }
 
+static void test_parse_size(void) {
+        static const struct {
+                const char *s;
+                int r;
+                uint64_t v;
+        } table[] = {
+                { "0", 0, 0 },
+                { "4096", 0, 4096 },
+                { "1K", 0, 1024 },
+                { "1k", 0, 1024 },
+                { "512M", 0, UINT64_C(512) << 20 },
+                { "16G", 0, UINT64_C(16) << 30 },
+                { "16g", 0, UINT64_C(16) << 30 },
+                { "2T", 0, UINT64_C(2) << 40 },
+                { "18446744073709551615", 0, UINT64_MAX },
+                { "16777215T", 0, UINT64_C(16777215) << 40 },
+                { "16777216T", -ERANGE, 0 },
+                { "18446744073709551616", -ERANGE, 0 },
+                { "", -EINVAL, 0 },
+                { "G", -EINVAL, 0 },
+                { "16GiB", -EINVAL, 0 },
+                { "16GB", -EINVAL, 0 },
+                { "16 G", -EINVAL, 0 },
+                { " 16G", -EINVAL, 0 },
+                { "16G ", -EINVAL, 0 },
+                { "-1", -EINVAL, 0 },
+                { "1.5G", -EINVAL, 0 },
+                { "0x10", -EINVAL, 0 },
+                { "16P", -EINVAL, 0 },
+                { "lots", -EINVAL, 0 },
+        };
+        uint64_t v;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(table); i++) {
+                g_test_message("'%s'", table[i].s);
+                v = 42;
+                g_assert_cmpint(parse_size(table[i].s, &v), ==, table[i].r);
+                g_assert_cmpuint(v, ==, table[i].r == 0 ? table[i].v : 42);
+        }
+        g_assert_cmpint(parse_size(NULL, &v), ==, -EINVAL);
+}
+
 static void test_read_write_full(void) {
         _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
         char big[100000], back[100000 + 10];
@@ -307,6 +349,7 @@ int main(int argc, char *argv[]) {
 
         g_test_add_func("/util/strv", test_strv);
         g_test_add_func("/util/strings", test_strings);
+        g_test_add_func("/util/parse-size", test_parse_size);
         g_test_add_func("/util/read-write-full", test_read_write_full);
         g_test_add_func("/util/pidfd-alive", test_pidfd_alive);
         g_test_add("/util/read-file-at", Fixture, NULL, fixture_setup, test_read_file_at, fixture_teardown);
