@@ -9,6 +9,8 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -271,6 +273,47 @@ static int session_link_tree(Session *s) {
         return 0;
 }
 
+/* sessions/<id>/leader names the session's last leader by pid and start time. A
+ * leader of an earlier instance of the service dies with it, but the kernel takes a
+ * moment to kill everything in its pid namespace, and until then its mounts of the
+ * overlay live: a new one mounted meanwhile would be a second live overlay of one
+ * upper directory. So a new leader waits (5 s at most) for the old one to be gone. */
+static void session_wait_old_leader(Session *s) {
+        _cleanup_free_ char *name = strf("%s/leader", s->dir), *text = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        struct pollfd pfd;
+        uint64_t want, now;
+        int pid;
+
+        if (!name || read_file_at(AT_FDCWD, name, 128, &text) < 0 ||
+            sscanf(text, "%d %" SCNu64, &pid, &want) != 2 || pid <= 0)
+                return;
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        /* Asked after pidfd_open: the pidfd is the process of that start time or none. */
+        if (pidfd < 0 || process_start_time(pid, &now) < 0 || now != want)
+                return;
+        log_debug("Waiting for the previous leader %d of '%s' to be gone", pid, s->rec.id);
+        pfd = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+        if (poll(&pfd, 1, 5000) == 0)
+                log_warning("The previous leader %d of session '%s' is still there after 5 s", pid, s->rec.id);
+}
+
+static void session_record_leader(Session *s) {
+        _cleanup_close_ int dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        char text[64];
+        uint64_t start;
+
+        if (dirfd < 0 || process_start_time(s->leader.pid, &start) < 0)
+                return;
+        snprintf(text, sizeof(text), "%d %" PRIu64 "\n", (int) s->leader.pid, start);
+        /* Renamed into place but not synced: after a reboot no leader runs anyway. */
+        {
+                _cleanup_close_ int fd = openat(dirfd, ".#leader.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0 || write_full(fd, text, strlen(text)) < 0 || renameat(dirfd, ".#leader.tmp", dirfd, "leader") < 0)
+                        (void) unlinkat(dirfd, ".#leader.tmp", 0);
+        }
+}
+
 /* The session's leader, started if it is not running. */
 static int session_ensure_leader(Session *s, const char **ret_error_name, char **ret_error) {
         _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL;
@@ -297,6 +340,7 @@ static int session_ensure_leader(Session *s, const char **ret_error_name, char *
                 .map = &map, .map_flags = session_map_flags(s), .tree = s->tree, .lower = lower, .upper = upper, .work = work,
                 .hostname = s->rec.chroot,
         };
+        session_wait_old_leader(s);
         uint64_t t0 = now_monotonic_usec();
         r = leader_start(&p, &s->leader, &error);
         log_debug("Leader of '%s' started in %.2f ms", s->rec.id, (now_monotonic_usec() - t0) / 1000.0);
@@ -305,6 +349,7 @@ static int session_ensure_leader(Session *s, const char **ret_error_name, char *
                                                    : strf("Cannot start the session's leader: %s", error ? error : strerror(-r));
                 return r;
         }
+        session_record_leader(s);
         r = sd_event_add_io(s->manager->event, &s->leader_source, s->leader.sock, EPOLLIN, on_leader_answer, s);
         if (r < 0) {
                 session_stop_leader(s);

@@ -253,6 +253,10 @@ int remove_after_map(void *userdata) {
         if (r >= 0)
                 r = rm_rf_at(AT_FDCWD, ".tree.new");
         if (r >= 0)
+                r = rm_rf_at(AT_FDCWD, "leader"); /* who its last leader was */
+        if (r >= 0)
+                r = rm_rf_at(AT_FDCWD, ".#leader.tmp");
+        if (r >= 0)
                 r = rm_rf_at(AT_FDCWD, "upper");
         if (r >= 0)
                 r = rm_rf_at(AT_FDCWD, "work");

@@ -321,3 +321,31 @@ uint64_t rlimit_nofile_current(void) {
 
         return getrlimit(RLIMIT_NOFILE, &rl) < 0 ? 1024 : (uint64_t) rl.rlim_cur;
 }
+
+int process_start_time(pid_t pid, uint64_t *ret) {
+        _cleanup_free_ char *path = strf("/proc/%d/stat", (int) pid), *text = NULL;
+        const char *p;
+        uint64_t t;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = read_file_at(AT_FDCWD, path, 4096, &text);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        /* The name in parentheses may hold anything; what follows its last ')' is
+         * fields 3 on, and the start time is the 20th of them. */
+        p = strrchr(text, ')');
+        if (!p)
+                return -EBADMSG;
+        p++;
+        for (int field = 3; field < 22; field++) {
+                p = strchr(p + 1, ' ');
+                if (!p)
+                        return -EBADMSG;
+        }
+        if (sscanf(p, " %" SCNu64, &t) != 1)
+                return -EBADMSG;
+        *ret = t;
+        return 0;
+}

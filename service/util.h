@@ -162,6 +162,11 @@ int write_full(int fd, const void *buf, size_t n);
  * the process is gone, or -errno. */
 pid_t pidfd_get_pid(int pidfd);
 
+/* The start time of process pid (field 22 of /proc/<pid>/stat, in clock ticks since
+ * boot): with the pid, it names a process across pid reuse. Returns 0, or -ESRCH when
+ * there is no such process, or -errno. */
+int process_start_time(pid_t pid, uint64_t *ret);
+
 /* RLIMIT_NOFILE. The service raises its soft limit to the hard one: a burst of Runs
  * holds several fds each. Commands get the soft limit the service started with back
  * (programs that use select() rely on it); rlimit_nofile_restore() makes only a system

@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -344,6 +345,36 @@ static void test_pidfd_alive(void) {
         close(fd);
 }
 
+/* The pid a pidfd names, and a process's start time: what names a process across pid
+ * reuse. A child with a name that holds ") " must not confuse the parser. */
+static void test_pidfd_pid_and_start_time(void) {
+        uint64_t mine, child, again;
+        pid_t pid = fork();
+        int fd;
+
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+                (void) prctl(PR_SET_NAME, "a) b 1 2 3");
+                pause();
+                _exit(0);
+        }
+        fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(pidfd_get_pid(fd), ==, pid);
+        g_assert_cmpint(process_start_time(getpid(), &mine), ==, 0);
+        usleep(20000); /* so that the name is set */
+        g_assert_cmpint(process_start_time(pid, &child), ==, 0);
+        g_assert_cmpuint(child, >=, mine);
+        g_assert_cmpint(process_start_time(pid, &again), ==, 0);
+        g_assert_cmpuint(again, ==, child);
+        g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+        g_assert_cmpint(waitpid(pid, NULL, 0), ==, pid);
+        /* Reaped: gone by its pidfd and by its pid. */
+        g_assert_cmpint(pidfd_get_pid(fd), ==, -ESRCH);
+        g_assert_cmpint(process_start_time(pid, &again), ==, -ESRCH);
+        close(fd);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -352,6 +383,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/util/parse-size", test_parse_size);
         g_test_add_func("/util/read-write-full", test_read_write_full);
         g_test_add_func("/util/pidfd-alive", test_pidfd_alive);
+        g_test_add_func("/util/pidfd-pid-and-start-time", test_pidfd_pid_and_start_time);
         g_test_add("/util/read-file-at", Fixture, NULL, fixture_setup, test_read_file_at, fixture_teardown);
         g_test_add("/util/write-file-atomic-at", Fixture, NULL, fixture_setup, test_write_file_atomic_at,
                    fixture_teardown);

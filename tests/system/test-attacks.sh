@@ -228,6 +228,45 @@ for b in "$B1" "$B2" "$B3"; do
         chrootctl end "$b" >/dev/null 2>&1
 done
 
+# A leader of a killed service dies with it, but the kernel kills what its pid
+# namespace holds a moment later: a new leader mounting the overlay meanwhile would be
+# a second live overlay of one upper directory. A new leader waits for the one
+# sessions/<id>/leader names (pid and start time) to be gone.
+O=atk-old-leader
+chrootctl begin -n "$O" atk >/dev/null || bail_out "could not begin $O"
+chrootctl run "$O" true
+read -r lpid lstart <"$(sessions_dir)/$O/leader"
+assert_eq "chrootd-leader $lstart" "$(ps -o comm= -p "$lpid" 2>&1) $(awk '{ print $22 }' "/proc/$lpid/stat" 2>&1)" \
+        "sessions/<id>/leader names the session's leader"
+systemctl --user stop chrootd.service
+sleep 2 &
+stand_in=$!
+echo "$stand_in $(awk '{ print $22 }' "/proc/$stand_in/stat")" >"$(sessions_dir)/$O/leader"
+t0=$(date +%s%N)
+capture chrootctl run "$O" sh -c 'echo ran'
+t1=$(date +%s%N)
+gone=$(kill -0 "$stand_in" 2>/dev/null && echo "still there" || echo gone)
+assert_eq "ran|gone" "$OUT|$gone" "after a restart, the first command waits until the previous leader is gone $ERR"
+if [ $(((t1 - t0) / 1000000)) -ge 1000 ]; then
+        ok "... which took $(((t1 - t0) / 1000000)) ms (the stand-in lived 2 s)"
+else
+        not_ok "... it did not wait" "$(((t1 - t0) / 1000000)) ms"
+fi
+wait "$stand_in" 2>/dev/null
+# A live process under the recorded pid but with another start time (pid reuse) is
+# not the leader: nobody waits for it.
+systemctl --user stop chrootd.service
+echo "$$ 1" >"$(sessions_dir)/$O/leader"
+t0=$(date +%s%N)
+capture chrootctl run "$O" sh -c 'echo ran'
+t1=$(date +%s%N)
+if [ "$OUT" = ran ] && [ $(((t1 - t0) / 1000000)) -lt 2000 ]; then
+        ok "a live pid with another start time is not waited for ($(((t1 - t0) / 1000000)) ms)"
+else
+        not_ok "a live pid with another start time is not waited for" "$OUT $ERR" "$(((t1 - t0) / 1000000)) ms"
+fi
+chrootctl end "$O" >/dev/null 2>&1
+
 # ---- what sessions leave behind ----
 # Three loops of Begin, Run, End at once: End's stop of the slice used to be refused
 # while the spare init's scope still waited to start, and the slice stayed for good
