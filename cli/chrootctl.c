@@ -752,6 +752,8 @@ int main(int argc, char *argv[]) {
         size_t n;
         int r;
 
+        stdio_fill_closed();
+
         /* A closed pipe downstream must not kill us silently halfway through a table. */
         signal(SIGPIPE, SIG_IGN);
 

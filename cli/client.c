@@ -70,6 +70,16 @@ bool environment_unsafe(const char *entry) {
         return false;
 }
 
+void stdio_fill_closed(void) {
+        /* Lowest free fd first: an fd of ours closed here becomes /dev/null. */
+        for (int fd = 0; fd < 3; fd++)
+                if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+                        int null = open("/dev/null", O_RDWR | O_NOCTTY);
+                        if (null >= 0 && null != fd)
+                                (void) close(null);
+                }
+}
+
 int append_stdio_options(sd_bus_message *m) {
         static const char *const streams[] = { "stdin", "stdout", "stderr" };
         int r;

@@ -49,6 +49,11 @@ int call_run_forwarding_signals(sd_bus *bus, sd_bus_message *m, const char *sess
 /* Run options both clients send: the caller's open standard streams as stdin/stdout/
  * stderr fds (a closed one stays closed: the service then uses /dev/null), and a
  * string-array option such as "environment". Return 0 or -errno. */
+/* First thing in main(): standard streams the caller closed become /dev/null, before
+ * anything (the bus connection, libsystemd's pidfd for it) can take their numbers and be
+ * handed to a command as its stdin. */
+void stdio_fill_closed(void);
+
 int append_stdio_options(sd_bus_message *m);
 int append_strv_option(sd_bus_message *m, const char *key, char **strv);
 

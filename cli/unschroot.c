@@ -1049,6 +1049,8 @@ int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
+        stdio_fill_closed();
+
         signal(SIGPIPE, SIG_IGN);
 
         if (parse_argv(argc, argv) < 0)

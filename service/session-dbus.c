@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <signal.h>
 
 /* Limits on what one Run may ask for. */
@@ -310,6 +311,28 @@ static int read_strv_option(sd_bus_message *m, const char *key, char ***dest, sd
         return 0;
 }
 
+/* A command's standard stream is a file, pipe, socket or character device (a tty,
+ * /dev/null). Anything else handed in is a client's mistake at best: a directory (or an
+ * O_PATH fd) would let the command leave the tree with fchdir() or openat(), and an
+ * anonymous inode (a pidfd, an epoll or event fd) is the client's own machinery. */
+static int check_stream_fd(int fd, const char *key, sd_bus_error *error) {
+        struct stat st;
+        int flags;
+
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fstat(fd, &st) < 0)
+                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Option '%s': bad file descriptor", key);
+        if ((flags & O_PATH) || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode)))
+                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                         "Option '%s': a %s cannot be a command's standard stream (only a file, pipe, "
+                                         "socket or character device)", key,
+                                         flags & O_PATH ? "path-only descriptor"
+                                         : S_ISDIR(st.st_mode) ? "directory"
+                                         : S_ISBLK(st.st_mode) ? "block device"
+                                                                : "descriptor that is not a file");
+        return 0;
+}
+
 static int read_run_options(sd_bus_message *m, RunRequest *q, sd_bus_error *error) {
         static const char *const fd_names[3] = { "stdin", "stdout", "stderr" };
         _cleanup_strv_free_ char **seen = NULL;
@@ -334,9 +357,9 @@ static int read_run_options(sd_bus_message *m, RunRequest *q, sd_bus_error *erro
                                 if (r < 0)
                                         return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
                                                                  "Option '%s' must be a file descriptor (h)", key);
-                                if (fcntl(q->stdio[i], F_GETFD) < 0)
-                                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                                                 "Option '%s': bad file descriptor", key);
+                                r = check_stream_fd(q->stdio[i], key, error);
+                                if (r < 0)
+                                        return r;
                                 done = true;
                         }
                 if (done)

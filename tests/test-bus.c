@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -601,6 +602,36 @@ static void assert_run(Fixture *f, const char *path, const char *const *argv, co
         g_assert_true(r.err_eof);
 }
 
+/* A directory, a path-only fd or a pidfd as a command's stdin is refused: the first two
+ * would let the command leave its tree (fchdir, openat), the last is the client's own. */
+static void run_with_bad_stdin(Fixture *f, const char *path) {
+        int bad[3];
+
+        bad[0] = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        bad[1] = open("/etc/passwd", O_PATH | O_CLOEXEC);
+        bad[2] = (int) syscall(SYS_pidfd_open, getpid(), 0);
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+                g_autoptr(GVariant) reply = NULL;
+                g_autoptr(GError) error = NULL;
+                const char *argv[] = { "true", NULL };
+                GVariantBuilder b;
+                int idx;
+
+                g_assert_cmpint(bad[i], >=, 0);
+                idx = g_unix_fd_list_append(fds, bad[i], NULL);
+                g_assert_cmpint(idx, >=, 0);
+                close(bad[i]);
+                g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+                g_variant_builder_add(&b, "{sv}", "stdin", g_variant_new_handle(idx));
+                reply = tl_call_fds(f->conn, path, TL_SESSION_IFACE, "Run",
+                                    g_variant_new("(^asa{sv})", (char **) argv, &b), fds, "(si)", &error);
+                g_assert_null(reply);
+                tl_assert_remote_error(error, "org.chrootd1.Error.InvalidArgument");
+                g_assert_nonnull(strstr(error->message, "cannot be a command's standard stream"));
+        }
+}
+
 static void assert_run_error(Fixture *f, const char *path, const char *const *argv, GVariant *options,
                              const char *name) {
         g_auto(TlRun) r = {};
@@ -797,6 +828,7 @@ static void test_session_run_options(Fixture *f, gconstpointer data) {
         assert_run_error(f, path, t, opt("directory", g_variant_new_string("/nonexistent")),
                          "org.chrootd1.Error.NoSuchDirectory");
         assert_run_error(f, path, missing, NULL, "org.chrootd1.Error.ExecFailed");
+        run_with_bad_stdin(f, path);
 
         /* Root by default, in "/", with a clean environment. */
         assert_run(f, path, id, NULL, NULL, "exited", 0,

@@ -68,6 +68,12 @@ assert_eq "read []" "$OUT" "stdin at end of file reads as empty"
 
 out=$(chrootctl run "$S" sh -c 'cat; echo "rc=$?"; readlink /proc/self/fd/0' <&- 2>&1)
 assert_eq "0 rc=0|/dev/null" "$? $(paste -sd'|' <<<"$out")" "a closed stdin is /dev/null for the command"
+# Closed stdout and stderr too: the client's own fds (its bus socket, libsystemd's
+# pidfd on newer releases) must never take their place.
+# (The shell's own fds, read through a pipeline, which leaves them alone.)
+chrootctl run "$S" sh -c '{ readlink /proc/$$/fd/1; readlink /proc/$$/fd/2; } | cat >/tmp/closed-fds' >&- 2>&-
+assert_eq "0 /dev/null|/dev/null" "$? $(chrootctl run "$S" cat /tmp/closed-fds | paste -sd'|')" \
+        "a closed stdout and stderr are /dev/null for the command"
 
 # Nothing of the service leaks into the command: no other fds (the bus connection!),
 # no ignored or blocked signals (the service ignores SIGPIPE).

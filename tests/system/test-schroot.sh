@@ -196,6 +196,8 @@ sum=$(head -c 300000 /dev/urandom | tee /tmp/us-blob.$$ | sha256sum)
 assert_eq "$sum" "$("$unschroot" -r -c us-named -u root -d / -- cat </tmp/us-blob.$$ | sha256sum)" \
         "stdin and stdout are binary-safe"
 rm -f /tmp/us-blob.$$
+out=$("$unschroot" -r -c us-named -u root -d / -- readlink /proc/self/fd/0 <&-)
+assert_eq "0 /dev/null" "$? $out" "a closed stdin is /dev/null for the command, nothing of unschroot's"
 
 # The caller's cwd is the default directory.
 capture sh -c "cd /tmp && exec \"$unschroot\" -r -c us-named -u root -- pwd"
