@@ -123,6 +123,12 @@ static int start_reader(Session *s, int source_fd, const IdShift *shift, int rep
 
 /* As schroot does at session start: the caller's login exists inside. Called
  * chroot()ed into the tree. */
+static bool has_shadow(int rootfd) {
+        _cleanup_close_ int fd = tree_file_open(rootfd, "/etc/shadow", O_RDONLY);
+
+        return fd != -ENOENT;
+}
+
 static int add_login(const WorkerChild *w) {
         const LoginEntries *l = w->login;
         _cleanup_close_ int rootfd = -EBADF;
@@ -133,10 +139,22 @@ static int add_login(const WorkerChild *w) {
         if (!l)
                 return EXIT_SUCCESS;
         rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        r = rootfd < 0 ? -errno : add_entry(rootfd, file, l->name, l->passwd_line);
-        /* A locked password: PAM's account check (su) needs the entry. */
-        if (r >= 0)
-                r = add_entry(rootfd, file = "/etc/shadow", l->name, l->shadow_line);
+        if (rootfd < 0) {
+                report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot open the chroot's root: %m");
+                return EXIT_FAILURE;
+        }
+        if (has_shadow(rootfd)) {
+                r = add_entry(rootfd, file, l->name, l->passwd_line);
+                /* A locked password: PAM's account check (su) needs the entry. */
+                if (r >= 0)
+                        r = add_entry(rootfd, file = "/etc/shadow", l->name, l->shadow_line);
+        } else {
+                /* No shadow file (trixie's buildd tarballs have no passwd package): an
+                 * "x" would send PAM looking for an entry that cannot be there, so the
+                 * password is locked in passwd itself. */
+                _cleanup_free_ char *line = strf("%s:*%s", l->name, l->passwd_line + strlen(l->name) + 2);
+                r = line ? add_entry(rootfd, file, l->name, line) : -ENOMEM;
+        }
         for (size_t i = 0; r >= 0 && l->group_names && l->group_names[i]; i++)
                 r = add_entry(rootfd, file = "/etc/group", l->group_names[i], l->group_lines[i]);
         if (r < 0) {

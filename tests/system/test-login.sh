@@ -53,7 +53,21 @@ assert_bus_error org.chrootd1.Error.InvalidArgument "add-login must be a boolean
 capture chrootctl sessions --no-legend
 assert_eq "" "$(grep lg-bad <<<"$OUT")" "a refused add-login makes no session"
 
-for s in lg-with lg-without; do
+# A chroot without /etc/shadow (trixie's buildd tarballs have no passwd package): an
+# "x" in the login's passwd entry would make PAM look for a shadow entry and fail su,
+# so the password is locked in passwd itself, and no shadow file is made.
+rootfs=$(test_rootfs) || bail_out "could not make the test root filesystem"
+tar --numeric-owner --owner=0 --group=0 --exclude=./etc/shadow -C "$rootfs/busybox-dir" \
+        -czf "${XDG_CACHE_HOME:-$HOME/.cache}/sbuild/lg-noshadow.tar.gz" . || bail_out "could not make lg-noshadow"
+capture busctl --user call org.chrootd1 /org/chrootd1 org.chrootd1.Manager BeginSession 'ssa{sv}' lg-noshadow lg-nosh 1 \
+        add-login b true
+assert_eq 0 "$RC" "Begin with add-login of a chroot without /etc/shadow $ERR"
+capture chrootctl run lg-nosh -- sh -c "grep '^$me:' /etc/passwd; test -e /etc/shadow && echo 'shadow made'"
+assert_match "^$me:\*:$uid:$gid:[^:]*:[^:]*:[^:]*$" "$OUT" "the login's password is locked in passwd ('*'), no shadow file is made"
+capture chrootctl run lg-nosh -- su -s /bin/sh "$me" -c 'id -u'
+assert_eq "$uid" "$OUT" "su to it works $ERR"
+
+for s in lg-with lg-without lg-nosh; do
         chrootctl end "$s" >/dev/null 2>&1
 done
 done_testing
