@@ -209,8 +209,10 @@ rmdir "$HOME/us-cwd-only-here"
 
 # The default user is the caller's login, copied into every session at its start as
 # schroot does; -u is resolved in the session's passwd at the time of the call.
+# $USER, not id -un: a caller whose uid is 1000 shares it with the chroot's own tester,
+# whom id -un would name.
 us_ok "without -u, the caller's login, which the session has" "$me $(id -u) /" \
-        "$unschroot" -r -c us-named -d / -- sh -c 'echo "$(id -un) $(id -u) $PWD"'
+        "$unschroot" -r -c us-named -d / -- sh -c 'echo "$USER $(id -u) $PWD"'
 assert_eq 1 "$(grep -c "^$me:" "$root/etc/passwd")" "the login is in the session's /etc/passwd"
 us_ok "root inside stays root" "0" "$unschroot" -r -c us-named -u root -d / -- id -u
 us_fails "a user added later is unknown before" "us-late" "$unschroot" -r -c us-named -u us-late -d / -- true
