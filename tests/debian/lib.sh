@@ -9,8 +9,8 @@
 #   deb_tarball               make (once) ~/.cache/sbuild/bookworm-ARCH.tar.zst, or skip
 #                             the script when the Debian mirror cannot be reached
 #   deb_workdir NAME          a fresh work directory (printed), removed at exit
-#   deb_sbuildrc FILE SCHROOT write the ~/.sbuildrc lines of the README into FILE, with
-#                             SCHROOT as sbuild's schroot binary
+#   deb_sbuildrc FILE SCHROOT write the README's ~/.sbuildrc into FILE, with SCHROOT
+#                             as the binary it names
 #   deb_snapshot              remember what "nothing left behind" compares against
 #   deb_nothing_left LABEL    5 checks: no session (schroot's list, chrootd's state),
 #                             no chrootd-run scope, no process of a subordinate id, the
@@ -23,7 +23,9 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../system/tap.sh"
 
 deb_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-DEB_SUITE=bookworm
+# The host's own release (bookworm, or trixie in CI's Debian 13 tree).
+DEB_SUITE=${DEB_SUITE:-$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")}
+DEB_SUITE=${DEB_SUITE:-bookworm}
 DEB_ARCH=$(dpkg --print-architecture)
 DEB_CHROOT=$DEB_SUITE-$DEB_ARCH
 DEB_TARBALL=${XDG_CACHE_HOME:-$HOME/.cache}/sbuild/$DEB_CHROOT.tar.zst
@@ -65,12 +67,12 @@ deb_workdir() {
 }
 
 deb_sbuildrc() {
-        cat >"$1" <<EOS
-\$chroot_mode = 'schroot';
-# sbuild 0.85.0 runs schroot with PATH cleared: name the binary (README).
-\$conf->set('SCHROOT', '$2');
-1;
-EOS
+        # The README's own block (the first perl block after "**sbuild**"), with the
+        # binary put in its place.
+        awk '/^\*\*sbuild\*\*/ { s = 1 } s && /^```perl$/ { p = 1; next } p && /^```$/ { exit } p' \
+                "$CHROOTD_SOURCE_ROOT/README.md" |
+                sed "s|\"\$ENV{HOME}/.local/libexec/chrootd/unschroot\"|'$2'|" >"$1"
+        grep -q "'$2'" "$1" || bail_out "README.md has no ~/.sbuildrc block naming unschroot"
 }
 
 deb_mounts() {

@@ -24,8 +24,8 @@ assert_contains "source:$DEB_CHROOT" "$OUT" "schroot -l --all-source-chroots lis
 # package lists, so this needs the network and a working resolver inside.
 capture schroot -c "$DEB_CHROOT" -u root -- apt-get update
 assert_eq 0 "$RC" "schroot -c $DEB_CHROOT -u root -- apt-get update succeeds $ERR"
-assert_match "(Get|Hit):[0-9]+ http://deb.debian.org/debian bookworm InRelease" "$OUT" \
-        "apt-get update fetched bookworm's index"
+assert_match "(Get|Hit):[0-9]+ http://deb.debian.org/debian $DEB_SUITE InRelease" "$OUT" \
+        "apt-get update fetched $DEB_SUITE's index"
 capture schroot -c "$DEB_CHROOT" -u root -- sh -c 'ls /var/lib/apt/lists | grep -c _Packages; true'
 assert_eq "0|0" "$RC|$OUT" "the next automatic session starts from the tarball again (no lists)"
 
