@@ -597,6 +597,13 @@ static int single_chroot(const char **ret) {
         return 0;
 }
 
+/* Whether the host has an account sbuild whose ids a session can hold. */
+static bool sbuild_account_fits(void) {
+        struct passwd *pw = getpwnam("sbuild");
+
+        return pw && pw->pw_uid <= 65535 && pw->pw_gid <= 65535;
+}
+
 /* Begin a session of spec (a chroot: or source: name). On success *ret_id is the id. */
 /* host_tree: the session's clients need its tree on the host (--location: sbuild and
  * autopkgtest copy files in and out there); an automatic session is ours alone. */
@@ -632,6 +639,11 @@ static int begin_session(sd_bus *bus, const char *spec, const char *session_name
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0 && add_login)
                 r = sd_bus_message_append(m, "{sv}", "add-login", "b", 1);
+        /* schroot's sbuild profile copies the host's passwd and group into the session:
+         * sbuild >= 0.86 looks for its own user and group inside and, in a chroot
+         * without useradd (trixie's buildd tarballs), cannot add them. */
+        if (r >= 0 && add_login && sbuild_account_fits())
+                r = sd_bus_message_append(m, "{sv}", "add-accounts", "as", 1, "sbuild");
         if (r >= 0 && ns == NS_SOURCE)
                 r = sd_bus_message_append(m, "{sv}", "write-back", "b", 1);
         if (r >= 0 && host_tree)

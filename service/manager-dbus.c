@@ -90,8 +90,8 @@ static int method_begin_session(sd_bus_message *m, void *userdata, sd_bus_error 
         _cleanup_free_ char *generated = NULL, *error_message = NULL;
         const char *chroot_name, *name, *id, *error_name = NULL;
         const Chroot *chroot;
+        _cleanup_(begin_flags_done) BeginFlags flags = {};
         Limits limits;
-        BeginFlags flags;
         Manager *mgr = userdata;
         Session *s;
         int r;

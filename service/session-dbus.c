@@ -122,7 +122,7 @@ static int option_once(char ***seen, const char *key, sd_bus_error *error) {
 
 int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bus_error *error) {
         _cleanup_strv_free_ char **seen = NULL;
-        BeginFlags flags = {};
+        _cleanup_(begin_flags_done) BeginFlags flags = {};
         Limits l = {};
         int r;
 
@@ -153,6 +153,24 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                         else
                                 flags.host_tree = b;
                         r = sd_bus_message_exit_container(m);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (ret_flags && streq(key, "add-accounts")) {
+                        r = sd_bus_message_enter_container(m, 'v', "as");
+                        if (r >= 0)
+                                r = sd_bus_message_read_strv(m, &flags.add_accounts);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                         "Option 'add-accounts' must be a list of account names (as)");
+                        for (char **a = flags.add_accounts; *a; a++)
+                                if (!**a || strlen(*a) > 256 || strpbrk(*a, ":\n/"))
+                                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                                                 "Option 'add-accounts': '%s' is not an account name", *a);
+                        r = sd_bus_message_exit_container(m);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
                         if (r < 0)
                                 return r;
                         continue;
@@ -195,8 +213,10 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
         if (r < 0)
                 return r;
         *ret = l;
-        if (ret_flags)
+        if (ret_flags) {
                 *ret_flags = flags;
+                flags = (BeginFlags) {};
+        }
         return 0;
 }
 

@@ -9,19 +9,25 @@
 #include "session.h"
 #include "userns.h"
 
-/* Begin's add-login: the user's entries, added to the tree's files. */
+/* Begin's add-login: the user's entries, and those of the host accounts asked for
+ * (add-accounts), added to the tree's files. */
 struct LoginEntries {
-        char *name;
-        char *passwd_line;
-        char *shadow_line;
-        char **group_names; /* primary group first, then supplementary ones */
+        char **names;        /* accounts: the user first */
+        char **passwd_lines; /* one per account, "x" as its password */
+        char **shadow_lines; /* one per account, locked */
+        char **group_names;  /* the user's primary group first, then supplementary ones,
+                              * then the accounts' primary groups */
         char **group_lines;
 };
 
 LoginEntries *login_entries_free(LoginEntries *l);
-/* The service user's entries (session-worker.c). Returns 0, -ESRCH or -ERANGE (ids a
- * session cannot hold). */
-int login_entries(Manager *m, LoginEntries **ret);
+static inline void login_entries_freep(LoginEntries **l) {
+        login_entries_free(*l);
+}
+/* The service user's entries and those of the host accounts named in accounts (may be
+ * NULL) (session-worker.c). Returns 0, -ESRCH (the user, or *ret_missing, is not on
+ * the host) or -ERANGE (ids a session cannot hold). */
+int login_entries(Manager *m, char *const *accounts, LoginEntries **ret, const char **ret_missing);
 
 typedef struct WorkerChild {
         int sessfd;

@@ -25,9 +25,9 @@
 LoginEntries *login_entries_free(LoginEntries *l) {
         if (!l)
                 return NULL;
-        free(l->name);
-        free(l->passwd_line);
-        free(l->shadow_line);
+        strv_free(l->names);
+        strv_free(l->passwd_lines);
+        strv_free(l->shadow_lines);
         strv_free(l->group_names);
         strv_free(l->group_lines);
         free(l);
@@ -129,12 +129,35 @@ static bool has_shadow(int rootfd) {
         return fd != -ENOENT;
 }
 
+/* One account's passwd entry (and its locked shadow entry, or without a shadow file a
+ * password locked in passwd itself: trixie's buildd tarballs have no passwd package,
+ * and an "x" would send PAM looking for an entry that cannot be there). */
+static int add_account(int rootfd, bool shadow, const char *name, const char *passwd_line, const char *shadow_line,
+                       const char **ret_file) {
+        _cleanup_free_ char *locked = NULL;
+        int r;
+
+        *ret_file = "/etc/passwd";
+        if (!shadow) {
+                locked = strf("%s:*%s", name, passwd_line + strlen(name) + 2);
+                return locked ? add_entry(rootfd, "/etc/passwd", name, locked) : -ENOMEM;
+        }
+        r = add_entry(rootfd, "/etc/passwd", name, passwd_line);
+        /* A locked password: PAM's account check (su) needs the entry. */
+        if (r >= 0)
+                r = add_entry(rootfd, *ret_file = "/etc/shadow", name, shadow_line);
+        return r;
+}
+
+/* As schroot does at session start: the caller's login (and the accounts asked for)
+ * exist inside. Called chroot()ed into the tree. */
 static int add_login(const WorkerChild *w) {
         const LoginEntries *l = w->login;
         _cleanup_close_ int rootfd = -EBADF;
-        const char *file = "/etc/passwd";
+        const char *file = "/etc/passwd", *who = NULL;
         char msg[256];
-        int r;
+        bool shadow;
+        int r = 0;
 
         if (!l)
                 return EXIT_SUCCESS;
@@ -143,24 +166,14 @@ static int add_login(const WorkerChild *w) {
                 report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot open the chroot's root: %m");
                 return EXIT_FAILURE;
         }
-        if (has_shadow(rootfd)) {
-                r = add_entry(rootfd, file, l->name, l->passwd_line);
-                /* A locked password: PAM's account check (su) needs the entry. */
-                if (r >= 0)
-                        r = add_entry(rootfd, file = "/etc/shadow", l->name, l->shadow_line);
-        } else {
-                /* No shadow file (trixie's buildd tarballs have no passwd package): an
-                 * "x" would send PAM looking for an entry that cannot be there, so the
-                 * password is locked in passwd itself. */
-                _cleanup_free_ char *line = strf("%s:*%s", l->name, l->passwd_line + strlen(l->name) + 2);
-                r = line ? add_entry(rootfd, file, l->name, line) : -ENOMEM;
-        }
+        shadow = has_shadow(rootfd);
+        for (size_t i = 0; r >= 0 && l->names && l->names[i]; i++)
+                r = add_account(rootfd, shadow, who = l->names[i], l->passwd_lines[i], l->shadow_lines[i], &file);
         for (size_t i = 0; r >= 0 && l->group_names && l->group_names[i]; i++)
-                r = add_entry(rootfd, file = "/etc/group", l->group_names[i], l->group_lines[i]);
+                r = add_entry(rootfd, file = "/etc/group", who = l->group_names[i], l->group_lines[i]);
         if (r < 0) {
                 tree_file_describe_error(r, file, msg, sizeof(msg));
-                report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot add user '%s' to the chroot: %s", l->name,
-                             msg);
+                report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot add '%s' to the chroot: %s", strempty(who), msg);
                 return EXIT_FAILURE;
         }
         return EXIT_SUCCESS;
@@ -365,42 +378,73 @@ int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map,
 /* The service user's passwd, shadow and group lines, for Begin's add-login: its
  * primary group and the supplementary groups it has on the host (as schroot copies
  * the host's /etc/group), those with ids a session can hold. */
-int login_entries(Manager *m, LoginEntries **ret) {
-        _cleanup_strv_free_ char **names = NULL, **lines = NULL;
-        LoginEntries *l;
+/* A group line, unless a group of that name is there already. */
+static int add_group_line(char ***names, char ***lines, const struct group *gr, const char *member) {
+        if (strv_contains(*names, gr->gr_name))
+                return 0;
+        if (strv_extend(names, gr->gr_name) < 0 ||
+            strv_consume(lines, strf("%s:x:%u:%s\n", gr->gr_name, (unsigned) gr->gr_gid, strempty(member))) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* An account's passwd and shadow lines, with its host ids (which must fit a session). */
+static int add_account_lines(LoginEntries *l, const struct passwd *pw) {
+        if (pw->pw_uid >= IDMAP_COUNT || pw->pw_gid >= IDMAP_COUNT)
+                return -ERANGE;
+        if (strv_extend(&l->names, pw->pw_name) < 0 ||
+            strv_consume(&l->passwd_lines,
+                         strf("%s:x:%u:%u:%s:%s:%s\n", pw->pw_name, (unsigned) pw->pw_uid, (unsigned) pw->pw_gid,
+                              strempty(pw->pw_gecos), strempty(pw->pw_dir), pw->pw_shell ? pw->pw_shell : "/bin/sh")) < 0 ||
+            strv_consume(&l->shadow_lines, strf("%s:*:19000:0:99999:7:::\n", pw->pw_name)) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int login_entries(Manager *m, char *const *accounts, LoginEntries **ret, const char **ret_missing) {
+        _cleanup_(login_entries_freep) LoginEntries *l = NULL;
         struct passwd *pw = getpwuid(m->uid);
         gid_t groups[256];
-        int n = ELEMENTSOF(groups);
+        int n = ELEMENTSOF(groups), r;
 
         if (!pw)
                 return -ESRCH;
-        if (m->uid >= IDMAP_COUNT || m->gid >= IDMAP_COUNT)
-                return -ERANGE;
+        l = calloc(1, sizeof(LoginEntries));
+        if (!l)
+                return -ENOMEM;
+        r = add_account_lines(l, pw);
+        if (r < 0)
+                return r;
         if (getgrouplist(pw->pw_name, m->gid, groups, &n) < 0)
                 n = 1, groups[0] = m->gid;
         for (int i = 0; i < n; i++) {
                 struct group *gr = getgrgid(groups[i]);
-                if (!gr || groups[i] >= IDMAP_COUNT || strv_contains(names, gr->gr_name))
+                if (!gr || groups[i] >= IDMAP_COUNT)
                         continue;
-                if (strv_extend(&names, gr->gr_name) < 0 ||
-                    strv_consume(&lines, groups[i] == m->gid ? strf("%s:x:%u:\n", gr->gr_name, (unsigned) groups[i])
-                                                             : strf("%s:x:%u:%s\n", gr->gr_name,
-                                                                    (unsigned) groups[i], pw->pw_name)) < 0)
-                        return -ENOMEM;
+                r = add_group_line(&l->group_names, &l->group_lines, gr, groups[i] == m->gid ? NULL : pw->pw_name);
+                if (r < 0)
+                        return r;
         }
-        l = calloc(1, sizeof(LoginEntries));
-        if (!l)
-                return -ENOMEM;
-        l->name = strdup(pw->pw_name);
-        l->passwd_line = strf("%s:x:%u:%u:%s:%s:%s\n", pw->pw_name, (unsigned) m->uid, (unsigned) m->gid,
-                              strempty(pw->pw_gecos), strempty(pw->pw_dir), pw->pw_shell ? pw->pw_shell : "/bin/sh");
-        l->shadow_line = strf("%s:*:19000:0:99999:7:::\n", pw->pw_name);
-        l->group_names = TAKE_PTR(names);
-        l->group_lines = TAKE_PTR(lines);
-        if (!l->name || !l->passwd_line || !l->shadow_line) {
-                login_entries_free(l);
-                return -ENOMEM;
+        /* The host's accounts asked for (schroot's sbuild profile copies the host's
+         * passwd and group: sbuild >= 0.86 looks for its own user and group inside). */
+        for (char *const *a = accounts; a && *a; a++) {
+                struct passwd *apw = getpwnam(*a);
+                struct group *gr;
+
+                if (!apw) {
+                        if (ret_missing)
+                                *ret_missing = *a;
+                        return -ESRCH;
+                }
+                if (strv_contains(l->names, apw->pw_name))
+                        continue;
+                r = add_account_lines(l, apw);
+                if (r < 0)
+                        return r;
+                gr = getgrgid(apw->pw_gid);
+                if (gr && (r = add_group_line(&l->group_names, &l->group_lines, gr, NULL)) < 0)
+                        return r;
         }
-        *ret = l;
+        *ret = TAKE_PTR(l);
         return 0;
 }

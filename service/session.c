@@ -573,13 +573,15 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
                 return -ENOMEM;
         }
         if (flags->add_login) {
-                r = login_entries(m, &login);
+                const char *missing = NULL;
+                r = login_entries(m, flags->add_accounts, &login, &missing);
                 if (r < 0) {
-                        *ret_error_name = CHROOTD_ERROR_NOT_SUPPORTED;
-                        *ret_error_message = r == -ERANGE
-                                ? strf("uid %u or gid %u cannot exist inside a session (ids 0..%u)",
-                                       (unsigned) m->uid, (unsigned) m->gid, IDMAP_COUNT - 1)
-                                : strf("Cannot look up user %u on the host", (unsigned) m->uid);
+                        *ret_error_name = missing ? CHROOTD_ERROR_NO_SUCH_USER : CHROOTD_ERROR_NOT_SUPPORTED;
+                        *ret_error_message = missing ? strf("add-accounts: no account '%s' on the host", missing)
+                                             : r == -ERANGE
+                                                     ? strf("An account's ids cannot exist inside a session (ids 0..%u)",
+                                                            IDMAP_COUNT - 1)
+                                                     : strf("Cannot look up user %u on the host", (unsigned) m->uid);
                         return r;
                 }
         }

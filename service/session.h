@@ -12,6 +12,7 @@
 #include "runner.h"
 #include "store.h"
 #include "systemd.h"
+#include "util.h"
 
 typedef struct Run Run;
 typedef struct LoginEntries LoginEntries;
@@ -22,7 +23,13 @@ typedef struct BeginFlags {
         bool write_back; /* End repacks the tree into the tarball (schroot's source:) */
         const char *union_type; /* "overlay", "none", or NULL: the chroot's default */
         bool host_tree;  /* the tree must be reachable from the host (RootDirectory) */
+        char **add_accounts; /* with add_login: host accounts added too (owned) */
 } BeginFlags;
+
+static inline void begin_flags_done(BeginFlags *f) {
+        strv_free(f->add_accounts);
+        f->add_accounts = NULL;
+}
 
 /* The outcome of something a child process did, in terms the bus layer can send. */
 typedef struct Outcome {

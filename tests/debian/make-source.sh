@@ -5,7 +5,8 @@
 # zlib1g-dev, both from the archive), and has two autopkgtests, one needs-root and one
 # run as the user. FAIL=1 makes the user test fail; NET=1 makes the build reach the
 # network (no curl in a buildd chroot: bash's /dev/tcp to deb.debian.org:80, printing
-# "network: HTTP/1.0 ...") and fail without it.
+# "network: HTTP/1.0 ...") and fail without it; NET=probe prints "network probe:
+# reached" or "network probe: none" and builds either way.
 set -eu
 dir=${1:-$(mktemp -d)}
 name=chrootd-hello
@@ -56,7 +57,13 @@ License: CC0-1.0
 EOF
 echo '3.0 (native)' >"$src/debian/source/format"
 net=
-if [ -n "${NET:-}" ]; then
+if [ "${NET:-}" = probe ]; then
+        # Says whether the build step has the network, and builds either way.
+        net=$(cat <<'NETEOF'
+	bash -c 'if exec 3<>/dev/tcp/deb.debian.org/80; then echo "network probe: reached"; else echo "network probe: none"; fi' 2>&1 || true
+NETEOF
+)
+elif [ -n "${NET:-}" ]; then
         net=$(cat <<'NETEOF'
 	bash -c 'exec 3<>/dev/tcp/deb.debian.org/80 && printf "HEAD / HTTP/1.0\r\nHost: deb.debian.org\r\n\r\n" >&3 && echo "network: $$(head -n 1 <&3 | tr -d "\r")"'
 NETEOF

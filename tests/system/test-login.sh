@@ -67,7 +67,27 @@ assert_match "^$me:\*:$uid:$gid:[^:]*:[^:]*:[^:]*$" "$OUT" "the login's password
 capture chrootctl run lg-nosh -- su -s /bin/sh "$me" -c 'id -u'
 assert_eq "$uid" "$OUT" "su to it works $ERR"
 
-for s in lg-with lg-without lg-nosh; do
+# add-accounts: host accounts come along (unschroot asks for sbuild's, which sbuild
+# >= 0.86 looks for inside).
+acct=$(getent passwd daemon | cut -d: -f1,3,4)
+if [ -n "$acct" ]; then
+        IFS=: read -r aname auid agid <<<"$acct"
+        agroup=$(getent group "$agid" | cut -d: -f1)
+        capture busctl --user call org.chrootd1 /org/chrootd1 org.chrootd1.Manager BeginSession 'ssa{sv}' lg-box lg-acct 2 \
+                add-login b true add-accounts as 1 "$aname"
+        assert_eq 0 "$RC" "Begin with add-accounts $aname $ERR"
+        capture chrootctl run lg-acct -- sh -c "grep '^$aname:' /etc/passwd | cut -d: -f1-4; grep -c '^$agroup:' /etc/group; grep -c '^$me:' /etc/passwd"
+        assert_eq "$aname:x:$auid:$agid|1|1" "$(paste -sd'|' <<<"$OUT")" "the account (with its host ids), its group and the login are in the session"
+else
+        skip "Begin with add-accounts" "no account daemon on this host"
+        skip "the account, its group and the login are in the session" "no account daemon on this host"
+fi
+assert_bus_error org.chrootd1.Error.NoSuchUser "add-accounts of an account the host does not have: NoSuchUser" \
+        /org/chrootd1 org.chrootd1.Manager.BeginSession "'lg-box'" "'lg-noacct'" "{'add-login': <true>, 'add-accounts': <['no-such-account-here']>}"
+assert_bus_error org.chrootd1.Error.InvalidArgument "add-accounts of a name with a colon: InvalidArgument" \
+        /org/chrootd1 org.chrootd1.Manager.BeginSession "'lg-box'" "'lg-badacct'" "{'add-login': <true>, 'add-accounts': <['a:b']>}"
+
+for s in lg-with lg-without lg-nosh lg-acct; do
         chrootctl end "$s" >/dev/null 2>&1
 done
 done_testing
