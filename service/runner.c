@@ -549,10 +549,10 @@ static int init_prepare(const char *hostname, const char **ret_what) {
         r = mounts_pivot(rootfd);
         if (r < 0)
                 return r;
-        /* The kernel clears the death signal on some changes of credentials. */
         r = init_enter_userns(hostname, ret_what);
         if (r < 0)
                 return r;
+        /* The kernel clears the death signal on some changes of credentials. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return -errno;
         return 0;

@@ -318,8 +318,6 @@ static int read_strv_option(sd_bus_message *m, const char *key, char ***dest, sd
         if (r < 0)
                 return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
                                          "Option '%s' must be a string array (as)", key);
-        strv_free(*dest); /* given twice: the last one counts */
-        *dest = NULL;
         r = sd_bus_message_read_strv(m, dest);
         if (r < 0)
                 return r;

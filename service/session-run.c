@@ -306,12 +306,8 @@ static void session_record_leader(Session *s) {
         if (dirfd < 0 || process_start_time(s->leader.pid, &start) < 0)
                 return;
         snprintf(text, sizeof(text), "%d %" PRIu64 "\n", (int) s->leader.pid, start);
-        /* Renamed into place but not synced: after a reboot no leader runs anyway. */
-        {
-                _cleanup_close_ int fd = openat(dirfd, ".#leader.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-                if (fd < 0 || write_full(fd, text, strlen(text)) < 0 || renameat(dirfd, ".#leader.tmp", dirfd, "leader") < 0)
-                        (void) unlinkat(dirfd, ".#leader.tmp", 0);
-        }
+        /* Not synced: after a reboot no leader runs anyway. */
+        (void) write_file_replace_at(dirfd, "leader", text, 0600);
 }
 
 /* The session's leader, started if it is not running. */

@@ -148,7 +148,7 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret) {
         return 0;
 }
 
-int write_file_atomic_at(int dirfd, const char *name, const char *contents, mode_t mode) {
+static int replace_file_at(int dirfd, const char *name, const char *contents, mode_t mode, bool sync) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
@@ -160,13 +160,21 @@ int write_file_atomic_at(int dirfd, const char *name, const char *contents, mode
         if (fd < 0)
                 return -errno;
         r = write_full(fd, contents, strlen(contents));
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && sync && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = -errno;
         if (r < 0)
                 (void) unlinkat(dirfd, tmp, 0);
         return r;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const char *contents, mode_t mode) {
+        return replace_file_at(dirfd, name, contents, mode, true);
+}
+
+int write_file_replace_at(int dirfd, const char *name, const char *contents, mode_t mode) {
+        return replace_file_at(dirfd, name, contents, mode, false);
 }
 
 int mkdir_p(const char *path, mode_t mode) {

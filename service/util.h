@@ -181,6 +181,10 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret);
 /* Write a file atomically: a temporary in the same directory, fsync, rename. */
 int write_file_atomic_at(int dirfd, const char *name, const char *contents, mode_t mode);
 
+/* The same without the fsync, for what need not outlive a crash of the machine: readers
+ * see the old file or the new one, never a part. */
+int write_file_replace_at(int dirfd, const char *name, const char *contents, mode_t mode);
+
 /* mkdir -p for a trusted host path (our own state and cache directories). */
 int mkdir_p(const char *path, mode_t mode);
 
