@@ -63,7 +63,7 @@ static int parse_argv(int argc, char *argv[]) {
 /* Run until idle: exit once arg_idle_sec passed without any event while nothing was
  * in flight. The bus name is released first so that D-Bus activation starts a new
  * instance for calls that arrive from then on; calls already queued are answered. */
-static int run_loop(Manager *m) {
+static int run_loop(Manager *m, BusFrontend *bus) {
         uint64_t timeout = arg_idle_sec > 0 ? (uint64_t) arg_idle_sec * 1000000 : UINT64_MAX;
         int r;
 
@@ -80,16 +80,7 @@ static int run_loop(Manager *m) {
                         break;
         }
 
-        if (!sd_bus_is_open(m->bus))
-                return 0;
-        r = sd_bus_release_name(m->bus, CHROOTD_BUS_NAME);
-        if (r < 0) {
-                log_debug("Failed to release %s: %s", CHROOTD_BUS_NAME, strerror(-r));
-                return 0;
-        }
-        /* Answer what was queued before the release took effect. */
-        while (sd_bus_process(m->bus, NULL) > 0)
-                ;
+        bus_frontend_release_name(bus);
         return 0;
 }
 
@@ -97,7 +88,32 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
+/* The user bus: the D-Bus front end's, and the way to the user's systemd. */
+static int connect_bus(Manager *m, sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_default_user(&bus);
+        if (r < 0)
+                return r;
+        /* Without the bus nobody can reach us: exit the event loop. */
+        r = sd_bus_set_exit_on_disconnect(bus, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        r = systemd_client_new(bus, m->event, &m->systemd);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
+        /* Freed after the manager, whose sessions answer their calls when freed. */
+        _cleanup_(bus_frontend_freep) BusFrontend *bus_fe = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
         sd_event *event = NULL;
         sigset_t mask;
@@ -138,7 +154,11 @@ int main(int argc, char *argv[]) {
                 log_error("Failed to set up: %s", strerror(-r));
                 return EXIT_FAILURE;
         }
-        r = manager_bus_attach(m);
+        r = connect_bus(m, &bus);
+        if (r >= 0)
+                r = bus_frontend_new(m, bus, &bus_fe);
+        if (r >= 0)
+                r = bus_frontend_take_name(bus_fe);
         if (r < 0) {
                 log_error("Failed to connect to the user bus and take the name %s: %s", CHROOTD_BUS_NAME, strerror(-r));
                 return EXIT_FAILURE;
@@ -152,7 +172,7 @@ int main(int argc, char *argv[]) {
         (void) sd_notify(false, "READY=1");
         log_debug("chrootd %s ready, state in %s", VERSION, m->paths.state_dir);
 
-        r = run_loop(m);
+        r = run_loop(m, bus_fe);
         (void) sd_notify(false, "STOPPING=1");
         if (r < 0) {
                 log_error("Event loop failed: %s", strerror(-r));

@@ -2,42 +2,98 @@
 #include "manager-dbus.h"
 #include "systemd.h"
 #include "config.h"
-#include "errors.h"
 #include "names.h"
 #include "session-dbus.h"
 #include "session.h"
 #include "util.h"
 
-static int check_name(const char *name, const char *what, sd_bus_error *error) {
-        if (!name_is_valid(name))
-                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_NAME,
-                                         "Invalid %s name '%.200s': names start with a letter or digit, continue with "
-                                         "letters, digits, '-', '.' or '_', and have at most %d characters",
-                                         what, name, NAME_MAX_LEN);
-        return 0;
-}
-
 /* Read a session id argument and find the session. */
 static int read_session(sd_bus_message *m, Manager *mgr, Session **ret, sd_bus_error *error) {
+        _cleanup_(error_done) Error e = {};
         const char *id;
         int r;
 
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        r = check_name(id, "session", error);
-        if (r < 0)
-                return r;
-        *ret = manager_get_session(mgr, id);
+        *ret = manager_find_session(mgr, id, &e);
         if (!*ret)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_NO_SUCH_SESSION, "No session '%s'", id);
+                return bus_set_error(error, &e);
         return 0;
 }
+
+/* ---- replies the core asks for (frontend.h) ---- */
+
+static void reply_error(sd_bus_message *m, const Outcome *o) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        (void) bus_set_error(&error, &o->error);
+        r = sd_bus_reply_method_error(m, &error);
+        if (r < 0)
+                log_warning("Failed to send an error reply: %s", strerror(-r));
+}
+
+/* An empty reply, or the outcome's error; the call's message is released. */
+static void reply_empty(void *call, Session *s, const Outcome *o) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = call;
+        int r;
+
+        if (error_is_set(&o->error)) {
+                reply_error(m, o);
+                return;
+        }
+        r = sd_bus_reply_method_return(m, NULL);
+        if (r < 0)
+                log_warning("Failed to reply to %s: %s", sd_bus_message_get_member(m), strerror(-r));
+}
+
+static void on_begin_done(void *call, Session *s, const Outcome *o) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = call;
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (error_is_set(&o->error)) {
+                reply_error(m, o);
+                return;
+        }
+        r = bus_session_path(s, &path);
+        if (r >= 0)
+                r = sd_bus_reply_method_return(m, "so", s->rec.id, path);
+        if (r < 0)
+                log_warning("Failed to reply to BeginSession: %s", strerror(-r));
+}
+
+static void on_run_done(void *call, Run *run, const Outcome *o) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = call;
+        int r;
+
+        if (error_is_set(&o->error)) {
+                reply_error(m, o);
+                return;
+        }
+        r = sd_bus_reply_method_return(m, "si", o->timed_out ? "timeout" : o->killed ? "killed" : "exited", o->value);
+        if (r < 0)
+                log_warning("Failed to reply to Run: %s", strerror(-r));
+}
+
+static const FrontendOps bus_ops = {
+        .begin_done = on_begin_done,
+        .end_done = reply_empty,
+        .limits_done = reply_empty,
+        .run_done = on_run_done,
+        .session_added = bus_emit_added,
+        .session_removed = bus_emit_removed,
+        .state_changed = bus_emit_state_changed,
+};
+
+/* ---- org.chrootd1.Manager ---- */
 
 static int method_list_chroots(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(catalog_freep) Catalog *c = NULL;
-        Manager *mgr = userdata;
+        BusFrontend *bf = userdata;
+        Manager *mgr = bf->manager;
         int r;
 
         r = manager_load_catalog(mgr, &c);
@@ -69,15 +125,19 @@ static int method_list_chroots(sd_bus_message *m, void *userdata, sd_bus_error *
 
 static int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *mgr = userdata;
+        BusFrontend *bf = userdata;
         int r;
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(ssso)");
-        for (Session *s = mgr->sessions; r >= 0 && s; s = s->next)
-                r = sd_bus_message_append(reply, "(ssso)", s->rec.id, s->rec.chroot,
-                                          session_state_to_string(s->rec.state), s->object_path);
+        for (Session *s = bf->manager->sessions; r >= 0 && s; s = s->next) {
+                _cleanup_free_ char *path = NULL;
+                r = bus_session_path(s, &path);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "(ssso)", s->rec.id, s->rec.chroot,
+                                                  session_state_to_string(s->rec.state), path);
+        }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -86,13 +146,11 @@ static int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error 
 }
 
 static int method_begin_session(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(catalog_freep) Catalog *c = NULL;
-        _cleanup_free_ char *generated = NULL, *error_message = NULL;
-        const char *chroot_name, *name, *id, *error_name = NULL;
-        const Chroot *chroot;
         _cleanup_(begin_flags_done) BeginFlags flags = {};
+        _cleanup_(error_done) Error e = {};
+        const char *chroot_name, *name;
+        BusFrontend *bf = userdata;
         Limits limits;
-        Manager *mgr = userdata;
         Session *s;
         int r;
 
@@ -102,44 +160,12 @@ static int method_begin_session(sd_bus_message *m, void *userdata, sd_bus_error 
         r = bus_read_limits(m, &limits, &flags, error);
         if (r < 0)
                 return r;
-        r = check_name(chroot_name, "chroot", error);
-        if (r < 0)
-                return r;
-        if (*name) {
-                r = check_name(name, "session", error);
-                if (r < 0)
-                        return r;
+        Call call = bus_call(bf, m);
+        r = manager_begin_session(bf->manager, chroot_name, name, &limits, &flags, call, &s, &e);
+        if (r < 0) {
+                sd_bus_message_unref(call.data);
+                return bus_set_error(error, &e);
         }
-
-        r = manager_load_catalog(mgr, &c);
-        if (r < 0)
-                return r;
-        chroot = catalog_find(c, chroot_name);
-        if (!chroot)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_NO_SUCH_CHROOT,
-                                         "No chroot '%s': none in %s or %s has that name or alias", chroot_name,
-                                         mgr->paths.sbuild_dir, mgr->paths.confd_dir);
-
-        if (*name)
-                id = name;
-        else {
-                r = session_id_generate(chroot->name, &generated);
-                if (r < 0)
-                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_NAME,
-                                                 "Cannot make a session id from chroot name '%s': %s", chroot->name,
-                                                 strerror(-r));
-                id = generated;
-        }
-        if (manager_get_session(mgr, id))
-                return sd_bus_error_setf(error, CHROOTD_ERROR_SESSION_EXISTS, "Session '%s' already exists", id);
-        if (manager_n_sessions(mgr) >= MANAGER_SESSIONS_MAX)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_LIMIT_EXCEEDED,
-                                         "There are already %d sessions: end some first", MANAGER_SESSIONS_MAX);
-
-        r = session_begin(mgr, chroot, id, &limits, &flags, m, &s, &error_name, &error_message);
-        if (r < 0)
-                return sd_bus_error_setf(error, error_name ? error_name : CHROOTD_ERROR_FAILED, "%s",
-                                         error_message ? error_message : strerror(-r));
         return 1; /* replied when the session is ready */
 }
 
@@ -147,7 +173,7 @@ static int method_end_session(sd_bus_message *m, void *userdata, sd_bus_error *e
         Session *s;
         int r;
 
-        r = read_session(m, userdata, &s, error);
+        r = read_session(m, ((BusFrontend *) userdata)->manager, &s, error);
         if (r < 0)
                 return r;
         return bus_session_end(s, m, error);
@@ -157,23 +183,27 @@ static int method_get_session(sd_bus_message *m, void *userdata, sd_bus_error *e
         Session *s;
         int r;
 
-        r = read_session(m, userdata, &s, error);
+        _cleanup_free_ char *path = NULL;
+
+        r = read_session(m, ((BusFrontend *) userdata)->manager, &s, error);
         if (r < 0)
                 return r;
-        return sd_bus_reply_method_return(m, "o", s->object_path);
+        r = bus_session_path(s, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "o", path);
 }
 
 static int method_collect_garbage(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **removed = NULL;
-        Manager *mgr = userdata;
+        _cleanup_(error_done) Error e = {};
+        BusFrontend *bf = userdata;
         int r;
 
-        r = manager_collect_bases(mgr, true, &removed);
+        r = manager_collect_garbage(bf->manager, &removed, &e);
         if (r < 0)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_FAILED, "Cannot list %s: %s", mgr->paths.bases_dir,
-                                         strerror(-r));
-        (void) systemd_stop_stale(mgr->systemd, manager_unit_in_use, mgr);
+                return bus_set_error(error, &e);
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_append_strv(reply, removed);
@@ -222,21 +252,21 @@ static const sd_bus_vtable manager_vtable[] = {
 /* Senders already found to be our own uid. A bus never reuses a unique name, so a
  * name once checked stays right; the ring only bounds the memory. This saves a round
  * trip to the bus daemon on every call after a client's first (docs/performance.md). */
-static bool caller_known(Manager *mgr, const char *sender) {
-        for (unsigned i = 0; sender && i < MANAGER_CALLER_CACHE; i++)
+static bool caller_known(BusFrontend *mgr, const char *sender) {
+        for (unsigned i = 0; sender && i < BUS_CALLER_CACHE; i++)
                 if (mgr->callers[i] && streq(mgr->callers[i], sender))
                         return true;
         return false;
 }
 
-static void caller_remember(Manager *mgr, const char *sender) {
+static void caller_remember(BusFrontend *mgr, const char *sender) {
         char *copy = strdup(sender);
 
         if (!copy)
                 return;
         free(mgr->callers[mgr->callers_next]);
         mgr->callers[mgr->callers_next] = copy;
-        mgr->callers_next = (mgr->callers_next + 1) % MANAGER_CALLER_CACHE;
+        mgr->callers_next = (mgr->callers_next + 1) % BUS_CALLER_CACHE;
 }
 
 /* Every method call to our objects, Properties included, passes this check first: only
@@ -269,10 +299,10 @@ static int filter_caller(sd_bus_message *m, void *userdata, sd_bus_error *unused
                 sd_bus_creds_unref(creds);
         }
         if (r < 0)
-                sd_bus_error_setf(&error, CHROOTD_ERROR_ACCESS_DENIED, "Cannot determine the caller's uid: %s",
+                sd_bus_error_setf(&error, BUS_ERROR_PREFIX "AccessDenied", "Cannot determine the caller's uid: %s",
                                   strerror(-r));
         else if (uid != geteuid())
-                sd_bus_error_setf(&error, CHROOTD_ERROR_ACCESS_DENIED,
+                sd_bus_error_setf(&error, BUS_ERROR_PREFIX "AccessDenied",
                                   "chrootd of uid %u serves only its own user, not uid %u", (unsigned) geteuid(),
                                   (unsigned) uid);
         else {
@@ -289,34 +319,61 @@ static int filter_caller(sd_bus_message *m, void *userdata, sd_bus_error *unused
         return 1; /* handled: no object sees it */
 }
 
-int manager_bus_attach(Manager *m) {
+BusFrontend *bus_frontend_free(BusFrontend *bf) {
+        if (!bf)
+                return NULL;
+        sd_bus_flush_close_unref(bf->bus);
+        for (unsigned i = 0; i < BUS_CALLER_CACHE; i++)
+                free(bf->callers[i]);
+        free(bf);
+        return NULL;
+}
+
+int bus_frontend_new(Manager *m, sd_bus *bus, BusFrontend **ret) {
+        _cleanup_(bus_frontend_freep) BusFrontend *bf = NULL;
         int r;
 
-        r = sd_bus_default_user(&m->bus);
+        bf = calloc(1, sizeof(BusFrontend));
+        if (!bf)
+                return -ENOMEM;
+        bf->manager = m;
+        bf->bus = sd_bus_ref(bus);
+        bf->frontend = (Frontend) { .ops = &bus_ops, .userdata = bf };
+        r = sd_bus_add_filter(bus, NULL, filter_caller, bf);
         if (r < 0)
                 return r;
-        r = sd_bus_add_filter(m->bus, NULL, filter_caller, m);
+        r = sd_bus_add_object_vtable(bus, NULL, CHROOTD_MANAGER_PATH, "org.chrootd1.Manager", manager_vtable, bf);
         if (r < 0)
                 return r;
-        r = sd_bus_add_object_vtable(m->bus, NULL, CHROOTD_MANAGER_PATH, "org.chrootd1.Manager", manager_vtable, m);
+        r = sd_bus_add_fallback_vtable(bus, NULL, BUS_SESSION_PREFIX, "org.chrootd1.Session", session_vtable,
+                                       session_object_find, bf);
         if (r < 0)
                 return r;
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, "/org/chrootd1/session", "org.chrootd1.Session", session_vtable,
-                                       session_object_find, m);
+        r = sd_bus_add_node_enumerator(bus, NULL, BUS_SESSION_PREFIX, session_node_enumerator, bf);
         if (r < 0)
                 return r;
-        r = sd_bus_add_node_enumerator(m->bus, NULL, "/org/chrootd1/session", session_node_enumerator, m);
+        r = manager_attach_frontend(m, &bf->frontend);
         if (r < 0)
                 return r;
-        /* Without the bus nobody can reach us: exit the event loop. */
-        r = sd_bus_set_exit_on_disconnect(m->bus, true);
-        if (r < 0)
-                return r;
-        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return r;
-        r = systemd_client_new(m->bus, m->event, &m->systemd);
-        if (r < 0)
-                return r;
-        return sd_bus_request_name(m->bus, CHROOTD_BUS_NAME, 0);
+        *ret = TAKE_PTR(bf);
+        return 0;
+}
+
+int bus_frontend_take_name(BusFrontend *bf) {
+        return sd_bus_request_name(bf->bus, CHROOTD_BUS_NAME, 0);
+}
+
+void bus_frontend_release_name(BusFrontend *bf) {
+        int r;
+
+        if (!sd_bus_is_open(bf->bus))
+                return;
+        r = sd_bus_release_name(bf->bus, CHROOTD_BUS_NAME);
+        if (r < 0) {
+                log_debug("Failed to release %s: %s", CHROOTD_BUS_NAME, strerror(-r));
+                return;
+        }
+        /* Answer what was queued before the release took effect. */
+        while (sd_bus_process(bf->bus, NULL) > 0)
+                ;
 }

@@ -5,6 +5,7 @@
 #include "store.h"
 #include "base.h"
 #include "names.h"
+#include "options.h"
 #include "rmtree.h"
 #include "userns.h"
 #include "util.h"
@@ -89,17 +90,101 @@ Manager *manager_free(Manager *m) {
         while (m->sessions)
                 session_free(m->sessions);
         systemd_client_free(m->systemd);
-        sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         paths_done(&m->paths);
         safe_close(m->sessions_dirfd);
         safe_close(m->bases_dirfd);
         free(m->user);
         free(m->slices_cgroup);
-        for (unsigned i = 0; i < MANAGER_CALLER_CACHE; i++)
-                free(m->callers[i]);
         free(m);
         return NULL;
+}
+
+int manager_attach_frontend(Manager *m, const Frontend *fe) {
+        if (m->n_frontends >= MANAGER_FRONTENDS_MAX)
+                return -ENOSPC;
+        m->frontends[m->n_frontends++] = fe;
+        return 0;
+}
+
+void manager_emit_added(Manager *m, Session *s) {
+        for (unsigned i = 0; i < m->n_frontends; i++)
+                if (m->frontends[i]->ops->session_added)
+                        m->frontends[i]->ops->session_added(m->frontends[i]->userdata, s);
+}
+
+void manager_emit_removed(Manager *m, Session *s) {
+        for (unsigned i = 0; i < m->n_frontends; i++)
+                if (m->frontends[i]->ops->session_removed)
+                        m->frontends[i]->ops->session_removed(m->frontends[i]->userdata, s);
+}
+
+void manager_emit_state_changed(Manager *m, Session *s) {
+        for (unsigned i = 0; i < m->n_frontends; i++)
+                if (m->frontends[i]->ops->state_changed)
+                        m->frontends[i]->ops->state_changed(m->frontends[i]->userdata, s);
+}
+
+int manager_begin_session(Manager *m, const char *chroot_name, const char *name, const Limits *limits,
+                          const BeginFlags *flags, Call call, Session **ret, Error *e) {
+        _cleanup_(catalog_freep) Catalog *c = NULL;
+        _cleanup_free_ char *generated = NULL;
+        const Chroot *chroot;
+        const char *id = name;
+        int r;
+
+        r = check_name(chroot_name, "chroot", e);
+        if (r >= 0 && *name)
+                r = check_name(name, "session", e);
+        if (r >= 0)
+                r = check_accounts(flags->add_accounts, e);
+        if (r >= 0 && flags->union_type)
+                r = check_union_type(flags->union_type, e);
+        if (r < 0)
+                return r;
+        r = manager_load_catalog(m, &c);
+        if (r < 0)
+                return error_set(e, ERROR_FAILED, r, "Cannot read the chroot definitions: %s", strerror(-r));
+        for (char **w = c->warnings; w && *w; w++)
+                log_warning("%s", *w);
+        chroot = catalog_find(c, chroot_name);
+        if (!chroot)
+                return error_set(e, ERROR_NO_SUCH_CHROOT, ENOENT, "No chroot '%s': none in %s or %s has that name or alias",
+                                 chroot_name, m->paths.sbuild_dir, m->paths.confd_dir);
+        if (!*name) {
+                r = session_id_generate(chroot->name, &generated);
+                if (r < 0)
+                        return error_set(e, ERROR_INVALID_NAME, r, "Cannot make a session id from chroot name '%s': %s",
+                                         chroot->name, strerror(-r));
+                id = generated;
+        }
+        if (manager_get_session(m, id))
+                return error_set(e, ERROR_SESSION_EXISTS, EEXIST, "Session '%s' already exists", id);
+        if (manager_n_sessions(m) >= MANAGER_SESSIONS_MAX)
+                return error_set(e, ERROR_LIMIT_EXCEEDED, EBUSY, "There are already %d sessions: end some first",
+                                 MANAGER_SESSIONS_MAX);
+        return session_begin(m, chroot, id, limits, flags, call, ret, e);
+}
+
+Session *manager_find_session(Manager *m, const char *id, Error *e) {
+        Session *s;
+
+        if (check_name(id, "session", e) < 0)
+                return NULL;
+        s = manager_get_session(m, id);
+        if (!s)
+                (void) error_set(e, ERROR_NO_SUCH_SESSION, ENOENT, "No session '%s'", id);
+        return s;
+}
+
+int manager_collect_garbage(Manager *m, char ***ret_removed, Error *e) {
+        int r;
+
+        r = manager_collect_bases(m, true, ret_removed);
+        if (r < 0)
+                return error_set(e, ERROR_FAILED, r, "Cannot list %s: %s", m->paths.bases_dir, strerror(-r));
+        (void) systemd_stop_stale(m->systemd, manager_unit_in_use, m);
+        return 0;
 }
 
 unsigned manager_n_sessions(Manager *m) {

@@ -3,21 +3,23 @@
 
 #include <stdbool.h>
 #include <sys/stat.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "catalog.h"
+#include "errors.h"
+#include "frontend.h"
 #include "idmap.h"
 #include "paths.h"
 #include "systemd.h"
 
-typedef struct Session Session;
+typedef struct BeginFlags BeginFlags;
 
-#define MANAGER_CALLER_CACHE 32
+#define MANAGER_FRONTENDS_MAX 4
 
 typedef struct Manager {
         sd_event *event;
-        sd_bus *bus;
+        const Frontend *frontends[MANAGER_FRONTENDS_MAX]; /* told of sessions added, removed, changed */
+        unsigned n_frontends;
         Paths paths;
         int sessions_dirfd;
         int bases_dirfd;        /* copy-on-write bases (base.h) */
@@ -31,8 +33,6 @@ typedef struct Manager {
         const char *subgid_path;
         SystemdClient *systemd; /* the user manager, for scopes and slices */
         char *slices_cgroup;    /* cgroup2 directory of chrootd.slice, or NULL */
-        char *callers[MANAGER_CALLER_CACHE]; /* unique bus names known to be our own uid (manager-dbus.c) */
-        unsigned callers_next;
 } Manager;
 
 /* Set up paths and state directories. Returns 0 or -errno. */
@@ -41,6 +41,27 @@ Manager *manager_free(Manager *m);
 static inline void manager_freep(Manager **m) {
         manager_free(*m);
 }
+
+/* A front end to be told of sessions (frontend.h); it stays attached until the manager
+ * is freed, and must outlive it. Returns 0 or -ENOSPC. */
+int manager_attach_frontend(Manager *m, const Frontend *fe);
+
+/* Tell every front end. */
+void manager_emit_added(Manager *m, Session *s);
+void manager_emit_removed(Manager *m, Session *s);
+void manager_emit_state_changed(Manager *m, Session *s);
+
+/* BeginSession: check the names (name may be "" for a generated id), find the chroot,
+ * and begin a session of it (session_begin()); call is answered when it is ready. */
+int manager_begin_session(Manager *m, const char *chroot_name, const char *name, const Limits *limits,
+                          const BeginFlags *flags, Call call, Session **ret, Error *e);
+
+/* The session a caller names: ERROR_INVALID_NAME or ERROR_NO_SUCH_SESSION if none. */
+Session *manager_find_session(Manager *m, const char *id, Error *e);
+
+/* CollectGarbage: remove every base no session uses and units of ours that nothing
+ * uses; *ret_removed gets the bases' keys. */
+int manager_collect_garbage(Manager *m, char ***ret_removed, Error *e);
 
 /* Most sessions one user may have at once. */
 #define MANAGER_SESSIONS_MAX 1024

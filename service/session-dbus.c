@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "session-dbus.h"
 #include "cgroup.h"
-#include "errors.h"
 #include "names.h"
+#include "options.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -10,23 +10,36 @@
 #include <sys/stat.h>
 #include <signal.h>
 
-/* Limits on what one Run may ask for. */
-#define RUN_ARGV_MAX 4096
-#define RUN_ENV_MAX 4096
-#define RUN_STRINGS_BYTES_MAX (1024 * 1024)
-#define RUN_USER_MAX 256
-#define RUN_DIRECTORY_MAX 4096
-#define SESSION_RUNS_MAX 256
+BusFrontend *bus_frontend_of(sd_bus_message *m) {
+        return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+}
+
+Call bus_call(BusFrontend *bf, sd_bus_message *m) {
+        return (Call) { .frontend = &bf->frontend, .data = sd_bus_message_ref(m) };
+}
+
+int bus_set_error(sd_bus_error *error, const Error *e) {
+        _cleanup_free_ char *name = strf(BUS_ERROR_PREFIX "%s", error_kind_to_string(e->kind ?: ERROR_FAILED));
+
+        if (!name)
+                return -ENOMEM;
+        (void) sd_bus_error_setf(error, name, "%s", strempty(e->message));
+        return e->errnum > 0 ? -e->errnum : -EINVAL;
+}
+
+int bus_session_path(const Session *s, char **ret) {
+        return sd_bus_path_encode(BUS_SESSION_PREFIX, s->rec.id, ret);
+}
 
 int session_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                         sd_bus_error *error) {
-        Manager *m = userdata;
+        BusFrontend *bf = userdata;
         _cleanup_free_ char *id = NULL;
         Session *s;
 
-        if (sd_bus_path_decode(path, "/org/chrootd1/session", &id) <= 0)
+        if (sd_bus_path_decode(path, BUS_SESSION_PREFIX, &id) <= 0)
                 return 0;
-        s = manager_get_session(m, id);
+        s = manager_get_session(bf->manager, id);
         if (!s)
                 return 0;
         *found = s;
@@ -34,94 +47,65 @@ int session_object_find(sd_bus *bus, const char *path, const char *interface, vo
 }
 
 int session_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusFrontend *bf = userdata;
         _cleanup_strv_free_ char **l = NULL;
 
-        for (Session *s = m->sessions; s; s = s->next)
-                if (strv_extend(&l, s->object_path) < 0)
+        for (Session *s = bf->manager->sessions; s; s = s->next) {
+                char *p;
+                if (bus_session_path(s, &p) < 0 || strv_consume(&l, p) < 0)
                         return -ENOMEM;
+        }
         *nodes = TAKE_PTR(l);
         return 1;
 }
 
-static void reply_error(sd_bus_message *m, const Outcome *o) {
-        int r = sd_bus_reply_method_errorf(m, o->error_name, "%s", strempty(o->error_message));
-        if (r < 0)
-                log_warning("Failed to send an error reply: %s", strerror(-r));
+void bus_emit_state_changed(void *userdata, Session *s) {
+        BusFrontend *bf = userdata;
+        _cleanup_free_ char *path = NULL;
+
+        if (bus_session_path(s, &path) >= 0)
+                (void) sd_bus_emit_properties_changed(bf->bus, path, "org.chrootd1.Session", "State", NULL);
 }
 
-void session_reply_begin(Session *s, const Outcome *o) {
-        int r;
+void bus_emit_added(void *userdata, Session *s) {
+        BusFrontend *bf = userdata;
+        _cleanup_free_ char *path = NULL;
 
-        if (!s->begin_message)
-                return;
-        if (o->error_name) {
-                reply_error(s->begin_message, o);
-                return;
-        }
-        r = sd_bus_reply_method_return(s->begin_message, "so", s->rec.id, s->object_path);
-        if (r < 0)
-                log_warning("Failed to reply to BeginSession: %s", strerror(-r));
+        if (bus_session_path(s, &path) >= 0)
+                (void) sd_bus_emit_signal(bf->bus, "/org/chrootd1", "org.chrootd1.Manager", "SessionNew", "sso",
+                                          s->rec.id, s->rec.chroot, path);
 }
 
-void session_reply_run(Run *run, const Outcome *o) {
-        int r;
+void bus_emit_removed(void *userdata, Session *s) {
+        BusFrontend *bf = userdata;
+        _cleanup_free_ char *path = NULL;
 
-        if (o->error_name) {
-                reply_error(run->message, o);
-                return;
-        }
-        r = sd_bus_reply_method_return(run->message, "si",
-                                       o->timed_out ? "timeout" : o->killed ? "killed" : "exited", o->value);
-        if (r < 0)
-                log_warning("Failed to reply to Run: %s", strerror(-r));
+        if (bus_session_path(s, &path) >= 0)
+                (void) sd_bus_emit_signal(bf->bus, "/org/chrootd1", "org.chrootd1.Manager", "SessionRemoved", "so",
+                                          s->rec.id, path);
 }
 
-/* An empty reply, or the outcome's error. */
-static void reply_empty(sd_bus_message *m, const Outcome *o, const char *method) {
-        int r;
-
-        if (o->error_name) {
-                reply_error(m, o);
-                return;
-        }
-        r = sd_bus_reply_method_return(m, NULL);
-        if (r < 0)
-                log_warning("Failed to reply to %s: %s", method, strerror(-r));
-}
-
-void session_reply_end(Session *s, sd_bus_message *m, const Outcome *o) {
-        reply_empty(m, o, "End");
-}
-
-void session_emit_state_changed(Session *s) {
-        (void) sd_bus_emit_properties_changed(s->manager->bus, s->object_path, "org.chrootd1.Session", "State", NULL);
-}
-
-void session_emit_new(Session *s) {
-        (void) sd_bus_emit_signal(s->manager->bus, "/org/chrootd1", "org.chrootd1.Manager", "SessionNew", "sso",
-                                  s->rec.id, s->rec.chroot, s->object_path);
-}
-
-void session_emit_removed(Session *s) {
-        (void) sd_bus_emit_signal(s->manager->bus, "/org/chrootd1", "org.chrootd1.Manager", "SessionRemoved", "so",
-                                  s->rec.id, s->object_path);
-}
-
-void session_reply_set_limits(sd_bus_message *m, const Outcome *o) {
-        reply_empty(m, o, "SetLimits");
-}
-
-/* An a{sv} may name a key twice; which one would win is nobody's guess, so that is
- * refused. Returns 0, or a negative errno with error set. */
+/* An a{sv} may name a key twice; which one would win is nobody's guess. */
 static int option_once(char ***seen, const char *key, sd_bus_error *error) {
-        if (strv_contains(*seen, key))
-                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Option '%s' is given twice", key);
-        return strv_extend(seen, key) < 0 ? -ENOMEM : 0;
+        _cleanup_(error_done) Error e = {};
+
+        if (check_option_once(seen, key, &e) < 0)
+                return bus_set_error(error, &e);
+        return 0;
+}
+
+/* A value the core judged. */
+static int checked(int r, Error *e, sd_bus_error *error) {
+        if (r < 0) {
+                r = bus_set_error(error, e);
+                error_done(e);
+        }
+        return r;
 }
 
 int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bus_error *error) {
         _cleanup_strv_free_ char **seen = NULL;
+        _cleanup_(error_done) Error e = {};
         _cleanup_(begin_flags_done) BeginFlags flags = {};
         Limits l = {};
         int r;
@@ -144,7 +128,7 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
 
                         r = sd_bus_message_read(m, "v", "b", &b);
                         if (r < 0)
-                                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
                                                          "Option '%s' must be a boolean (b)", key);
                         if (streq(key, "add-login"))
                                 flags.add_login = b;
@@ -162,12 +146,8 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                         if (r >= 0)
                                 r = sd_bus_message_read_strv(m, &flags.add_accounts);
                         if (r < 0)
-                                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
                                                          "Option 'add-accounts' must be a list of account names (as)");
-                        for (char **a = flags.add_accounts; *a; a++)
-                                if (!**a || strlen(*a) > 256 || strpbrk(*a, ":\n/"))
-                                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                                                 "Option 'add-accounts': '%s' is not an account name", *a);
                         r = sd_bus_message_exit_container(m);
                         if (r >= 0)
                                 r = sd_bus_message_exit_container(m);
@@ -179,29 +159,27 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                         const char *u;
 
                         r = sd_bus_message_read(m, "v", "s", &u);
-                        if (r < 0 || (!streq(u, "overlay") && !streq(u, "none")))
-                                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                                         "Option 'union-type' must be the string \"overlay\" or \"none\"");
+                        if (r < 0)
+                                u = NULL;
+                        r = checked(check_union_type(u, &e), &e, error);
+                        if (r < 0)
+                                return r;
                         flags.union_type = u; /* lives as long as the message */
                         r = sd_bus_message_exit_container(m);
                         if (r < 0)
                                 return r;
                         continue;
                 }
-                dest = streq(key, "memory-max") ? &l.memory_max
-                       : streq(key, "tasks-max") ? &l.tasks_max
-                       : streq(key, "cpu-weight") ? &l.cpu_weight
-                                                  : NULL;
+                dest = limits_field(&l, key);
                 if (!dest)
-                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Unknown option '%s'", key);
+                        return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument", "Unknown option '%s'", key);
                 r = sd_bus_message_read(m, "v", "t", &v);
                 if (r < 0)
-                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                        return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
                                                  "Option '%s' must be a number (t)", key);
-                if (v == 0 || (dest == &l.cpu_weight && v > 10000))
-                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                                 "Option '%s' out of range: %" PRIu64 "%s", key, v,
-                                                 dest == &l.cpu_weight ? " (1..10000)" : " (at least 1)");
+                r = checked(check_limit(key, v, &e), &e, error);
+                if (r < 0)
+                        return r;
                 *dest = v;
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
@@ -221,6 +199,7 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
 }
 
 static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(error_done) Error e = {};
         Session *s = userdata;
         Limits l;
         int r;
@@ -228,46 +207,39 @@ static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = bus_read_limits(m, &l, NULL, error);
         if (r < 0)
                 return r;
-        if (!limits_any(&l))
-                return sd_bus_error_set(error, CHROOTD_ERROR_INVALID_ARGUMENT, "No limit given");
-        r = session_set_limits(s, &l, m);
-        if (r == -EBUSY)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_NOT_READY, "Session '%s' is %s, not ready", s->rec.id,
-                                         session_state_to_string(s->rec.state));
-        if (r == -EALREADY)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_NOT_READY,
-                                         "Session '%s' is already changing its limits", s->rec.id);
-        if (r < 0)
-                return r;
+        Call call = bus_call(bus_frontend_of(m), m);
+        r = session_set_limits(s, &l, call, &e);
+        if (r < 0) {
+                sd_bus_message_unref(call.data);
+                return bus_set_error(error, &e);
+        }
         return 1; /* replied once systemd applied them */
 }
 
 int bus_session_end(Session *s, sd_bus_message *m, sd_bus_error *error) {
-        int r = session_end(s, m);
-        if (r < 0)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_FAILED, "Cannot end session '%s': %s", s->rec.id,
-                                         strerror(-r));
+        _cleanup_(error_done) Error e = {};
+        Call call = bus_call(bus_frontend_of(m), m);
+        int r;
+
+        r = session_end(s, call, &e);
+        if (r < 0) {
+                sd_bus_message_unref(call.data);
+                return bus_set_error(error, &e);
+        }
         return 1; /* replied once the session is gone */
 }
 
 static int method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Session *s = userdata;
+        _cleanup_(error_done) Error e = {};
         int32_t sig;
         int r;
 
         r = sd_bus_message_read(m, "i", &sig);
         if (r < 0)
                 return r;
-        /* SIGSTOP cannot be passed on by the command's init (it cannot catch it). */
-        if (sig <= 0 || sig >= _NSIG || sig == SIGSTOP)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Cannot send signal %d%s", (int) sig,
-                                         sig == SIGSTOP ? " (SIGSTOP cannot be passed on; use SIGTSTP)" : "");
-        r = session_kill(s, sig);
-        if (r == -EBUSY)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_NOT_READY, "Session '%s' is %s, not ready", s->rec.id,
-                                         session_state_to_string(s->rec.state));
+        r = session_kill(userdata, sig, &e);
         if (r < 0)
-                return r;
+                return bus_set_error(error, &e);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -275,7 +247,8 @@ static int method_end(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return bus_session_end(userdata, m, error);
 }
 
-typedef struct RunRequest {
+/* A Run as read from its message: strings point into it, lists are owned. */
+typedef struct BusRun {
         char **argv;
         char **environment;
         char **setenv;
@@ -284,29 +257,12 @@ typedef struct RunRequest {
         const char *network;
         uint64_t timeout_usec;
         int stdio[3];
-        int null_fd;
-} RunRequest;
+} BusRun;
 
-static void run_request_done(RunRequest *q) {
+static void bus_run_done(BusRun *q) {
         strv_free(q->argv);
         strv_free(q->environment);
         strv_free(q->setenv);
-        safe_close(q->null_fd);
-}
-
-static int check_strings(char **l, size_t max_count, size_t *bytes, const char *what, sd_bus_error *error) {
-        size_t n = 0;
-
-        for (char **i = l; i && *i; i++, n++) {
-                *bytes += strlen(*i) + 1;
-                if (n >= max_count)
-                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Too many %s (at most %zu)",
-                                                 what, max_count);
-        }
-        if (*bytes > RUN_STRINGS_BYTES_MAX)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                         "argv, environment and setenv exceed %d bytes", RUN_STRINGS_BYTES_MAX);
-        return 0;
 }
 
 /* The value of an "as" option. An empty list is kept as one (an empty environment),
@@ -316,7 +272,7 @@ static int read_strv_option(sd_bus_message *m, const char *key, char ***dest, sd
 
         r = sd_bus_message_enter_container(m, 'v', "as");
         if (r < 0)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
                                          "Option '%s' must be a string array (as)", key);
         r = sd_bus_message_read_strv(m, dest);
         if (r < 0)
@@ -329,31 +285,10 @@ static int read_strv_option(sd_bus_message *m, const char *key, char ***dest, sd
         return 0;
 }
 
-/* A command's standard stream is a file, pipe, socket or character device (a tty,
- * /dev/null). Anything else handed in is a client's mistake at best: a directory (or an
- * O_PATH fd) would let the command leave the tree with fchdir() or openat(), and an
- * anonymous inode (a pidfd, an epoll or event fd) is the client's own machinery. */
-static int check_stream_fd(int fd, const char *key, sd_bus_error *error) {
-        struct stat st;
-        int flags;
-
-        flags = fcntl(fd, F_GETFL);
-        if (flags < 0 || fstat(fd, &st) < 0)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Option '%s': bad file descriptor", key);
-        if ((flags & O_PATH) || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode)))
-                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                         "Option '%s': a %s cannot be a command's standard stream (only a file, pipe, "
-                                         "socket or character device)", key,
-                                         flags & O_PATH ? "path-only descriptor"
-                                         : S_ISDIR(st.st_mode) ? "directory"
-                                         : S_ISBLK(st.st_mode) ? "block device"
-                                                                : "descriptor that is not a file");
-        return 0;
-}
-
-static int read_run_options(sd_bus_message *m, RunRequest *q, sd_bus_error *error) {
+static int read_run_options(sd_bus_message *m, BusRun *q, sd_bus_error *error) {
         static const char *const fd_names[3] = { "stdin", "stdout", "stderr" };
         _cleanup_strv_free_ char **seen = NULL;
+        _cleanup_(error_done) Error e = {};
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -373,9 +308,9 @@ static int read_run_options(sd_bus_message *m, RunRequest *q, sd_bus_error *erro
                         if (streq(key, fd_names[i])) {
                                 r = sd_bus_message_read(m, "v", "h", &q->stdio[i]);
                                 if (r < 0)
-                                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                        return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
                                                                  "Option '%s' must be a file descriptor (h)", key);
-                                r = check_stream_fd(q->stdio[i], key, error);
+                                r = checked(check_stream_fd(q->stdio[i], key, &e), &e, error);
                                 if (r < 0)
                                         return r;
                                 done = true;
@@ -387,19 +322,19 @@ static int read_run_options(sd_bus_message *m, RunRequest *q, sd_bus_error *erro
                                                                                                      : &q->network;
                         r = sd_bus_message_read(m, "v", "s", dest);
                         if (r < 0)
-                                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
                                                          "Option '%s' must be a string (s)", key);
                 } else if (streq(key, "timeout")) {
                         r = sd_bus_message_read(m, "v", "t", &q->timeout_usec);
                         if (r < 0)
-                                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
+                                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
                                                          "Option 'timeout' must be microseconds (t)");
                 } else if (streq(key, "environment") || streq(key, "setenv")) {
                         r = read_strv_option(m, key, streq(key, "setenv") ? &q->setenv : &q->environment, error);
                         if (r < 0)
                                 return r;
                 } else
-                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Unknown option '%s'", key);
+                        return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument", "Unknown option '%s'", key);
 
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
@@ -410,60 +345,12 @@ static int read_run_options(sd_bus_message *m, RunRequest *q, sd_bus_error *erro
         return sd_bus_message_exit_container(m);
 }
 
-/* Entries of an environment or setenv list: KEY=VALUE with a non-empty KEY (which
- * so holds no '='), at most RUN_ENV_MAX of them. */
-static int check_env(char **l, const char *option, size_t *bytes, sd_bus_error *error) {
-        int r;
-
-        r = check_strings(l, RUN_ENV_MAX, bytes, streq(option, "setenv") ? "setenv entries" : "environment variables",
-                          error);
-        if (r < 0)
-                return r;
-        for (char **e = l; e && *e; e++) {
-                const char *eq = strchr(*e, '=');
-                if (!eq || eq == *e)
-                        return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                                 "Entry '%s' of option '%s' is not KEY=VALUE", *e, option);
-        }
-        return 0;
-}
-
-static int validate_run_request(RunRequest *q, sd_bus_error *error) {
-        size_t bytes = 0;
-        int r;
-
-        /* An empty argv is the user's login shell, which the command's init finds. */
-        if (q->argv[0] && !q->argv[0][0])
-                return sd_bus_error_set(error, CHROOTD_ERROR_INVALID_ARGUMENT, "argv[0] is an empty string");
-        r = check_strings(q->argv, RUN_ARGV_MAX, &bytes, "arguments", error);
-        if (r < 0)
-                return r;
-        r = check_env(q->environment, "environment", &bytes, error);
-        if (r < 0)
-                return r;
-        r = check_env(q->setenv, "setenv", &bytes, error);
-        if (r < 0)
-                return r;
-        if (!q->user || !*q->user || strlen(q->user) > RUN_USER_MAX || strpbrk(q->user, ":\n/"))
-                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT, "Invalid user name '%s'",
-                                         strempty(q->user));
-        if (q->directory[0] != '/' || strlen(q->directory) > RUN_DIRECTORY_MAX)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                         "Directory '%s' is not an absolute path", q->directory);
-        if (!streq(q->network, "host") && !streq(q->network, "none"))
-                return sd_bus_error_setf(error, CHROOTD_ERROR_INVALID_ARGUMENT,
-                                         "Network '%s' is neither \"host\" nor \"none\"", q->network);
-        return 0;
-}
-
 static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(run_request_done) RunRequest q = {
-                .user = "root", .directory = "/", .network = "host",
-                .stdio = { -EBADF, -EBADF, -EBADF }, .null_fd = -EBADF,
+        _cleanup_(bus_run_done) BusRun q = {
+                .user = "root", .directory = "/", .network = "host", .stdio = { -EBADF, -EBADF, -EBADF },
         };
-        _cleanup_free_ char *error_message = NULL;
-        const char *error_name = NULL;
-        Session *s = userdata;
+        _cleanup_(error_done) Error e = {};
+        bool network_none;
         int r;
 
         r = sd_bus_message_read_strv(m, &q.argv);
@@ -474,27 +361,9 @@ static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         r = read_run_options(m, &q, error);
         if (r < 0)
                 return r;
-        r = validate_run_request(&q, error);
+        r = check_run(q.argv, q.environment, q.setenv, q.user, q.directory, q.network, &network_none, &e);
         if (r < 0)
-                return r;
-        if (s->n_runs >= SESSION_RUNS_MAX)
-                return sd_bus_error_setf(error, CHROOTD_ERROR_LIMIT_EXCEEDED,
-                                         "Session '%s' already runs %d commands", s->rec.id, SESSION_RUNS_MAX);
-        if (manager_n_runs(s->manager) >= manager_runs_max(s->manager))
-                return sd_bus_error_setf(error, CHROOTD_ERROR_LIMIT_EXCEEDED,
-                                         "The service already runs %u commands, all its limit on open files "
-                                         "(RLIMIT_NOFILE %" PRIu64 ") leaves room for",
-                                         manager_n_runs(s->manager), rlimit_nofile_current());
-
-        for (int i = 0; i < 3; i++)
-                if (q.stdio[i] < 0) {
-                        if (q.null_fd < 0) {
-                                q.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-                                if (q.null_fd < 0)
-                                        return -errno;
-                        }
-                        q.stdio[i] = q.null_fd;
-                }
+                return bus_set_error(error, &e);
 
         RunParams p = {
                 .argv = q.argv,
@@ -502,14 +371,16 @@ static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 .setenv = q.setenv,
                 .user = q.user,
                 .directory = q.directory,
-                .network_none = streq(q.network, "none"),
+                .network_none = network_none,
                 .timeout_usec = q.timeout_usec,
                 .stdio = { q.stdio[0], q.stdio[1], q.stdio[2] },
         };
-        r = session_run(s, &p, m, &error_name, &error_message);
-        if (r < 0)
-                return sd_bus_error_setf(error, error_name ? error_name : CHROOTD_ERROR_FAILED, "%s",
-                                         error_message ? error_message : strerror(-r));
+        Call call = bus_call(bus_frontend_of(m), m);
+        r = session_run(userdata, &p, call, &e);
+        if (r < 0) {
+                sd_bus_message_unref(call.data);
+                return bus_set_error(error, &e);
+        }
         return 1; /* replied when the command ends */
 }
 
@@ -526,34 +397,18 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
                         : streq(property, "Chroot")        ? s->rec.chroot
                         : streq(property, "UnionType")     ? (session_is_overlay(s) ? "overlay" : "none")
                                                            : NULL;
-        _cleanup_free_ char *root = NULL, *why = NULL;
+        _cleanup_free_ char *root = NULL;
 
         if (v)
                 return sd_bus_message_append(reply, "s", v);
         /* RootDirectory */
-        root = session_root_directory(s, &why);
-        if (!root && why)
-                log_warning("Session '%s' has no tree on the host: %s", s->rec.id, why);
+        root = session_root_directory(s);
         return sd_bus_message_append(reply, "s", strempty(root));
 }
 
-/* The share of the tarball read so far: the unpack child reads through a file
- * description shared with progress_fd. Directory chroots report 0 until ready. */
 static int property_get_progress(sd_bus *bus, const char *path, const char *interface, const char *property,
                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Session *s = userdata;
-        double p = 0;
-
-        if (s->rec.state == SESSION_READY)
-                p = 1;
-        else if (s->rec.state == SESSION_PREPARING && s->progress_fd >= 0 && s->progress_size > 0) {
-                off_t o = lseek(s->progress_fd, 0, SEEK_CUR);
-                if (o > 0)
-                        p = (double) o / (double) s->progress_size;
-                if (p > 1)
-                        p = 1;
-        }
-        return sd_bus_message_append(reply, "d", p);
+        return sd_bus_message_append(reply, "d", session_progress(userdata));
 }
 
 static int property_get_commands(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -63,11 +63,19 @@ int remove_after_map(void *userdata);
 int repack_after_map(void *userdata);
 
 /* session.c */
+/* ERROR_NOT_READY unless the session is ready. */
+int session_check_ready(const Session *s, Error *e);
 void session_continue_end(Session *s);
 char *session_lower_path(Session *s);
 
 /* session-run.c */
+/* Freeing a Run answers its call (Failed) if it still waits, and kills its init. */
 Run *run_free(Run *run);
+/* A ready host-tree session's tree stays reachable from the host: its leader (whose
+ * view the session's tree link points into) is started if it is not running. */
+void session_keep_tree(Session *s);
+/* Pass sig on to every command (SIGKILL also ends inits still waiting for theirs). */
+void session_signal_runs(Session *s, int sig);
 /* End: SIGKILL to every command's init; the spare goes at once. */
 void session_kill_runs(Session *s);
 void session_drop_spare(Session *s);

@@ -5,7 +5,7 @@
  * of its own, so that the next Run waits neither for a fork nor for systemd. */
 #include "session-private.h"
 #include "report.h"
-#include "session-dbus.h"
+#include "options.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -34,6 +34,12 @@ static void run_signal(Run *run, int sig) {
 Run *run_free(Run *run) {
         if (!run)
                 return NULL;
+        if (call_is_set(&run->call)) {
+                Outcome o = {};
+                (void) error_set(&o.error, ERROR_FAILED, ECANCELED, "The service is stopping");
+                run->call.frontend->ops->run_done(run->call.data, run, &o);
+                outcome_done(&o);
+        }
         sd_event_source_unref(run->timer);
         sd_event_source_unref(run->source);
         sd_event_source_unref(run->report_source);
@@ -45,7 +51,6 @@ Run *run_free(Run *run) {
         safe_close(run->params_fd);
         for (int i = 0; i < 3; i++)
                 safe_close(run->stdio[i]);
-        sd_bus_message_unref(run->message);
         outcome_done(&run->failure);
         free(run->unit);
         free(run->description);
@@ -69,12 +74,8 @@ void session_stop_leader(Session *s) {
 }
 
 /* Kill a command's init; run_finish replies with why (first reason wins). */
-static void run_fail(Run *run, char *message) {
-        if (!run->failure.error_name) {
-                run->failure.error_name = CHROOTD_ERROR_FAILED;
-                run->failure.error_message = message;
-        } else
-                free(message);
+static void run_fail(Run *run, int r, const char *what, const char *why) {
+        (void) error_set(&run->failure.error, ERROR_FAILED, r, "%s: %s", what, why ? why : strerror(-r));
         run_signal(run, SIGKILL);
 }
 
@@ -98,28 +99,27 @@ static void run_finish(Run *run) {
         if (run->timed_out) {
                 o.timed_out = true;
                 o.value = SIGKILL;
-        } else if (rep->have_error) {
-                o.error_name = child_error_to_bus_name(rep->error_kind);
-                o.error_message = strdup(rep->message);
-        } else if (run->failure.error_name) {
-                o = run->failure;
-                run->failure = (Outcome) {};
-        } else if (rep->have_status) {
+        } else if (rep->have_error)
+                (void) error_set(&o.error, child_error_kind(rep->error_kind), rep->error, "%s", rep->message);
+        else if (error_is_set(&run->failure.error))
+                error_move(&o.error, &run->failure.error);
+        else if (rep->have_status) {
                 o.killed = !WIFEXITED(rep->wstatus);
                 o.value = WIFEXITED(rep->wstatus) ? WEXITSTATUS(rep->wstatus) : WTERMSIG(rep->wstatus);
-        } else if (s->rec.state == SESSION_ENDING) {
-                o.error_name = CHROOTD_ERROR_SESSION_ENDED;
-                o.error_message = strf("Session '%s' was ended while the command ran", s->rec.id);
-        } else if (run->dispatched || run->killed) {
+        } else if (s->rec.state == SESSION_ENDING)
+                (void) error_set(&o.error, ERROR_SESSION_ENDED, ECANCELED, "Session '%s' was ended while the command ran",
+                                 s->rec.id);
+        else if (run->dispatched || run->killed) {
                 /* The init ends without a report only by SIGKILL: Kill(SIGKILL), systemd,
                  * the OOM killer, or its leader's death. It takes the command with it. */
                 o.killed = true;
                 o.value = SIGKILL;
-        } else {
-                o.error_name = CHROOTD_ERROR_FAILED;
-                o.error_message = strdup("The command's init exited before it was given the command");
-        }
-        session_reply_run(run, &o);
+        } else
+                (void) error_set(&o.error, ERROR_FAILED, 0, "The command's init exited before it was given the command");
+        Call call = run->call;
+        run->call = CALL_NULL;
+        if (call_is_set(&call))
+                call.frontend->ops->run_done(call.data, run, &o);
         outcome_done(&o);
 
         for (Run **i = &s->runs; *i; i = &(*i)->next)
@@ -176,7 +176,7 @@ static void run_dispatch(Run *run) {
                 run->stdio[i] = safe_close(run->stdio[i]);
         run->t_dispatched = now_monotonic_usec();
         if (r < 0) {
-                run_fail(run, strf("Cannot give the command to its init: %s", strerror(-r)));
+                run_fail(run, r, "Cannot give the command to its init", NULL);
                 return;
         }
         (void) fcntl(rp[0], F_SETFL, O_NONBLOCK);
@@ -184,6 +184,8 @@ static void run_dispatch(Run *run) {
         run->dispatched = true;
         /* Without this watch the Run still ends, when the init exits. */
         (void) sd_event_add_io(s->manager->event, &run->report_source, run->report_fd, EPOLLIN, on_run_report, run);
+        if (call_is_set(&run->call) && run->call.frontend->ops->run_started)
+                run->call.frontend->ops->run_started(run->call.data, run);
         session_make_spare(s);
 }
 
@@ -200,11 +202,11 @@ static void on_run_scope(int r, const char *message, void *userdata) {
                         log_debug("No scope for a spare init of session '%s': %s", s->rec.id, strempty(message));
                         session_drop_spare(s);
                 } else
-                        run_fail(run, strf("systemd did not make a scope for the command: %s", strempty(message)));
+                        run_fail(run, r, "systemd did not make a scope for the command", message);
                 return;
         }
         run->scope_ready = true;
-        if (run->message)
+        if (run->has_command)
                 run_dispatch(run);
 }
 
@@ -311,7 +313,7 @@ static void session_record_leader(Session *s) {
 }
 
 /* The session's leader, started if it is not running. */
-static int session_ensure_leader(Session *s, const char **ret_error_name, char **ret_error) {
+static int session_ensure_leader(Session *s, Error *e) {
         _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL;
         IdMap map;
         int r;
@@ -320,17 +322,15 @@ static int session_ensure_leader(Session *s, const char **ret_error_name, char *
                 return 0;
         session_stop_leader(s);
         session_drop_spare(s);
-        r = manager_idmap(s->manager, &map, ret_error);
-        if (r < 0) {
-                *ret_error_name = CHROOTD_ERROR_NO_SUBORDINATE_IDS;
-                return r;
-        }
+        r = manager_idmap(s->manager, &map, &error);
+        if (r < 0)
+                return error_set(e, ERROR_NO_SUBORDINATE_IDS, r, "%s", error ? error : strerror(-r));
         if (session_is_overlay(s)) {
                 lower = session_lower_path(s);
                 upper = strf("%s/upper", s->dir);
                 work = strf("%s/work", s->dir);
                 if (!lower || !upper || !work)
-                        return -ENOMEM;
+                        return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
         }
         LeaderParams p = {
                 .map = &map, .map_flags = session_map_flags(s), .tree = s->tree, .lower = lower, .upper = upper, .work = work,
@@ -340,17 +340,16 @@ static int session_ensure_leader(Session *s, const char **ret_error_name, char *
         uint64_t t0 = now_monotonic_usec();
         r = leader_start(&p, &s->leader, &error);
         log_debug("Leader of '%s' started in %.2f ms", s->rec.id, (now_monotonic_usec() - t0) / 1000.0);
-        if (r < 0) {
-                *ret_error = session_is_overlay(s) ? strf("Cannot mount the session's overlay: %s", error ? error : strerror(-r))
-                                                   : strf("Cannot start the session's leader: %s", error ? error : strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return error_set(e, ERROR_FAILED, r, "%s: %s",
+                                 session_is_overlay(s) ? "Cannot mount the session's overlay"
+                                                       : "Cannot start the session's leader",
+                                 error ? error : strerror(-r));
         session_record_leader(s);
         r = sd_event_add_io(s->manager->event, &s->leader_source, s->leader.sock, EPOLLIN, on_leader_answer, s);
         if (r < 0) {
                 session_stop_leader(s);
-                *ret_error = strf("Cannot watch the session's leader: %s", strerror(-r));
-                return r;
+                return error_set(e, ERROR_FAILED, r, "Cannot watch the session's leader: %s", strerror(-r));
         }
         if (s->rec.host_tree) {
                 r = session_link_tree(s);
@@ -360,24 +359,28 @@ static int session_ensure_leader(Session *s, const char **ret_error_name, char *
         return 0;
 }
 
-char *session_root_directory(Session *s, char **ret_error) {
+char *session_root_directory(const Session *s) {
         /* Only sessions begun for it: a host tool that follows a path into the tree
          * follows the tree's symlinks, which belong to root inside, onto the host. */
-        if (!s->rec.host_tree)
+        if (!s->rec.host_tree || s->rec.state != SESSION_READY)
                 return NULL;
         if (!session_is_overlay(s))
                 return strdup(s->tree);
-        if (s->rec.state != SESSION_READY)
-                return NULL;
-        const char *error_name;
-        if (session_ensure_leader(s, &error_name, ret_error) < 0)
-                return NULL;
         return strf("%s/tree", s->dir);
+}
+
+void session_keep_tree(Session *s) {
+        _cleanup_(error_done) Error e = {};
+
+        if (!s->rec.host_tree || !session_is_overlay(s) || s->rec.state != SESSION_READY)
+                return;
+        if (session_ensure_leader(s, &e) < 0)
+                log_warning("Session '%s' has no tree on the host: %s", s->rec.id, e.message);
 }
 
 /* A Run of a new init (from leader_receive_init()), in a scope that is being made
  * (description NULL: a spare's, whose command is not known). Takes the fds. */
-static int run_attach(Session *s, const char *description, pid_t pid, int pidfd, int ctl, Run **ret, char **ret_error) {
+static int run_attach(Session *s, const char *description, pid_t pid, int pidfd, int ctl, Run **ret, Error *e) {
         _cleanup_(run_freep) Run *run = NULL;
         int r;
 
@@ -385,15 +388,13 @@ static int run_attach(Session *s, const char *description, pid_t pid, int pidfd,
         if (!run) {
                 safe_close(pidfd);
                 safe_close(ctl);
-                return -ENOMEM;
+                return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
         }
         *run = (Run) { .session = s, .pid = pid, .pidfd = pidfd, .ctl = ctl, .report_fd = -EBADF, .params_fd = -EBADF,
                        .stdio = { -EBADF, -EBADF, -EBADF } };
         r = sd_event_add_io(s->manager->event, &run->source, run->pidfd, EPOLLIN, on_init_exit, run);
-        if (r < 0) {
-                *ret_error = strf("Cannot watch the command's init: %s", strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return error_set(e, ERROR_FAILED, r, "Cannot watch the command's init: %s", strerror(-r));
         /* Before its command, the init goes into a scope of its own in the session's
          * slice, so that everything the command starts is tracked and can be killed. */
         r = run_scope_name(s->rec.id, run->pid, &run->unit);
@@ -406,23 +407,21 @@ static int run_attach(Session *s, const char *description, pid_t pid, int pidfd,
         if (r == -EOPNOTSUPP) {
                 run->unit = mfree(run->unit);
                 run->scope_ready = true;
-        } else if (r < 0) {
-                *ret_error = strf("Cannot ask systemd for a scope: %s", strerror(-r));
-                return r;
-        }
+        } else if (r < 0)
+                return error_set(e, ERROR_FAILED, r, "Cannot ask systemd for a scope: %s", strerror(-r));
         *ret = TAKE_PTR(run);
         return 0;
 }
 
 /* A new init from the session's leader (started, or restarted once if it died). */
-static int run_new(Session *s, const char *description, Run **ret, const char **ret_error_name, char **ret_error) {
+static int run_new(Session *s, const char *description, Run **ret, Error *e) {
         pid_t pid = 0;
         int pidfd = -EBADF, ctl = -EBADF, r = -EPIPE;
 
         /* Only a leader that hung up is dead: restarting one that is merely slow or
          * short of fds would kill every command of the session. */
         for (int attempt = 0; attempt < 2; attempt++) {
-                r = session_ensure_leader(s, ret_error_name, ret_error);
+                r = session_ensure_leader(s, e);
                 if (r < 0)
                         return r;
                 r = leader_fork_init(&s->leader, &pid, &pidfd, &ctl);
@@ -430,21 +429,17 @@ static int run_new(Session *s, const char *description, Run **ret, const char **
                         break;
                 session_stop_leader(s);
         }
-        if (r == -EMFILE || r == -ENFILE) {
-                *ret_error_name = CHROOTD_ERROR_LIMIT_EXCEEDED;
-                *ret_error = strf("The service has no file descriptors left for another command: %s", strerror(-r));
-                return r;
-        }
-        if (r < 0) {
-                *ret_error = strf("The session's leader failed: %s", strerror(-r));
-                return r;
-        }
-        return run_attach(s, description, pid, pidfd, ctl, ret, ret_error);
+        if (r == -EMFILE || r == -ENFILE)
+                return error_set(e, ERROR_LIMIT_EXCEEDED, -r,
+                                 "The service has no file descriptors left for another command: %s", strerror(-r));
+        if (r < 0)
+                return error_set(e, ERROR_FAILED, r, "The session's leader failed: %s", strerror(-r));
+        return run_attach(s, description, pid, pidfd, ctl, ret, e);
 }
 
 /* The leader's answer to the spare's request (or its end). */
 static int on_leader_answer(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
-        _cleanup_free_ char *error = NULL;
+        _cleanup_(error_done) Error error = {};
         Session *s = userdata;
         pid_t pid;
         int pidfd, ctl, r;
@@ -471,7 +466,7 @@ static int on_leader_answer(sd_event_source *source, int fd, uint32_t revents, v
         if (r >= 0)
                 r = run_attach(s, NULL, pid, pidfd, ctl, &s->spare, &error);
         if (r < 0)
-                log_debug("No spare init for session '%s': %s", s->rec.id, error ? error : strerror(-r));
+                log_debug("No spare init for session '%s': %s", s->rec.id, error.message ?: strerror(-r));
         return 0;
 }
 
@@ -483,23 +478,47 @@ static void session_make_spare(Session *s) {
         s->spare_requested = leader_request_init(&s->leader) >= 0;
 }
 
-int session_run(Session *s, const RunParams *p, sd_bus_message *message, const char **ret_error_name,
-                char **ret_error_message) {
+/* The limits on commands at once: per session, and what the service's fds allow. */
+static int session_check_runs(Session *s, Error *e) {
+        Manager *m = s->manager;
+
+        if (s->n_runs >= SESSION_RUNS_MAX)
+                return error_set(e, ERROR_LIMIT_EXCEEDED, EBUSY, "Session '%s' already runs %d commands", s->rec.id,
+                                 SESSION_RUNS_MAX);
+        if (manager_n_runs(m) >= manager_runs_max(m))
+                return error_set(e, ERROR_LIMIT_EXCEEDED, EMFILE,
+                                 "The service already runs %u commands, all its limit on open files "
+                                 "(RLIMIT_NOFILE %" PRIu64 ") leaves room for",
+                                 manager_n_runs(m), rlimit_nofile_current());
+        return 0;
+}
+
+/* The command's copy of the caller's stdio; /dev/null where none was given. */
+static int run_take_stdio(Run *run, const int stdio[3]) {
+        for (int i = 0; i < 3; i++) {
+                run->stdio[i] = stdio[i] >= 0 ? fcntl(stdio[i], F_DUPFD_CLOEXEC, 3)
+                                              : open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+                if (run->stdio[i] < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+int session_run(Session *s, const RunParams *p, Call call, Error *e) {
         _cleanup_(run_freep) Run *run = NULL;
         _cleanup_free_ char *description = NULL;
         uint64_t t_request = now_monotonic_usec();
         Run *started;
         int r;
 
-        *ret_error_name = CHROOTD_ERROR_FAILED;
-        if (s->rec.state != SESSION_READY) {
-                *ret_error_name = CHROOTD_ERROR_NOT_READY;
-                *ret_error_message = strf("Session '%s' is %s, not ready", s->rec.id, session_state_to_string(s->rec.state));
-                return -EBUSY;
-        }
+        r = session_check_ready(s, e);
+        if (r >= 0)
+                r = session_check_runs(s, e);
+        if (r < 0)
+                return r;
         description = run_description(s, p->argv);
         if (!description)
-                return -ENOMEM;
+                return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
         s->leader_timer = sd_event_source_unref(s->leader_timer);
         /* A spare asked for comes in a moment: take it, not another one. */
         if (!s->spare && s->spare_requested)
@@ -511,7 +530,7 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
                 run = TAKE_PTR(s->spare);
                 run->was_spare = true;
         } else {
-                r = run_new(s, description, &run, ret_error_name, ret_error_message);
+                r = run_new(s, description, &run, e);
                 if (r < 0) {
                         session_arm_leader_timer(s);
                         return r;
@@ -520,28 +539,22 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
         run->t_request = t_request;
 
         r = run_params_pack(p, &run->params_fd);
-        for (int i = 0; r >= 0 && i < 3; i++)
-                if ((run->stdio[i] = fcntl(p->stdio[i], F_DUPFD_CLOEXEC, 3)) < 0)
-                        r = -errno;
+        if (r >= 0)
+                r = run_take_stdio(run, p->stdio);
         for (char **a = p->argv; r >= 0 && *a; a++)
                 r = strv_extend(&run->argv, *a);
-        if (r < 0) {
-                *ret_error_message = strf("Cannot pass the command on: %s", strerror(-r));
-                session_arm_leader_timer(s);
-                return r; /* freeing run kills its init */
-        }
-        if (p->timeout_usec > 0) {
+        if (r >= 0 && p->timeout_usec > 0)
                 r = sd_event_add_time_relative(s->manager->event, &run->timer, CLOCK_MONOTONIC, p->timeout_usec, 0,
                                                on_run_timeout, run);
-                if (r < 0) {
-                        *ret_error_message = strf("Cannot set up the timeout: %s", strerror(-r));
-                        session_arm_leader_timer(s);
-                        return r;
-                }
+        if (r < 0) {
+                session_arm_leader_timer(s);
+                return error_set(e, ERROR_FAILED, r, "Cannot pass the command on: %s", strerror(-r));
+                /* freeing run kills its init */
         }
         run->description = TAKE_PTR(description);
         run->started_usec = now_realtime_usec();
-        run->message = sd_bus_message_ref(message);
+        run->call = call;
+        run->has_command = true;
         run->next = s->runs;
         started = s->runs = TAKE_PTR(run);
         s->n_runs++;
@@ -552,9 +565,7 @@ int session_run(Session *s, const RunParams *p, sd_bus_message *message, const c
         return 0;
 }
 
-int session_kill(Session *s, int sig) {
-        if (s->rec.state != SESSION_READY)
-                return -EBUSY;
+void session_signal_runs(Session *s, int sig) {
         /* The init passes the signal on; one without its command yet has nobody to pass
          * it to, and only SIGKILL ends it. */
         for (Run *r = s->runs; r; r = r->next)
@@ -562,7 +573,6 @@ int session_kill(Session *s, int sig) {
                         r->killed = r->killed || sig == SIGKILL;
                         run_signal(r, sig);
                 }
-        return 0;
 }
 
 void session_kill_runs(Session *s) {

@@ -40,15 +40,13 @@ void outcome_from_child(const siginfo_t *si, int report_fd, const char *what, Ou
         Outcome o = {};
 
         (void) report_read(report_fd, &rep);
-        if (rep.have_error) {
-                o.error_name = child_error_to_bus_name(rep.error_kind);
-                o.error_message = strdup(rep.message);
-        } else if (si->si_code != CLD_EXITED || si->si_status != 0) {
-                o.error_name = CHROOTD_ERROR_FAILED;
-                o.error_message = si->si_code == CLD_EXITED
-                                          ? strf("%s failed with exit status %d", what, si->si_status)
-                                          : strf("%s was killed by signal %s", what, strsignal(si->si_status));
-        }
+        if (rep.have_error)
+                (void) error_set(&o.error, child_error_kind(rep.error_kind), rep.error, "%s", rep.message);
+        else if (si->si_code == CLD_EXITED && si->si_status != 0)
+                (void) error_set(&o.error, ERROR_FAILED, 0, "%s failed with exit status %d", what, si->si_status);
+        else if (si->si_code != CLD_EXITED)
+                (void) error_set(&o.error, ERROR_FAILED, 0, "%s was killed by signal %s", what,
+                                 strsignal(si->si_status));
         *ret = o;
 }
 

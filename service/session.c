@@ -2,9 +2,9 @@
 #include "session-private.h"
 #include "base.h"
 #include "dircopy.h"
+#include "options.h"
 #include "report.h"
 #include "rmtree.h"
-#include "session-dbus.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -13,8 +13,35 @@
 #include <sys/wait.h>
 
 void outcome_done(Outcome *o) {
-        free(o->error_message);
+        error_done(&o->error);
         *o = (Outcome) {};
+}
+
+/* Each waiting call gets one answer, and is forgotten. */
+static void session_answer_begin(Session *s, const Outcome *o) {
+        Call c = s->begin_call;
+
+        s->begin_call = CALL_NULL;
+        if (call_is_set(&c))
+                c.frontend->ops->begin_done(c.data, s, o);
+}
+
+static void session_answer_ends(Session *s, const Outcome *o) {
+        Call *l = TAKE_PTR(s->end_calls);
+        size_t n = s->n_end_calls;
+
+        s->n_end_calls = 0;
+        for (size_t i = 0; i < n; i++)
+                l[i].frontend->ops->end_done(l[i].data, s, o);
+        free(l);
+}
+
+static void session_answer_limits(Session *s, const Outcome *o) {
+        Call c = s->limits_call;
+
+        s->limits_call = CALL_NULL;
+        if (call_is_set(&c))
+                c.frontend->ops->limits_done(c.data, s, o);
 }
 
 /* Begin's steps. BEGIN_UNPACK: a full private copy into root/. Copy-on-write:
@@ -54,13 +81,10 @@ static Session *session_new(Manager *m, SessionRecord *rec) {
         s->leader = LEADER_NULL;
         s->dir = strf("%s/%s", m->paths.sessions_dir, rec->id);
         s->tree = strf("%s/%s/root", m->paths.sessions_dir, rec->id);
-        r = sd_bus_path_encode("/org/chrootd1/session", rec->id, &s->object_path);
-        if (r >= 0)
-                r = session_slice_name(rec->id, &s->slice);
+        r = session_slice_name(rec->id, &s->slice);
         if (!s->dir || !s->tree || r < 0) {
                 free(s->dir);
                 free(s->tree);
-                free(s->object_path);
                 free(s->slice);
                 return NULL;
         }
@@ -72,11 +96,19 @@ static Session *session_new(Manager *m, SessionRecord *rec) {
 }
 
 Session *session_free(Session *s) {
+        Outcome stopping = {};
         Manager *m;
 
         if (!s)
                 return NULL;
         m = s->manager;
+        if (call_is_set(&s->begin_call) || s->n_end_calls > 0 || call_is_set(&s->limits_call)) {
+                (void) error_set(&stopping.error, ERROR_FAILED, ECANCELED, "The service is stopping");
+                session_answer_begin(s, &stopping);
+                session_answer_ends(s, &stopping);
+                session_answer_limits(s, &stopping);
+                outcome_done(&stopping);
+        }
         for (Session **i = &m->sessions; *i; i = &(*i)->next)
                 if (*i == s) {
                         *i = s->next;
@@ -89,7 +121,6 @@ Session *session_free(Session *s) {
         }
         systemd_job_cancel(s->stop_job);
         systemd_job_cancel(s->limits_job);
-        sd_bus_message_unref(s->set_limits_message);
         free(s->repack_temp);
         free(s->slice);
         sd_event_source_unref(s->worker_source);
@@ -101,13 +132,8 @@ Session *session_free(Session *s) {
         sd_event_source_unref(s->leader_timer);
         session_stop_leader(s);
         login_entries_free(s->login);
-        sd_bus_message_unref(s->begin_message);
-        for (size_t i = 0; i < s->n_end_messages; i++)
-                sd_bus_message_unref(s->end_messages[i]);
-        free(s->end_messages);
         outcome_done(&s->begin_failure);
         session_record_done(&s->rec);
-        free(s->object_path);
         free(s->dir);
         free(s->tree);
         free(s);
@@ -121,7 +147,7 @@ static void session_set_state(Session *s, SessionState state) {
         r = store_write(s->manager->sessions_dirfd, &s->rec);
         if (r < 0)
                 log_warning("Failed to write the state of session '%s': %s", s->rec.id, strerror(-r));
-        session_emit_state_changed(s);
+        manager_emit_state_changed(s->manager, s);
 }
 
 /* ---- helper children: unpack and removal, root in the namespace with the user's
@@ -188,22 +214,16 @@ static int session_start_repack(Session *s) {
 static void session_finish_repack(Session *s, Outcome *o) {
         _cleanup_free_ char *tmp = TAKE_PTR(s->repack_temp);
 
-        if (!o->error_name && rename(tmp, s->rec.source) < 0) {
-                o->error_name = CHROOTD_ERROR_FAILED;
-                o->error_message = strf("Cannot replace '%s': %m", s->rec.source);
-        }
-        if (!o->error_name) {
+        if (!error_is_set(&o->error) && rename(tmp, s->rec.source) < 0)
+                (void) error_set(&o->error, ERROR_FAILED, errno, "Cannot replace '%s': %m", s->rec.source);
+        if (!error_is_set(&o->error)) {
                 s->repacked = true;
                 session_continue_end(s);
                 return;
         }
         (void) unlink(tmp);
-        log_error("Failed to write session '%s' back to %s: %s", s->rec.id, s->rec.source, strempty(o->error_message));
-        for (size_t i = 0; i < s->n_end_messages; i++) {
-                session_reply_end(s, s->end_messages[i], o);
-                sd_bus_message_unref(s->end_messages[i]);
-        }
-        s->n_end_messages = 0;
+        log_error("Failed to write session '%s' back to %s: %s", s->rec.id, s->rec.source, o->error.message);
+        session_answer_ends(s, o);
         s->slice_stopped = false;
         session_set_state(s, SESSION_READY);
 }
@@ -213,30 +233,25 @@ static void session_finish_removal(Session *s, const Outcome *removal) {
         Outcome ok = {};
         int r;
 
-        if (!removal->error_name) {
+        bool failed = error_is_set(&removal->error);
+
+        if (!failed) {
                 r = store_remove(s->manager->sessions_dirfd, s->rec.id);
                 if (r < 0)
                         log_warning("Failed to remove the state of session '%s': %s", s->rec.id, strerror(-r));
         } else
-                log_error("Failed to remove session '%s': %s", s->rec.id, strempty(removal->error_message));
+                log_error("Failed to remove session '%s': %s", s->rec.id, removal->error.message);
 
-        if (s->begin_message)
-                session_reply_begin(s, s->begin_failure.error_name ? &s->begin_failure : removal);
-        for (size_t i = 0; i < s->n_end_messages; i++)
-                session_reply_end(s, s->end_messages[i], removal->error_name ? removal : &ok);
-
-        if (removal->error_name) {
+        session_answer_begin(s, error_is_set(&s->begin_failure.error) ? &s->begin_failure : removal);
+        session_answer_ends(s, failed ? removal : &ok);
+        if (failed) {
                 /* Keep it listed as ending: the next End or start retries. */
                 s->worker_pid = 0;
-                s->begin_message = sd_bus_message_unref(s->begin_message);
-                for (size_t i = 0; i < s->n_end_messages; i++)
-                        sd_bus_message_unref(s->end_messages[i]);
-                s->n_end_messages = 0;
                 return;
         }
         Manager *m = s->manager;
         bool had_base = s->rec.base;
-        session_emit_removed(s);
+        manager_emit_removed(m, s);
         session_free(s);
         /* The last session of a base whose tarball has changed since takes it along. */
         if (had_base)
@@ -269,12 +284,12 @@ void session_continue_end(Session *s) {
                         log_warning("Failed to stop %s: %s", s->slice, strerror(-r));
                 s->slice_stopped = true;
         }
-        if (s->rec.write_back && !s->repacked && !s->begin_failure.error_name) {
+        if (s->rec.write_back && !s->repacked && !error_is_set(&s->begin_failure.error)) {
                 r = session_start_repack(s);
                 if (r >= 0)
                         return;
-                o.error_name = CHROOTD_ERROR_FAILED;
-                o.error_message = strf("Cannot write the session back to %s: %s", s->rec.source, strerror(-r));
+                (void) error_set(&o.error, ERROR_FAILED, r, "Cannot write the session back to %s: %s", s->rec.source,
+                                 strerror(-r));
                 session_finish_repack(s, &o);
                 outcome_done(&o);
                 return;
@@ -284,8 +299,7 @@ void session_continue_end(Session *s) {
         session_stop_leader(s);
         r = session_start_removal(s);
         if (r < 0) {
-                o.error_name = CHROOTD_ERROR_FAILED;
-                o.error_message = strf("Cannot remove the session: %s", strerror(-r));
+                (void) error_set(&o.error, ERROR_FAILED, r, "Cannot remove the session: %s", strerror(-r));
                 session_finish_removal(s, &o);
                 outcome_done(&o);
         }
@@ -296,19 +310,27 @@ void session_continue_end(Session *s) {
 static void session_finish_begin(Session *s, Outcome *o) {
         s->source_fd = safe_close(s->source_fd);
         s->login = login_entries_free(s->login);
-        if (!o->error_name && !s->begin_failure.error_name) {
+        if (!error_is_set(&o->error) && !error_is_set(&s->begin_failure.error)) {
                 session_set_state(s, SESSION_READY);
-                session_reply_begin(s, o);
-                s->begin_message = sd_bus_message_unref(s->begin_message);
+                session_keep_tree(s);
+                session_answer_begin(s, o);
                 return;
         }
-        if (!s->begin_failure.error_name) {
-                log_warning("Begin of session '%s' failed: %s", s->rec.id, strempty(o->error_message));
-                s->begin_failure = *o;
-                *o = (Outcome) {};
-        }
+        if (!error_is_set(&s->begin_failure.error))
+                log_warning("Begin of session '%s' failed: %s", s->rec.id, o->error.message);
+        error_move(&s->begin_failure.error, &o->error);
         session_set_state(s, SESSION_ENDING);
         session_continue_end(s);
+}
+
+/* systemd's answer to a change of limits, as an outcome. */
+static void limits_outcome(Session *s, int r, const char *message, Outcome *o) {
+        if (r == -EOPNOTSUPP)
+                (void) error_set(&o->error, ERROR_NOT_SUPPORTED, EOPNOTSUPP,
+                                 "Limits need a systemd user manager, and there is none on the bus");
+        else if (r < 0)
+                (void) error_set(&o->error, ERROR_FAILED, r, "systemd did not set the limits on %s: %s", s->slice,
+                                 strempty(message));
 }
 
 static void on_begin_limits(int r, const char *message, void *userdata) {
@@ -316,13 +338,7 @@ static void on_begin_limits(int r, const char *message, void *userdata) {
         Outcome o = {};
 
         s->limits_job = NULL;
-        if (r == -EOPNOTSUPP) {
-                o.error_name = CHROOTD_ERROR_NOT_SUPPORTED;
-                o.error_message = strdup("Limits need a systemd user manager, and there is none on the bus");
-        } else if (r < 0) {
-                o.error_name = CHROOTD_ERROR_FAILED;
-                o.error_message = strf("systemd did not set the limits on %s: %s", s->slice, strempty(message));
-        }
+        limits_outcome(s, r, message, &o);
         session_finish_begin(s, &o);
         outcome_done(&o);
 }
@@ -359,8 +375,8 @@ static bool begin_next_step(Session *s, Outcome *o) {
                         r = begin_start_prepare(s, &error);
                 if (r >= 0)
                         return true;
-                o->error_name = CHROOTD_ERROR_FAILED;
-                o->error_message = strf("Cannot set up the session's base: %s", error ? error : strerror(-r));
+                (void) error_set(&o->error, ERROR_FAILED, r, "Cannot set up the session's base: %s",
+                                 error ? error : strerror(-r));
                 begin_drop_new_base(s);
                 return false;
         }
@@ -373,9 +389,9 @@ static bool begin_fall_back(Session *s, Outcome *o) {
         _cleanup_free_ char *error = NULL;
         int r;
 
-        if (s->begin_phase != BEGIN_PREPARE || !streq_ptr(o->error_name, CHROOTD_ERROR_NOT_SUPPORTED))
+        if (s->begin_phase != BEGIN_PREPARE || o->error.kind != ERROR_NOT_SUPPORTED)
                 return false;
-        log_warning("The kernel does not allow %s; sessions are full copies from now on", strempty(o->error_message));
+        log_warning("The kernel does not allow %s; sessions are full copies from now on", o->error.message);
         s->manager->overlay_refused = true;
         free(s->rec.base);
         s->rec.base = NULL;
@@ -391,8 +407,7 @@ static bool begin_fall_back(Session *s, Outcome *o) {
                 s->progress_fd = fcntl(s->source_fd, F_DUPFD_CLOEXEC, 3);
                 return true;
         }
-        o->error_name = CHROOTD_ERROR_FAILED;
-        o->error_message = strf("Cannot start unpacking: %s", error ? error : strerror(-r));
+        (void) error_set(&o->error, ERROR_FAILED, r, "Cannot start unpacking: %s", error ? error : strerror(-r));
         return false;
 }
 
@@ -408,14 +423,15 @@ int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *userdata)
         s->progress_fd = safe_close(s->progress_fd);
         s->worker_pid = 0;
 
-        if (s->rec.state == SESSION_PREPARING && s->begin_phase == BEGIN_BASE && o.error_name)
+        bool ok = !error_is_set(&o.error) && !error_is_set(&s->begin_failure.error);
+        if (s->rec.state == SESSION_PREPARING && s->begin_phase == BEGIN_BASE && error_is_set(&o.error))
                 begin_drop_new_base(s);
         if (s->rec.state == SESSION_PREPARING && begin_fall_back(s, &o))
                 ;
         else if (s->rec.state == SESSION_PREPARING) {
-                if (!o.error_name && !s->begin_failure.error_name && begin_next_step(s, &o))
+                if (ok && begin_next_step(s, &o))
                         ; /* another child is on its way */
-                else if (!o.error_name && !s->begin_failure.error_name && limits_any(&s->rec.limits))
+                else if (ok && limits_any(&s->rec.limits))
                         session_apply_limits(s, on_begin_limits);
                 else
                         session_finish_begin(s, &o);
@@ -526,101 +542,114 @@ static int begin_finish_base(Session *s) {
         return manager_retire_base(m, name);
 }
 
+/* The checks and lookups of a Begin that come before anything is made: the source
+ * open (*ret_fd, *ret_st) and whether the session is copy-on-write. */
+static int begin_check(Manager *m, const Chroot *chroot, const BeginFlags *flags, int *ret_fd, struct stat *ret_st,
+                       bool *ret_overlay, Error *e) {
+        _cleanup_free_ char *why = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        IdMap map;
+        int r;
+
+        r = manager_idmap(m, &map, &why);
+        if (r < 0)
+                return error_set(e, ERROR_NO_SUBORDINATE_IDS, r, "%s", why ? why : strerror(-r));
+        if (flags->write_back && (chroot->type != CHROOT_FILE || dircopy_filter_for_name(chroot->path) < 0))
+                return error_set(e, ERROR_NOT_SUPPORTED, EOPNOTSUPP,
+                                 "Chroot '%s' is not a tarball that can be written back", chroot->name);
+        fd = open(chroot->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (chroot->type == CHROOT_DIRECTORY ? O_DIRECTORY : 0));
+        if (fd < 0 || fstat(fd, ret_st) < 0)
+                return error_set(e, ERROR_SOURCE_UNAVAILABLE, errno, "Cannot open %s '%s' of chroot '%s': %m",
+                                 chroot->type == CHROOT_DIRECTORY ? "directory" : "tarball", chroot->path, chroot->name);
+        if (chroot->type == CHROOT_FILE && !S_ISREG(ret_st->st_mode))
+                return error_set(e, ERROR_SOURCE_UNAVAILABLE, EINVAL, "Tarball '%s' of chroot '%s' is not a regular file",
+                                 chroot->path, chroot->name);
+        *ret_overlay = begin_overlay(m, chroot, flags) &&
+                       (chroot->type == CHROOT_FILE || directory_is_layer(&map, ret_st));
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int begin_login(Manager *m, const BeginFlags *flags, LoginEntries **ret, Error *e) {
+        const char *missing = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!flags->add_login)
+                return 0;
+        r = login_entries(m, flags->add_accounts, ret, &missing);
+        if (r < 0 && missing)
+                return error_set(e, ERROR_NO_SUCH_USER, -r, "add-accounts: no account '%s' on the host", missing);
+        if (r == -ERANGE)
+                return error_set(e, ERROR_NOT_SUPPORTED, ERANGE,
+                                 "An account's ids cannot exist inside a session (ids 0..%u)", IDMAP_COUNT - 1);
+        if (r < 0)
+                return error_set(e, ERROR_NOT_SUPPORTED, -r, "Cannot look up user %u on the host", (unsigned) m->uid);
+        return 0;
+}
+
+/* The session's record, as Begin first writes it. */
+static int begin_record(const Chroot *chroot, const char *id, const Limits *limits, const BeginFlags *flags,
+                        bool overlay, const char *key, SessionRecord *ret) {
+        SessionRecord rec = {
+                .id = strdup(id),
+                .chroot = strdup(chroot->name),
+                .chroot_type = strdup(chroot_type_to_string(chroot->type)),
+                .source = strdup(chroot->path),
+                .state = SESSION_PREPARING,
+                .created_usec = now_realtime_usec(),
+                .limits = *limits,
+                .write_back = flags->write_back,
+                .base = overlay && chroot->type == CHROOT_FILE ? strdup(key) : NULL,
+                .lower = overlay && chroot->type == CHROOT_DIRECTORY ? strdup(chroot->path) : NULL,
+                .host_tree = flags->host_tree,
+                /* Only a tree the host reads and writes by path needs the user to be
+                 * themselves inside (docs/design.md, "The session map"). */
+                .map_self = flags->host_tree,
+        };
+
+        if (!rec.id || !rec.chroot || !rec.chroot_type || !rec.source || (overlay && !rec.base && !rec.lower)) {
+                session_record_done(&rec);
+                return -ENOMEM;
+        }
+        *ret = rec;
+        return 0;
+}
+
 int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, const BeginFlags *flags,
-                  sd_bus_message *message,
-                  Session **ret, const char **ret_error_name, char **ret_error_message) {
+                  Call call, Session **ret, Error *e) {
+        _cleanup_(login_entries_freep) LoginEntries *login = NULL;
         _cleanup_close_ int source_fd = -EBADF, sessfd = -EBADF;
         _cleanup_free_ char *error = NULL;
-        LoginEntries *login = NULL;
         SessionRecord rec = {};
-        char key[BASE_KEY_LEN + 1];
-        bool overlay;
+        char key[BASE_KEY_LEN + 1] = "";
+        bool overlay = false;
         struct stat st;
-        IdMap map;
         Session *s;
         int r;
 
-        r = manager_idmap(m, &map, ret_error_message);
-        if (r < 0) {
-                *ret_error_name = CHROOTD_ERROR_NO_SUBORDINATE_IDS;
+        r = begin_check(m, chroot, flags, &source_fd, &st, &overlay, e);
+        if (r < 0)
                 return r;
-        }
-
-        if (flags->write_back && (chroot->type != CHROOT_FILE || dircopy_filter_for_name(chroot->path) < 0)) {
-                *ret_error_name = CHROOTD_ERROR_NOT_SUPPORTED;
-                *ret_error_message = strf("Chroot '%s' is not a tarball that can be written back", chroot->name);
-                return -EOPNOTSUPP;
-        }
-        source_fd = open(chroot->path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-                                               (chroot->type == CHROOT_DIRECTORY ? O_DIRECTORY : 0));
-        if (source_fd < 0 || fstat(source_fd, &st) < 0) {
-                *ret_error_name = CHROOTD_ERROR_SOURCE_UNAVAILABLE;
-                *ret_error_message = strf("Cannot open %s '%s' of chroot '%s': %m",
-                                          chroot->type == CHROOT_DIRECTORY ? "directory" : "tarball",
-                                          chroot->path, chroot->name);
-                return -errno;
-        }
-        if (chroot->type == CHROOT_FILE && !S_ISREG(st.st_mode)) {
-                *ret_error_name = CHROOTD_ERROR_SOURCE_UNAVAILABLE;
-                *ret_error_message = strf("Tarball '%s' of chroot '%s' is not a regular file", chroot->path, chroot->name);
-                return -EINVAL;
-        }
-        overlay = begin_overlay(m, chroot, flags) &&
-                  (chroot->type == CHROOT_FILE || directory_is_layer(&map, &st));
-        if (overlay && chroot->type == CHROOT_FILE && base_key(chroot->path, &st, flags->host_tree, key) < 0) {
-                *ret_error_name = CHROOTD_ERROR_FAILED;
-                *ret_error_message = strdup("Out of memory");
-                return -ENOMEM;
-        }
-        if (flags->add_login) {
-                const char *missing = NULL;
-                r = login_entries(m, flags->add_accounts, &login, &missing);
-                if (r < 0) {
-                        *ret_error_name = missing ? CHROOTD_ERROR_NO_SUCH_USER : CHROOTD_ERROR_NOT_SUPPORTED;
-                        *ret_error_message = missing ? strf("add-accounts: no account '%s' on the host", missing)
-                                             : r == -ERANGE
-                                                     ? strf("An account's ids cannot exist inside a session (ids 0..%u)",
-                                                            IDMAP_COUNT - 1)
-                                                     : strf("Cannot look up user %u on the host", (unsigned) m->uid);
-                        return r;
-                }
-        }
+        if (overlay && chroot->type == CHROOT_FILE && base_key(chroot->path, &st, flags->host_tree, key) < 0)
+                return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
+        r = begin_login(m, flags, &login, e);
+        if (r < 0)
+                return r;
 
         sessfd = store_create(m->sessions_dirfd, id);
-        if (sessfd < 0) {
-                login_entries_free(login);
-                *ret_error_name = sessfd == -EEXIST ? CHROOTD_ERROR_SESSION_EXISTS : CHROOTD_ERROR_FAILED;
-                *ret_error_message = sessfd == -EEXIST ? strf("Session '%s' already exists", id)
-                                                       : strf("Cannot make session directory: %s", strerror(-sessfd));
-                return sessfd;
-        }
-
-        rec.id = strdup(id);
-        rec.chroot = strdup(chroot->name);
-        rec.chroot_type = strdup(chroot_type_to_string(chroot->type));
-        rec.source = strdup(chroot->path);
-        rec.state = SESSION_PREPARING;
-        rec.created_usec = now_realtime_usec();
-        rec.limits = *limits;
-        rec.write_back = flags->write_back;
-        rec.base = overlay && chroot->type == CHROOT_FILE ? strdup(key) : NULL;
-        rec.lower = overlay && chroot->type == CHROOT_DIRECTORY ? strdup(chroot->path) : NULL;
-        rec.host_tree = flags->host_tree;
-        /* Only a tree the host reads and writes by path needs the user to be themselves
-         * inside (docs/design.md, "The session map"). */
-        rec.map_self = flags->host_tree;
-        s = rec.id && rec.chroot && rec.chroot_type && rec.source && (rec.base || rec.lower || !overlay)
-                    ? session_new(m, &rec)
-                    : NULL;
+        if (sessfd == -EEXIST)
+                return error_set(e, ERROR_SESSION_EXISTS, EEXIST, "Session '%s' already exists", id);
+        if (sessfd < 0)
+                return error_set(e, ERROR_FAILED, sessfd, "Cannot make session directory: %s", strerror(-sessfd));
+        r = begin_record(chroot, id, limits, flags, overlay, key, &rec);
+        s = r >= 0 ? session_new(m, &rec) : NULL;
         session_record_done(&rec);
         if (!s) {
-                login_entries_free(login);
                 (void) store_remove(m->sessions_dirfd, id);
-                *ret_error_name = CHROOTD_ERROR_FAILED;
-                *ret_error_message = strdup("Out of memory");
-                return -ENOMEM;
+                return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
         }
-        s->login = login;
+        s->login = TAKE_PTR(login);
         s->max_bytes = chroot->max_size;
         s->source_fd = TAKE_FD(source_fd);
         r = store_write(m->sessions_dirfd, &s->rec);
@@ -635,18 +664,31 @@ int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits
         if (r < 0) {
                 (void) store_remove(m->sessions_dirfd, id);
                 session_free(s);
-                *ret_error_name = CHROOTD_ERROR_FAILED;
-                *ret_error_message = strf("Cannot start unpacking: %s", error ? error : strerror(-r));
-                return r;
+                return error_set(e, ERROR_FAILED, r, "Cannot start unpacking: %s", error ? error : strerror(-r));
         }
         if (chroot->type == CHROOT_FILE && s->begin_phase != BEGIN_PREPARE) {
                 s->progress_fd = fcntl(s->source_fd, F_DUPFD_CLOEXEC, 3);
                 s->progress_size = (uint64_t) st.st_size;
         }
-        s->begin_message = sd_bus_message_ref(message);
-        session_emit_new(s);
+        s->begin_call = call;
+        manager_emit_added(m, s);
         *ret = s;
         return 0;
+}
+
+double session_progress(const Session *s) {
+        double p = 0;
+
+        if (s->rec.state == SESSION_READY)
+                return 1;
+        /* The unpack child reads through a file description shared with progress_fd.
+         * Directory chroots report 0 until ready. */
+        if (s->rec.state == SESSION_PREPARING && s->progress_fd >= 0 && s->progress_size > 0) {
+                off_t o = lseek(s->progress_fd, 0, SEEK_CUR);
+                if (o > 0)
+                        p = (double) o / (double) s->progress_size;
+        }
+        return p > 1 ? 1 : p;
 }
 
 static void on_loaded_limits(int r, const char *message, void *userdata) {
@@ -682,6 +724,8 @@ int session_load(Manager *m, const char *id) {
         if (s->rec.state == SESSION_READY && limits_any(&s->rec.limits))
                 /* After a reboot the transient slice is gone: make it again. */
                 session_apply_limits(s, on_loaded_limits);
+        if (s->rec.state == SESSION_READY)
+                session_keep_tree(s);
         if (s->rec.state != SESSION_READY) {
                 if (s->rec.state == SESSION_PREPARING)
                         log_warning("Session '%s' was interrupted while being made: removing it", id);
@@ -693,7 +737,6 @@ int session_load(Manager *m, const char *id) {
 
 static void on_set_limits(int r, const char *message, void *userdata) {
         Session *s = userdata;
-        sd_bus_message *m = TAKE_PTR(s->set_limits_message);
         Outcome o = {};
 
         s->limits_job = NULL;
@@ -703,21 +746,30 @@ static void on_set_limits(int r, const char *message, void *userdata) {
                         log_warning("Failed to write the state of session '%s': %s", s->rec.id, strerror(-r));
         } else {
                 s->rec.limits = s->old_limits;
-                o.error_name = r == -EOPNOTSUPP ? CHROOTD_ERROR_NOT_SUPPORTED : CHROOTD_ERROR_FAILED;
-                o.error_message = r == -EOPNOTSUPP
-                                          ? strdup("Limits need a systemd user manager, and there is none on the bus")
-                                          : strf("systemd did not set the limits on %s: %s", s->slice, strempty(message));
+                limits_outcome(s, r, message, &o);
         }
-        session_reply_set_limits(m, &o);
-        sd_bus_message_unref(m);
+        session_answer_limits(s, &o);
         outcome_done(&o);
 }
 
-int session_set_limits(Session *s, const Limits *l, sd_bus_message *message) {
+int session_check_ready(const Session *s, Error *e) {
         if (s->rec.state != SESSION_READY)
-                return -EBUSY;
-        if (s->set_limits_message)
-                return -EALREADY;
+                return error_set(e, ERROR_NOT_READY, EBUSY, "Session '%s' is %s, not ready", s->rec.id,
+                                 session_state_to_string(s->rec.state));
+        return 0;
+}
+
+int session_set_limits(Session *s, const Limits *l, Call call, Error *e) {
+        int r;
+
+        if (!limits_any(l))
+                return error_set(e, ERROR_INVALID_ARGUMENT, EINVAL, "No limit given");
+        r = session_check_ready(s, e);
+        if (r < 0)
+                return r;
+        if (call_is_set(&s->limits_call) || s->limits_job)
+                return error_set(e, ERROR_NOT_READY, EALREADY, "Session '%s' is already changing its limits",
+                                 s->rec.id);
         s->old_limits = s->rec.limits;
         if (l->memory_max)
                 s->rec.limits.memory_max = l->memory_max;
@@ -725,27 +777,37 @@ int session_set_limits(Session *s, const Limits *l, sd_bus_message *message) {
                 s->rec.limits.tasks_max = l->tasks_max;
         if (l->cpu_weight)
                 s->rec.limits.cpu_weight = l->cpu_weight;
-        s->set_limits_message = sd_bus_message_ref(message);
+        s->limits_call = call;
         session_apply_limits(s, on_set_limits);
         return 0;
 }
 
-int session_end(Session *s, sd_bus_message *message) {
-        if (message) {
-                sd_bus_message **l = realloc(s->end_messages, sizeof(sd_bus_message *) * (s->n_end_messages + 1));
+int session_kill(Session *s, int sig, Error *e) {
+        int r;
+
+        r = check_signal(sig, e);
+        if (r >= 0)
+                r = session_check_ready(s, e);
+        if (r < 0)
+                return r;
+        session_signal_runs(s, sig);
+        return 0;
+}
+
+int session_end(Session *s, Call call, Error *e) {
+        if (call_is_set(&call)) {
+                Call *l = realloc(s->end_calls, sizeof(Call) * (s->n_end_calls + 1));
                 if (!l)
-                        return -ENOMEM;
-                s->end_messages = l;
-                s->end_messages[s->n_end_messages++] = sd_bus_message_ref(message);
+                        return error_set(e, ERROR_FAILED, ENOMEM, "Cannot end session '%s': out of memory", s->rec.id);
+                s->end_calls = l;
+                s->end_calls[s->n_end_calls++] = call;
         }
 
         switch (s->rec.state) {
         case SESSION_PREPARING:
                 /* Stop the unpack; on_worker_exit sees it failed and removes the rest. */
-                if (!s->begin_failure.error_name) {
-                        s->begin_failure.error_name = CHROOTD_ERROR_SESSION_ENDED;
-                        s->begin_failure.error_message = strf("Session '%s' was ended while it was being made", s->rec.id);
-                }
+                (void) error_set(&s->begin_failure.error, ERROR_SESSION_ENDED, ECANCELED,
+                                 "Session '%s' was ended while it was being made", s->rec.id);
                 if (s->worker_pid > 0)
                         (void) kill(s->worker_pid, SIGKILL);
                 return 0;

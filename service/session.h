@@ -2,10 +2,11 @@
 #pragma once
 
 #include <stdbool.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "catalog.h"
+#include "errors.h"
+#include "frontend.h"
 #include "leader.h"
 #include "manager.h"
 #include "report.h"
@@ -14,8 +15,10 @@
 #include "systemd.h"
 #include "util.h"
 
-typedef struct Run Run;
 typedef struct LoginEntries LoginEntries;
+
+/* Most commands one session runs at once. */
+#define SESSION_RUNS_MAX 256
 
 /* Begin's yes/no options. */
 typedef struct BeginFlags {
@@ -31,23 +34,10 @@ static inline void begin_flags_done(BeginFlags *f) {
         f->add_accounts = NULL;
 }
 
-/* The outcome of something a child process did, in terms the bus layer can send. */
-typedef struct Outcome {
-        const char *error_name; /* NULL on success */
-        char *error_message;
-        /* for a Run: */
-        bool killed;
-        bool timed_out;
-        int value;
-} Outcome;
-
-void outcome_done(Outcome *o);
-
 struct Session {
         Manager *manager;
         Session *next;
         SessionRecord rec;
-        char *object_path;
         char *dir;  /* sessions/<id> */
         char *tree; /* sessions/<id>/root */
 
@@ -76,9 +66,9 @@ struct Session {
         uint64_t progress_size;
 
         /* Callers waiting: Begin for the session to become ready, End for it to go. */
-        sd_bus_message *begin_message;
-        sd_bus_message **end_messages;
-        size_t n_end_messages;
+        Call begin_call;
+        Call *end_calls;
+        size_t n_end_calls;
         /* Why a failed Begin failed, replied once its remains are removed. */
         Outcome begin_failure;
 
@@ -90,7 +80,7 @@ struct Session {
         SystemdJob *stop_job;
         bool slice_stopped;
         SystemdJob *limits_job; /* putting rec.limits on the slice */
-        sd_bus_message *set_limits_message;
+        Call limits_call;
         Limits old_limits;      /* restored if SetLimits fails */
 
         /* A write-back session's End repacks the tree into its tarball first. */
@@ -110,7 +100,8 @@ struct Run {
         bool scope_ready;
         bool was_spare;      /* made before its command came */
         /* The command (none yet for the spare): */
-        sd_bus_message *message;
+        bool has_command;    /* a spare has none until a Run takes it */
+        Call call;           /* the caller waiting for its end */
         int params_fd;       /* run_params_pack() */
         int stdio[3];
         char *description;   /* its scope's */
@@ -128,41 +119,45 @@ struct Run {
         uint64_t t_request, t_scope, t_dispatched;
 };
 
-/* Make a new session of chroot and start unpacking (or copying) it; message gets
- * its reply when the tree is ready or the attempt has been cleaned up. Validation
- * failures come back as -errno with *ret_error_name / *ret_error_message set and
- * nothing created. */
+/* Make a new session of chroot and start unpacking (or copying) it; call is answered
+ * (begin_done) when the tree is ready or the attempt has been cleaned up. A failure to
+ * start comes back as -errno with e set and nothing created (call not answered). id
+ * must be a valid name no session has (manager_begin_session() checks all that). */
 int session_begin(Manager *m, const Chroot *chroot, const char *id, const Limits *limits, const BeginFlags *flags,
-                  sd_bus_message *message,
-                  Session **ret, const char **ret_error_name, char **ret_error_message);
+                  Call call, Session **ret, Error *e);
 
-/* The session's tree as the host can reach it, for a session begun with host-tree
- * alone: root/ of a full copy, or for a copy-on-write session its leader's view of the
- * overlay (/proc/<leader>/root/...), the leader being started if need be. NULL (and
- * maybe *ret_error) if there is none. */
-char *session_root_directory(Session *s, char **ret_error);
+/* The session's tree as the host can reach it, for a session begun with host-tree:
+ * root/ of a full copy, or for a copy-on-write session sessions/<id>/tree, a link to
+ * its leader's view of the overlay (kept running while the session is ready). NULL
+ * for other sessions. Starts nothing. */
+char *session_root_directory(const Session *s);
 
 /* Whether the session is copy-on-write (over a base, or over its directory chroot). */
 bool session_is_overlay(const Session *s);
 
+/* The share of the tarball unpacked so far (0..1; 1 once ready). */
+double session_progress(const Session *s);
+
 /* Recreate a session found on disk at startup; unfinished ones are removed. */
 int session_load(Manager *m, const char *id);
 
-/* Start a command; message gets its reply when the command ends. */
-int session_run(Session *s, const RunParams *p, sd_bus_message *message, const char **ret_error_name,
-                char **ret_error_message);
+/* Start a command (p checked by check_run() and check_stream_fd(); a negative stdio
+ * fd is /dev/null); call is answered (run_started, then run_done) when it ends.
+ * Refusals (not ready, too many commands) are -errno with e set, call not answered. */
+int session_run(Session *s, const RunParams *p, Call call, Error *e);
 
-/* Change the session's limits (fields that are 0 stay as they are); message gets its
- * reply when systemd has applied them. Returns 0, -EBUSY (not ready) or -EALREADY
- * (another change is on its way). */
-int session_set_limits(Session *s, const Limits *l, sd_bus_message *message);
+/* Change the session's limits (fields that are 0 stay as they are; at least one must
+ * be set); call is answered (limits_done) when systemd has applied them. Refusals
+ * (not ready, another change on its way) are -errno with e set. */
+int session_set_limits(Session *s, const Limits *l, Call call, Error *e);
 
-/* Send sig to every process of every command running in the session (through each
- * command's init, which passes it on to its pid namespace). Returns 0 or -errno. */
-int session_kill(Session *s, int sig);
+/* Send sig (check_signal()) to every process of every command running in the session
+ * (through each command's init, which passes it on to its pid namespace). */
+int session_kill(Session *s, int sig, Error *e);
 
-/* End the session: kill its commands, remove the tree and state. message (may be
- * NULL) gets its reply when everything is gone. */
-int session_end(Session *s, sd_bus_message *message);
+/* End the session: kill its commands, remove the tree and state. call (may be
+ * CALL_NULL) is answered (end_done) when everything is gone. */
+int session_end(Session *s, Call call, Error *e);
 
+/* Forget the session; calls still waiting are answered (Failed: the service stops). */
 Session *session_free(Session *s);

@@ -188,19 +188,6 @@ static void test_incremental(void) {
         g_assert_cmpstr(r.message, ==, "first");
 }
 
-static void test_bus_names(void) {
-        g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_FAILED), ==, CHROOTD_ERROR_FAILED);
-        g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_NO_SUCH_USER), ==, CHROOTD_ERROR_NO_SUCH_USER);
-        g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_NO_SUCH_DIRECTORY), ==, CHROOTD_ERROR_NO_SUCH_DIRECTORY);
-        g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_EXEC), ==, CHROOTD_ERROR_EXEC_FAILED);
-        g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_UNSAFE_ARCHIVE), ==, CHROOTD_ERROR_UNSAFE_ARCHIVE);
-        g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_SOURCE), ==, CHROOTD_ERROR_SOURCE_UNAVAILABLE);
-        g_assert_cmpstr(child_error_to_bus_name(CHILD_ERROR_LIMIT), ==, CHROOTD_ERROR_LIMIT_EXCEEDED);
-        /* A kind from a confused child still maps to a valid error name. */
-        g_assert_cmpstr(child_error_to_bus_name(_CHILD_ERROR_MAX), ==, CHROOTD_ERROR_FAILED);
-        g_assert_cmpstr(child_error_to_bus_name((ChildError) -1), ==, CHROOTD_ERROR_FAILED);
-}
-
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -214,6 +201,5 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/report/nonblocking-writer-open", test_nonblocking_writer_open);
         g_test_add_func("/report/many-writers", test_many_writers);
         g_test_add_func("/report/incremental", test_incremental);
-        g_test_add_func("/report/bus-names", test_bus_names);
         return g_test_run();
 }
