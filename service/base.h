@@ -29,3 +29,62 @@ char *base_source_text(const char *path, const struct stat *st, bool map_self);
 int base_source_parse(const char *text, char **ret_path, bool *ret_map_self);
 
 bool base_key_is_valid(const char *key);
+
+/* ---- the cache: bases/ and what is in it ---- */
+
+#include <systemd/sd-event.h>
+#include "idmap.h"
+
+typedef struct BaseCache BaseCache;
+
+/* Whether a session uses name: a base's key, or ".new-<owner>" while that owner's
+ * Begin unpacks it. */
+typedef bool (*base_in_use_t)(const char *name, void *userdata);
+/* The id map removals run with (they are root of a namespace of subordinate ids, as
+ * the unpack that made the base was). Returns 0 or -errno with *ret_error. */
+typedef int (*base_idmap_t)(IdMap *ret, char **ret_error, void *userdata);
+
+/* The cache in the directory dir (made if missing). Knows nothing of sessions: it asks
+ * in_use and idmap. Returns 0 or -errno. */
+int base_cache_new(sd_event *event, const char *dir, base_in_use_t in_use, base_idmap_t idmap, void *userdata,
+                   BaseCache **ret);
+/* Removals still running are killed (what they left is collected at the next start). */
+BaseCache *base_cache_free(BaseCache *c);
+static inline void base_cache_freep(BaseCache **c) {
+        base_cache_free(*c);
+}
+
+int base_cache_dirfd(const BaseCache *c);
+/* True while a removal runs. */
+bool base_cache_busy(const BaseCache *c);
+
+/* dir/<key>/root, the tree of a base (NULL: out of memory). */
+char *base_tree_path(const BaseCache *c, const char *key);
+
+/* Whether bases/<key> is a complete base made from the tarball at path as it is now
+ * (st: its stat), with the user's own ids inside or not. */
+bool base_ready(BaseCache *c, const char *key, const char *path, const struct stat *st, bool map_self);
+
+/* bases/.new-<owner>, made empty (an earlier one, from a crash, is removed), for an
+ * unpack to fill; *ret_fd is it, opened. Returns 0 or -errno. */
+int base_new(BaseCache *c, const char *owner, int *ret_fd);
+
+/* The unpack into bases/.new-<owner> is complete: name it <key>. When another Begin
+ * was quicker and its base of the same tarball is ready, ours is retired and that one
+ * serves. Returns 0, -EEXIST (bases/<key> is there but not a ready base of that
+ * tarball: ours is kept as .new-<owner> for base_drop_new()) or -errno. */
+int base_commit(BaseCache *c, const char *owner, const char *key, const char *path, const struct stat *st,
+                bool map_self);
+
+/* A failed unpack's bases/.new-<owner> goes, if it is there. */
+void base_drop_new(BaseCache *c, const char *owner);
+
+/* Take bases/<name> out of use at once (renamed to .old-*) and remove it in the
+ * background. Returns 0 or -errno (not renamed); a removal that fails to start is
+ * logged and left to the next collection. */
+int base_retire(BaseCache *c, const char *name);
+
+/* Remove bases nothing uses: all of them (all), or only those whose tarball changed
+ * or is gone; and what an interrupted unpack or removal left. *ret_removed (may be
+ * NULL) gets the keys. Returns how many were removed, or -errno. */
+int base_collect(BaseCache *c, bool all, char ***ret_removed);

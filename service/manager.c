@@ -16,6 +16,22 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+/* The base cache's questions (base.h). */
+static bool base_in_use(const char *name, void *userdata) {
+        Manager *m = userdata;
+        const char *owner = startswith(name, ".new-");
+
+        for (Session *s = m->sessions; s; s = s->next)
+                if (owner ? streq(owner, s->rec.id) && s->worker && s->rec.state == SESSION_PREPARING
+                          : streq_ptr(s->rec.base, name))
+                        return true;
+        return false;
+}
+
+static int base_idmap(IdMap *ret, char **ret_error, void *userdata) {
+        return manager_idmap(userdata, ret, ret_error);
+}
+
 int manager_new(sd_event *event, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_strv_free_ char **ids = NULL;
@@ -26,7 +42,6 @@ int manager_new(sd_event *event, Manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->sessions_dirfd = -EBADF;
-        m->bases_dirfd = -EBADF;
         m->event = sd_event_ref(event);
         m->uid = getuid();
         m->gid = getgid();
@@ -54,12 +69,9 @@ int manager_new(sd_event *event, Manager **ret) {
         m->sessions_dirfd = open(m->paths.sessions_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (m->sessions_dirfd < 0)
                 return -errno;
-        r = mkdir_p(m->paths.bases_dir, 0700);
+        r = base_cache_new(event, m->paths.bases_dir, base_in_use, base_idmap, m, &m->bases);
         if (r < 0)
                 return r;
-        m->bases_dirfd = open(m->paths.bases_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (m->bases_dirfd < 0)
-                return -errno;
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -80,7 +92,7 @@ int manager_load_sessions(Manager *m) {
                         log_warning("Failed to load session '%s': %s", *id, strerror(-r));
         }
         /* What a crash left in the bases, and bases of tarballs that changed. */
-        (void) manager_collect_bases(m, false, NULL);
+        (void) base_collect(m->bases, false, NULL);
         return 0;
 }
 
@@ -93,7 +105,7 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         paths_done(&m->paths);
         safe_close(m->sessions_dirfd);
-        safe_close(m->bases_dirfd);
+        base_cache_free(m->bases);
         free(m->user);
         free(m->slices_cgroup);
         free(m);
@@ -180,7 +192,7 @@ Session *manager_find_session(Manager *m, const char *id, Error *e) {
 int manager_collect_garbage(Manager *m, char ***ret_removed, Error *e) {
         int r;
 
-        r = manager_collect_bases(m, true, ret_removed);
+        r = base_collect(m->bases, true, ret_removed);
         if (r < 0)
                 return error_set(e, ERROR_FAILED, r, "Cannot list %s: %s", m->paths.bases_dir, strerror(-r));
         (void) systemd_stop_stale(m->systemd, manager_unit_in_use, m);
@@ -255,174 +267,7 @@ int manager_idmap(Manager *m, IdMap *ret, char **ret_error) {
 
 bool manager_is_busy(Manager *m) {
         for (Session *s = m->sessions; s; s = s->next)
-                if (s->worker_source || s->n_runs > 0 || (s->rec.host_tree && leader_alive(&s->leader)))
+                if (s->worker || s->n_runs > 0 || (s->rec.host_tree && leader_alive(&s->leader)))
                         return true;
-        return m->n_removals > 0;
-}
-
-/* ---- copy-on-write bases ---- */
-
-bool manager_base_ready(Manager *m, const char *key, const char *path, const struct stat *st, bool map_self) {
-        _cleanup_free_ char *name = strf("%s/source", key), *want = base_source_text(path, st, map_self), *have = NULL;
-        struct stat rst;
-
-        if (!name || !want || read_file_at(m->bases_dirfd, name, 64 * 1024, &have) < 0)
-                return false;
-        free(name);
-        name = strf("%s/root", key);
-        return name && streq(have, want) && fstatat(m->bases_dirfd, name, &rst, AT_SYMLINK_NOFOLLOW) >= 0 &&
-               S_ISDIR(rst.st_mode);
-}
-
-bool manager_base_in_use(Manager *m, const char *key, const Session *except) {
-        for (Session *s = m->sessions; s; s = s->next)
-                if (s != except && streq_ptr(s->rec.base, key))
-                        return true;
-        return false;
-}
-
-typedef struct BaseRemoval {
-        Manager *manager;
-        char *name;
-        int bases_dirfd;
-        sd_event_source *source;
-} BaseRemoval;
-
-static int base_remove_after_map(void *userdata) {
-        BaseRemoval *b = userdata;
-        int r;
-
-        /* The tree came from a tarball: stay inside bases/ whatever it holds. */
-        if (fchdir(b->bases_dirfd) < 0 || chroot(".") < 0)
-                return EXIT_FAILURE;
-        r = rm_rf_at(AT_FDCWD, b->name);
-        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-}
-
-static int on_base_removed(sd_event_source *source, const siginfo_t *si, void *userdata) {
-        BaseRemoval *b = userdata;
-
-        if (si->si_code != CLD_EXITED || si->si_status != 0)
-                log_warning("Failed to remove %s/%s; the next start tries again", b->manager->paths.bases_dir, b->name);
-        b->manager->n_removals--;
-        sd_event_source_unref(b->source);
-        free(b->name);
-        free(b);
-        return 0;
-}
-
-static int remove_base_dir(Manager *m, const char *name) {
-        _cleanup_free_ char *error = NULL;
-        _cleanup_close_ int pidfd = -EBADF;
-        BaseRemoval *b;
-        IdMap map;
-        pid_t pid;
-        int r;
-
-        r = manager_idmap(m, &map, &error);
-        if (r < 0)
-                return r;
-        b = calloc(1, sizeof(BaseRemoval));
-        if (!b || !(b->name = strdup(name))) {
-                free(b);
-                return -ENOMEM;
-        }
-        b->manager = m;
-        b->bases_dirfd = m->bases_dirfd;
-        int keep[] = { m->bases_dirfd };
-        SpawnParams sp = {
-                .map = &map,
-                .map_flags = IDMAP_HELPER,
-                .keep_fds = keep,
-                .n_keep_fds = 1,
-                .after_map = base_remove_after_map,
-                .userdata = b,
-        };
-        r = userns_spawn(&sp, &pid, &pidfd, &error);
-        if (r >= 0)
-                r = sd_event_add_child_pidfd(m->event, &b->source, pidfd, WEXITED, on_base_removed, b);
-        if (r < 0) {
-                if (pidfd >= 0) {
-                        (void) kill(pid, SIGKILL);
-                        (void) waitpid(pid, NULL, 0);
-                }
-                log_warning("Cannot remove %s/%s: %s", m->paths.bases_dir, name, error ? error : strerror(-r));
-                free(b->name);
-                free(b);
-                return r;
-        }
-        (void) sd_event_source_set_child_pidfd_own(b->source, true);
-        (void) sd_event_source_set_child_process_own(b->source, true);
-        TAKE_FD(pidfd);
-        m->n_removals++;
-        return 0;
-}
-
-int manager_retire_base(Manager *m, const char *name) {
-        _cleanup_free_ char *old = NULL, *id = NULL;
-        int r;
-
-        r = session_id_generate("old", &id);
-        if (r < 0)
-                return r;
-        old = strf(".%s", id);
-        if (!old)
-                return -ENOMEM;
-        /* Renamed first, so that a half-removed base is never taken for a whole one. */
-        if (renameat(m->bases_dirfd, name, m->bases_dirfd, old) < 0)
-                return -errno;
-        return remove_base_dir(m, old);
-}
-
-/* A base whose tarball still is what it was made from. */
-static bool base_current(Manager *m, const char *key) {
-        _cleanup_free_ char *name = strf("%s/source", key), *text = NULL, *path = NULL;
-        struct stat st;
-        bool map_self;
-
-        if (!name || read_file_at(m->bases_dirfd, name, 64 * 1024, &text) < 0 ||
-            base_source_parse(text, &path, &map_self) < 0)
-                return false;
-        return stat(path, &st) >= 0 && manager_base_ready(m, key, path, &st, map_self);
-}
-
-static bool unpack_in_flight(Manager *m, const char *name) {
-        /* .new-<session id>: a Begin is unpacking it. */
-        for (Session *s = m->sessions; s; s = s->next)
-                if (startswith(name, ".new-") && streq(name + 5, s->rec.id) && s->worker_source)
-                        return true;
-        return false;
-}
-
-int manager_collect_bases(Manager *m, bool all, char ***ret_removed) {
-        _cleanup_strv_free_ char **names = NULL, **removed = NULL;
-        int r, n = 0;
-
-        r = dir_list(m->bases_dirfd, NULL, &names);
-        if (r < 0)
-                return r;
-        for (char **name = names; name && *name; name++) {
-                bool leftover = startswith(*name, ".old-") || (startswith(*name, ".new-") && !unpack_in_flight(m, *name));
-
-                if (leftover) {
-                        r = remove_base_dir(m, *name);
-                        continue;
-                }
-                if (!base_key_is_valid(*name) || manager_base_in_use(m, *name, NULL))
-                        continue;
-                if (!all && base_current(m, *name))
-                        continue;
-                r = manager_retire_base(m, *name);
-                if (r < 0) {
-                        log_warning("Cannot remove base %s: %s", *name, strerror(-r));
-                        continue;
-                }
-                log_info("Removed base %s (%s)", *name, all ? "unused" : "its tarball changed or is gone");
-                if (strv_extend(&removed, *name) < 0)
-                        return -ENOMEM;
-                n++;
-        }
-        if (ret_removed)
-                *ret_removed = TAKE_PTR(removed);
-        return n;
+        return base_cache_busy(m->bases);
 }

@@ -13,6 +13,7 @@
 #include "systemd.h"
 
 typedef struct BeginFlags BeginFlags;
+typedef struct BaseCache BaseCache;
 
 #define MANAGER_FRONTENDS_MAX 4
 
@@ -22,9 +23,8 @@ typedef struct Manager {
         unsigned n_frontends;
         Paths paths;
         int sessions_dirfd;
-        int bases_dirfd;        /* copy-on-write bases (base.h) */
+        BaseCache *bases;       /* copy-on-write bases (base.h) */
         bool overlay_refused;   /* the kernel refused overlayfs in a user namespace */
-        unsigned n_removals;    /* bases being removed in the background */
         Session *sessions; /* a list: a user has few sessions */
         char *user;
         uid_t uid;
@@ -91,22 +91,6 @@ int manager_idmap(Manager *m, IdMap *ret, char **ret_error);
 /* Load the sessions on disk (at startup, once the bus is attached); sessions left
  * half-made or half-removed by a crash are removed. Returns 0 or -errno. */
 int manager_load_sessions(Manager *m);
-
-/* Whether bases/<key> is a complete base made from the tarball at path as it is now
- * (st: its stat). */
-bool manager_base_ready(Manager *m, const char *key, const char *path, const struct stat *st, bool map_self);
-
-/* Whether a session other than except (may be NULL) uses base key. */
-bool manager_base_in_use(Manager *m, const char *key, const Session *except);
-
-/* Take bases/<name> out of use at once (renamed to .old-*) and remove it in the
- * background. Returns 0 or -errno. */
-int manager_retire_base(Manager *m, const char *name);
-
-/* Remove bases no session uses: all of them (all), or only those whose tarball has
- * changed or is gone; and what an interrupted unpack or removal left. *ret_removed
- * (may be NULL) gets the keys. Returns the number removed or -errno. */
-int manager_collect_bases(Manager *m, bool all, char ***ret_removed);
 
 /* True while anything is in flight: an unpack, a removal or a command. */
 bool manager_is_busy(Manager *m);

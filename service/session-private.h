@@ -6,6 +6,7 @@
  * share. Not for other modules: they use session.h. */
 
 #include <signal.h>
+#include "operation.h"
 #include "session.h"
 #include "userns.h"
 
@@ -49,20 +50,28 @@ static inline IdMapFlags session_map_flags(const Session *s) {
         return s->rec.map_self ? IDMAP_SELF : 0;
 }
 
-/* Turn a child's exit and report into an Outcome. */
-void outcome_from_child(const siginfo_t *si, int report_fd, const char *what, Outcome *ret);
-
 /* Start a worker child for s (unpack, prepare, removal, repack: the *_after_map
- * functions); with dir_fd >= 0 its input is that directory as a tar stream. Its exit
- * goes to on_worker_exit (session.c). Returns 0 or -errno with *ret_error. */
-int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map, char **ret_error);
-int on_worker_exit(sd_event_source *source, const siginfo_t *si, void *userdata);
+ * functions) as s->worker (operation.h), which done gets when it exits; what names it
+ * in messages. With dir_fd >= 0 its input is that directory as a tar stream, from a
+ * reader child (s->reader). Returns 0 or -errno with *ret_error. */
+int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map, const char *what,
+                 operation_done_t done, char **ret_error);
 int unpack_after_map(void *userdata);
 int prepare_after_map(void *userdata);
 int remove_after_map(void *userdata);
 int repack_after_map(void *userdata);
 
 /* session.c */
+/* A session of rec (taken), listed in m. NULL: out of memory. */
+Session *session_new(Manager *m, SessionRecord *rec);
+void session_set_state(Session *s, SessionState state);
+/* Answer the waiting Begin call, or every End call, and forget them. */
+void session_answer_begin(Session *s, const Outcome *o);
+void session_answer_ends(Session *s, const Outcome *o);
+/* Put the session's limits on its slice; done is called when that is in effect. */
+void session_apply_limits(Session *s, systemd_job_done_t done);
+/* systemd's answer to a change of limits, as an outcome. */
+void session_limits_outcome(Session *s, int r, const char *message, Outcome *o);
 /* ERROR_NOT_READY unless the session is ready. */
 int session_check_ready(const Session *s, Error *e);
 void session_continue_end(Session *s);

@@ -35,20 +35,6 @@ LoginEntries *login_entries_free(LoginEntries *l) {
 }
 
 /* Turn a child's exit and report into an Outcome. */
-void outcome_from_child(const siginfo_t *si, int report_fd, const char *what, Outcome *ret) {
-        Report rep = {};
-        Outcome o = {};
-
-        (void) report_read(report_fd, &rep);
-        if (rep.have_error)
-                (void) error_set(&o.error, child_error_kind(rep.error_kind), rep.error, "%s", rep.message);
-        else if (si->si_code == CLD_EXITED && si->si_status != 0)
-                (void) error_set(&o.error, ERROR_FAILED, 0, "%s failed with exit status %d", what, si->si_status);
-        else if (si->si_code != CLD_EXITED)
-                (void) error_set(&o.error, ERROR_FAILED, 0, "%s was killed by signal %s", what,
-                                 strsignal(si->si_status));
-        *ret = o;
-}
 
 /* Append line to file of the tree at rootfd unless an entry called name is there. A
  * chroot without the file is left alone. The file is opened once, as root inside
@@ -74,9 +60,12 @@ static int add_entry(int rootfd, const char *file, const char *name, const char 
         return write_full(fd, line, strlen(line));
 }
 
-/* The reader's failures travel in the report pipe; its exit needs only reaping. */
-static int on_reader_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
-        return 0;
+/* The reader's failures travel in the unpack's report pipe; its exit needs only
+ * reaping (and the unpack's end kills it: begin_step_done()). */
+static void on_reader_exit(Operation *op, Outcome *o, void *userdata) {
+        Session *s = userdata;
+
+        s->reader = NULL;
 }
 
 /* Directory chroots are streamed as a tar archive and unpacked by the same code as
@@ -109,13 +98,9 @@ static int start_reader(Session *s, int source_fd, const IdShift *shift, int rep
                 }
                 _exit(EXIT_SUCCESS);
         }
-        r = sd_event_add_child(s->manager->event, &s->reader_source, pid, WEXITED, on_reader_exit, NULL);
-        if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
+        r = operation_watch_pid(s->manager->event, pid, -EBADF, "Reading the directory", on_reader_exit, s, &s->reader);
+        if (r < 0)
                 return r;
-        }
-        (void) sd_event_source_set_child_process_own(s->reader_source, true);
         return TAKE_FD(p[0]);
 }
 
@@ -323,7 +308,8 @@ int repack_after_map(void *userdata) {
 
 /* Start an unpack or removal child. With dir_fd >= 0 (a directory chroot), its input
  * is a tar stream of that directory, made by a reader process. */
-int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map, char **ret_error) {
+int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map, const char *what,
+                 operation_done_t done, char **ret_error) {
         _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
         _cleanup_close_ int pidfd = -EBADF, stream = -EBADF;
         IdMap map;
@@ -358,19 +344,11 @@ int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map,
         r = userns_spawn(&sp, &pid, &pidfd, ret_error);
         if (r < 0)
                 return r;
-        r = sd_event_add_child_pidfd(s->manager->event, &s->worker_source, pidfd, WEXITED, on_worker_exit, s);
-        if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                return r;
-        }
-        (void) sd_event_source_set_child_pidfd_own(s->worker_source, true);
-        (void) sd_event_source_set_child_process_own(s->worker_source, true);
-        TAKE_FD(pidfd);
         (void) fcntl(p[0], F_SETFL, O_NONBLOCK);
-        s->worker_report_fd = TAKE_FD(p[0]);
-        s->worker_pid = pid;
-        return 0;
+        r = operation_watch(s->manager->event, pid, TAKE_FD(pidfd), TAKE_FD(p[0]), what, done, s, &s->worker);
+        if (r < 0)
+                s->reader = operation_free(s->reader);
+        return r;
 }
 
 /* The service user's passwd, shadow and group lines, for Begin's add-login: its

@@ -16,6 +16,7 @@
 #include "util.h"
 
 typedef struct LoginEntries LoginEntries;
+typedef struct Operation Operation;
 
 /* Most commands one session runs at once. */
 #define SESSION_RUNS_MAX 256
@@ -49,17 +50,15 @@ struct Session {
         bool spare_requested; /* asked the leader for the next spare, no answer yet */
         sd_event_source *leader_timer; /* stops them once no command ran for a while */
 
-        /* Begin's state: which step (session.c), the source, the user's entries. */
-        int begin_phase;
+        /* Begin's state: the source, the user's entries. */
         int source_fd;
         LoginEntries *login;
         uint64_t max_bytes; /* the chroot's max-size=, or 0 */
 
-        /* The one long operation in flight: the unpack (preparing) or removal (ending). */
-        pid_t worker_pid;
-        sd_event_source *worker_source;
-        sd_event_source *reader_source; /* a directory chroot's reader, during Begin */
-        int worker_report_fd;
+        /* The one child in flight (operation.h): Begin's unpack or prepare, or End's
+         * repack or removal; and a directory chroot's reader, during Begin. */
+        Operation *worker;
+        Operation *reader;
         /* While a tarball is unpacked: the tarball, sharing its file offset with the
          * unpack child, and its size, for the Progress property. */
         int progress_fd;

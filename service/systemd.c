@@ -268,7 +268,7 @@ int systemd_set_description(SystemdClient *c, const char *unit, const char *desc
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
-        if (c->availability == SYSTEMD_UNAVAILABLE)
+        if (!c || c->availability == SYSTEMD_UNAVAILABLE)
                 return -EOPNOTSUPP;
         r = sd_bus_message_new_method_call(c->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
                                            "SetUnitProperties");
@@ -321,7 +321,7 @@ static int send_job_call(SystemdJob *j) {
 static int job_new(SystemdClient *c, const char *unit, systemd_job_done_t done, void *userdata, SystemdJob **ret) {
         SystemdJob *j;
 
-        if (c->availability == SYSTEMD_UNAVAILABLE)
+        if (!c || c->availability == SYSTEMD_UNAVAILABLE)
                 return -EOPNOTSUPP;
         j = calloc(1, sizeof(SystemdJob));
         if (!j)
@@ -434,6 +434,8 @@ int systemd_stop_stale(SystemdClient *c, systemd_unit_in_use_t in_use, void *use
         _cleanup_free_ StaleQuery *q = NULL;
         int r;
 
+        if (!c)
+                return -EOPNOTSUPP;
         q = malloc(sizeof(StaleQuery));
         if (!q)
                 return -ENOMEM;

@@ -14,6 +14,8 @@
  * caller goes on without cgroup delegation; that is logged once. */
 
 typedef struct SystemdJob SystemdJob;
+/* A NULL SystemdClient is a service with no user manager: every call below returns
+ * -EOPNOTSUPP (the core's unit tests run so, without a bus). */
 typedef struct SystemdClient SystemdClient;
 
 /* Called once when a request is done: 0, -EOPNOTSUPP (no user manager), or another
