@@ -238,7 +238,8 @@ int session_set_limits(Session *s, const Limits *l, Call call, Error *e) {
         r = session_check_ready(s, e);
         if (r < 0)
                 return r;
-        if (call_is_set(&s->limits_call) || s->limits_job)
+        /* A job of our own (the limits put back after a restart) is replaced. */
+        if (call_is_set(&s->limits_call))
                 return error_set(e, ERROR_NOT_READY, EALREADY, "Session '%s' is already changing its limits",
                                  s->rec.id);
         s->old_limits = s->rec.limits;
