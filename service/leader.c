@@ -3,7 +3,7 @@
 #include "fdpass.h"
 #include "mounts.h"
 #include "report.h"
-#include "runner.h"
+#include "init.h"
 #include "userns.h"
 #include "util.h"
 
@@ -69,7 +69,7 @@ static int fork_init(LeaderChild *c) {
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) >= 0) {
                 struct clone_args args = {
-                        /* ipc and uts come in the init's own user namespace (runner.c). */
+                        /* ipc and uts come in the init's own user namespace (init.c). */
                         .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_PIDFD,
                         .pidfd = (uint64_t) (uintptr_t) &pidfd,
                         .exit_signal = SIGCHLD,

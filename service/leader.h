@@ -10,7 +10,7 @@
  * holds the session's tree (a copy-on-write session's overlay is mounted there, once:
  * two live overlays of one upper directory would be undefined behaviour) and, asked
  * over a socketpair, forks inits for commands into fresh pid, mount, ipc and uts
- * namespaces (runner.h), handing back their pid, a pidfd and a control socket by
+ * namespaces (init.h), handing back their pid, a pidfd and a control socket by
  * SCM_RIGHTS. So newuidmap and newgidmap run once per leader, not per command, and the
  * service never enters a namespace of a session: commands are forked inside it. The
  * leader dies with the service; it reaps its inits itself. */

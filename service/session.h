@@ -10,7 +10,7 @@
 #include "leader.h"
 #include "manager.h"
 #include "report.h"
-#include "runner.h"
+#include "run-request.h"
 #include "store.h"
 #include "systemd.h"
 #include "util.h"

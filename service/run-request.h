@@ -4,9 +4,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "idmap.h"
 #include "passwd.h"
-#include "userns.h"
+
+/* The wire format between the service and a command's init (init.h): what a command
+ * is, how it travels to the init (a memfd and four fds by SCM_RIGHTS on the init's
+ * control socket), and the environment the init builds for it. Both sides link this
+ * module; nothing here enters a namespace or forks. */
 
 /* One command, run by an init in namespaces made for it alone: pid, mount, ipc, uts
  * (and net), inside the user namespace of the session's leader (leader.h). */
@@ -23,38 +26,48 @@ typedef struct RunParams {
 
 /* The command as its init receives it: argv, environment, setenv, user, directory and
  * network_none in a memfd (which has no size limit, unlike a socket message). Returns 0
- * or -errno. */
+ * or -errno (-E2BIG beyond 64 MiB). */
 int run_params_pack(const RunParams *p, int *ret_fd);
 
 /* The reverse, from the memfd's size bytes in buf, which p points into afterwards;
  * p->argv, p->environment and p->setenv are arrays to free() (not their strings; argv
- * and setenv are never NULL). Returns 0, -EBADMSG or -ENOMEM. */
+ * and setenv are never NULL): run_params_unpacked_done(). stdio is -EBADF each. Returns
+ * 0, -EBADMSG or -ENOMEM. */
 int run_params_unpack(char *buf, size_t size, RunParams *ret);
+
+/* Free what run_params_unpack() allocated (the arrays, not the strings in buf). */
+void run_params_unpacked_done(RunParams *p);
+
+/* Read the whole memfd fd and unpack it (run_params_unpack()); *ret_buf holds the
+ * strings *ret points to. Returns 0, -EBADMSG (empty, over 64 MiB, or not a request)
+ * or -errno. */
+int run_params_read(int fd, char **ret_buf, RunParams *ret);
 
 /* Give an init its command: the report pipe's write end, the command's stdin, stdout
  * and stderr, and the packed request, by SCM_RIGHTS over ctl. Returns 0 or -errno. */
 int run_send_request(int ctl, int report_fd, const int stdio[3], int params_fd);
 
-/* The body of a command's init, forked by the session's leader into new pid, mount,
- * ipc and uts namespaces with its working directory at the session's tree: set the
- * hostname, mount /proc, /sys and /dev and pivot_root into the tree, then wait on ctl
- * for the command (run_send_request; EOF: exit quietly). Then fork the command and
- * reap everything until it exits; when the init exits, the kernel kills whatever is
- * left in its pid namespace. Problems before exec and the command's wait status go as
- * report records into the report pipe. Returns the exit status for _exit(). */
-int run_init_main(int ctl, const char *hostname);
+/* A request as the init receives it: every fd close-on-exec and owned. */
+typedef struct RunRequestFds {
+        int report_fd;
+        int stdio[3];
+        int params_fd;
+} RunRequestFds;
+
+#define RUN_REQUEST_FDS_NULL \
+        ((RunRequestFds) { .report_fd = -EBADF, .stdio = { -EBADF, -EBADF, -EBADF }, .params_fd = -EBADF })
+
+/* Close every fd of f that is open (for _cleanup_). */
+void run_request_fds_close(RunRequestFds *f);
+
+/* Wait on ctl for run_send_request()'s message. Returns 1 with the fds in *ret, 0 when
+ * the service hung up (EOF), -EBADMSG when a message came without exactly the five fds
+ * (none of which is left open), or another -errno of the receive. */
+int run_receive_request(int ctl, RunRequestFds *ret);
 
 /* The command's environment: base (or a clean one: HOME, LOGNAME, USER, SHELL, PATH)
  * with USER and LOGNAME set to the target user and a default PATH if it has none;
- * then each KEY=VALUE of setenv (may be NULL), replacing an entry of the same KEY. */
+ * then each KEY=VALUE of setenv (may be NULL), replacing an entry of the same KEY.
+ * Returns 0 with a never-NULL list, -EINVAL for a setenv entry without "KEY=", or
+ * -ENOMEM. */
 int run_build_environment(char *const *base, char *const *setenv, const PasswdEntry *pw, char ***ret);
-
-/* A command's init is PID 1 of its pid namespace, and so ignores every signal it has
- * no handler for. Until its command exists, it ends on a signal whose default action
- * would end a process instead (Session.Kill, or a client passing SIGTERM on, must end
- * a Run whose command never started): run_init_catch_signals(), at its start, catches
- * them and holds them back; run_init_signals_report_to() names the report pipe and lets
- * them in. One then writes the status of a command killed by it to the pipe and
- * _exit()s with 128 + its number. Later, the init passes signals on to its command. */
-void run_init_catch_signals(void);
-void run_init_signals_report_to(int report_fd);

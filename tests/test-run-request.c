@@ -1,18 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* runner.h: the environment a command gets, how the command travels to its init, and
- * how the init, PID 1 of a pid namespace, ends on a signal before its command exists.
- * The namespaces themselves need subordinate ids and are covered by the bus and
- * system suites. */
+/* run-request.h: the environment a command gets and how the command travels to its
+ * init (test-init.c covers the init itself). */
 #include <glib.h>
 #include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
+#include "fdpass.h"
 #include "util.h"
-#include "report.h"
-#include "runner.h"
+#include "run-request.h"
 
 #define PATH_ROOT "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define PATH_USER "PATH=/usr/local/bin:/usr/bin:/bin"
@@ -257,94 +254,136 @@ static void test_params_refused(void) {
         }
 }
 
-/* Fork a process that is PID 1 of a new pid namespace (in a new user namespace, so
- * that no privilege is needed) and run body in it; returns its wait status as the
- * intermediate process saw it, or -1 when namespaces are not available here. */
-static int as_pid1(void (*body)(int report_fd), int report_fd) {
-        pid_t pid = fork();
-        int status;
+/* run_params_read(): what the init does with the memfd it is sent. */
+static void test_params_read(void) {
+        char *argv[] = { (char *) "id", (char *) "-u", NULL };
+        char *set[] = { (char *) "TERM=dumb", NULL };
+        _cleanup_(run_params_unpacked_done) RunParams out = {};
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -EBADF, empty = -EBADF;
 
-        g_assert_cmpint(pid, >=, 0);
-        if (pid == 0) {
-                pid_t init;
+        g_assert_cmpint(run_params_pack(&(RunParams) { .argv = argv, .setenv = set, .user = "tester",
+                                                       .directory = "/tmp" }, &fd), ==, 0);
+        g_assert_cmpint(run_params_read(fd, &buf, &out), ==, 0);
+        g_assert_cmpstr(out.user, ==, "tester");
+        g_assert_cmpstr(out.directory, ==, "/tmp");
+        g_assert_true(g_strv_equal((const char *const *) out.argv, (const char *const *) argv));
+        g_assert_true(g_strv_equal((const char *const *) out.setenv, (const char *const *) set));
+        g_assert_null(out.environment);
+        /* It points into buf, and reads from the start whatever the file offset. */
+        g_assert_true(out.user >= buf);
+        for (int i = 0; i < 3; i++)
+                g_assert_cmpint(out.stdio[i], ==, -EBADF);
 
-                if (unshare(CLONE_NEWUSER | CLONE_NEWPID) < 0)
-                        _exit(99);
-                init = fork();
-                if (init < 0)
-                        _exit(98);
-                if (init == 0) {
-                        body(report_fd);
-                        _exit(0);
-                }
-                if (waitpid(init, &status, 0) != init)
-                        _exit(97);
-                /* Its exit status as ours: 128 + N for a handled signal N. */
-                _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 96);
+        /* An empty memfd, or one of garbage, is no request. */
+        empty = memfd_create("test-empty", MFD_CLOEXEC);
+        g_assert_cmpint(empty, >=, 0);
+        {
+                _cleanup_free_ char *b2 = NULL;
+                RunParams o2;
+
+                g_assert_cmpint(run_params_read(empty, &b2, &o2), ==, -EBADMSG);
+                g_assert_cmpint(write(empty, "garbage", 7), ==, 7);
+                g_assert_cmpint(run_params_read(empty, &b2, &o2), ==, -EBADMSG);
+                g_assert_null(b2);
         }
-        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-        g_assert_true(WIFEXITED(status));
-        return WEXITSTATUS(status) == 99 ? -1 : WEXITSTATUS(status);
+        run_params_unpacked_done(&out);
+        g_assert_null(out.argv);
+        g_assert_null(out.setenv);
 }
 
-static void term_without_handler(int report_fd) {
-        /* What the init was before: PID 1 without a handler, deaf to SIGTERM. */
-        (void) kill(1, SIGTERM);
-        _exit(5);
+static void assert_same_file(int a, int b) {
+        struct stat sa, sb;
+
+        g_assert_cmpint(fstat(a, &sa), ==, 0);
+        g_assert_cmpint(fstat(b, &sb), ==, 0);
+        g_assert_cmpuint(sa.st_dev, ==, sb.st_dev);
+        g_assert_cmpuint(sa.st_ino, ==, sb.st_ino);
 }
 
-static void term_before_report_fd(int report_fd) {
-        run_init_catch_signals();
-        /* A spare init, its command not come yet: the signal waits... */
-        (void) kill(1, SIGTERM);
-        /* ...until the report pipe is known, then ends the init. */
-        run_init_signals_report_to(report_fd);
-        _exit(5);
+static bool fd_is_open(int fd) {
+        return fcntl(fd, F_GETFD) >= 0;
 }
 
-static void winch_ignored(int report_fd) {
-        run_init_catch_signals();
-        run_init_signals_report_to(report_fd);
-        (void) kill(1, SIGWINCH); /* its default is to be ignored: it stays so */
-        (void) kill(1, SIGCHLD);
-        _exit(6);
-}
+/* The five fds go over the init's control socket and come out in their places. */
+static void test_send_receive(void) {
+        _cleanup_close_pair_ int ctl[2] = { -EBADF, -EBADF }, report[2] = { -EBADF, -EBADF };
+        _cleanup_(run_request_fds_close) RunRequestFds got = RUN_REQUEST_FDS_NULL;
+        _cleanup_close_ int in = -EBADF, out = -EBADF, err = -EBADF, params = -EBADF;
+        char *argv[] = { (char *) "true", NULL };
 
-static void test_init_signals(void) {
-        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
-        Report rep;
-        int status;
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl), ==, 0);
+        g_assert_cmpint(pipe2(report, O_CLOEXEC), ==, 0);
+        in = memfd_create("test-in", MFD_CLOEXEC);
+        out = memfd_create("test-out", MFD_CLOEXEC);
+        err = memfd_create("test-err", MFD_CLOEXEC);
+        g_assert_cmpint(run_params_pack(&(RunParams) { .argv = argv, .user = "root", .directory = "/" }, &params),
+                        ==, 0);
 
-        g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
-        status = as_pid1(term_without_handler, p[1]);
-        if (status < 0) {
-                g_test_skip("no unprivileged user and pid namespaces here");
-                return;
+        g_assert_cmpint(run_send_request(ctl[0], report[1], (int[3]) { in, out, err }, params), ==, 0);
+        g_assert_cmpint(run_receive_request(ctl[1], &got), ==, 1);
+        assert_same_file(got.report_fd, report[1]);
+        assert_same_file(got.stdio[0], in);
+        assert_same_file(got.stdio[1], out);
+        assert_same_file(got.stdio[2], err);
+        assert_same_file(got.params_fd, params);
+        /* Received close-on-exec: nothing of the service's leaks into the command by
+         * accident. */
+        g_assert_cmpint(fcntl(got.stdio[0], F_GETFD) & FD_CLOEXEC, ==, FD_CLOEXEC);
+
+        {
+                int params_fd = got.params_fd;
+
+                run_request_fds_close(&got);
+                g_assert_false(fd_is_open(params_fd));
+                g_assert_cmpint(got.report_fd, ==, -EBADF);
+                g_assert_cmpint(got.params_fd, ==, -EBADF);
         }
-        g_assert_cmpint(status, ==, 5);
-        g_assert_cmpint(as_pid1(term_before_report_fd, p[1]), ==, 128 + SIGTERM);
-        g_assert_cmpint(as_pid1(winch_ignored, p[1]), ==, 6);
-        p[1] = safe_close(p[1]);
-        /* One record in all: the status of a command killed by SIGTERM. */
-        g_assert_cmpint(report_read(p[0], &rep), ==, 0);
-        g_assert_false(rep.have_error);
-        g_assert_true(rep.have_status);
-        g_assert_true(WIFSIGNALED(rep.wstatus));
-        g_assert_cmpint(WTERMSIG(rep.wstatus), ==, SIGTERM);
+
+        /* The service hanging up is EOF. */
+        ctl[0] = safe_close(ctl[0]);
+        g_assert_cmpint(run_receive_request(ctl[1], &got), ==, 0);
+}
+
+/* The lowest fd number free now. */
+static int lowest_free_fd(void) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+        g_assert_cmpint(fd, >=, 0);
+        close(fd);
+        return fd;
+}
+
+/* A message that is not a request leaves no fd behind. */
+static void test_receive_refused(void) {
+        _cleanup_close_pair_ int ctl[2] = { -EBADF, -EBADF };
+        RunRequestFds got = RUN_REQUEST_FDS_NULL;
+        int two[2], before;
+
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl), ==, 0);
+        two[0] = two[1] = ctl[0];
+        g_assert_cmpint(fdpass_send(ctl[0], "r", 1, two, 2), ==, 0);
+        before = lowest_free_fd();
+        g_assert_cmpint(run_receive_request(ctl[1], &got), ==, -EBADMSG);
+        g_assert_cmpint(got.report_fd, ==, -EBADF);
+        /* Had the two fds received been kept, they would hold the lowest numbers. */
+        g_assert_cmpint(lowest_free_fd(), ==, before);
 }
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
-        g_test_add_func("/runner/environment/clean-root", test_clean_root);
-        g_test_add_func("/runner/environment/clean-user", test_clean_user);
-        g_test_add_func("/runner/environment/base-kept", test_base_kept);
-        g_test_add_func("/runner/environment/base-without-path", test_base_without_path);
-        g_test_add_func("/runner/environment/base-empty", test_base_empty);
-        g_test_add_func("/runner/environment/no-duplicates", test_no_duplicates);
-        g_test_add_func("/runner/environment/setenv", test_setenv);
-        g_test_add_func("/runner/params/round-trip", test_params_round_trip);
-        g_test_add_func("/runner/params/refused", test_params_refused);
-        g_test_add_func("/runner/init/signals", test_init_signals);
+        g_test_add_func("/run-request/environment/clean-root", test_clean_root);
+        g_test_add_func("/run-request/environment/clean-user", test_clean_user);
+        g_test_add_func("/run-request/environment/base-kept", test_base_kept);
+        g_test_add_func("/run-request/environment/base-without-path", test_base_without_path);
+        g_test_add_func("/run-request/environment/base-empty", test_base_empty);
+        g_test_add_func("/run-request/environment/no-duplicates", test_no_duplicates);
+        g_test_add_func("/run-request/environment/setenv", test_setenv);
+        g_test_add_func("/run-request/params/round-trip", test_params_round_trip);
+        g_test_add_func("/run-request/params/refused", test_params_refused);
+        g_test_add_func("/run-request/params/read", test_params_read);
+        g_test_add_func("/run-request/fds/send-receive", test_send_receive);
+        g_test_add_func("/run-request/fds/refused", test_receive_refused);
         return g_test_run();
 }
