@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "idmap.h"
+#include "process-util.h"
 #include "subid.h"
 #include "util.h"
 #include "config.h"
@@ -92,15 +93,15 @@ static int helper_finish(IdMapHelper *h, char **ret_error) {
         _cleanup_close_ int fd = TAKE_FD(h->err_fd);
         char buf[512];
         ssize_t n;
-        int status;
+        int status, r;
 
         if (h->pid <= 0)
                 return 0;
         n = read_full(fd, buf, sizeof(buf) - 1);
         buf[n > 0 ? n : 0] = 0;
-        while (waitpid(h->pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
+        r = wait_for_child(h->pid, &status);
+        if (r < 0)
+                return r;
         h->pid = 0;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;

@@ -4,6 +4,7 @@
 #include "report.h"
 #include "run-request.h"
 #include "tree-file.h"
+#include "process-util.h"
 #include "userns.h"
 #include "util.h"
 

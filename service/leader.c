@@ -2,6 +2,7 @@
 #include "leader.h"
 #include "fdpass.h"
 #include "mounts.h"
+#include "process-util.h"
 #include "report.h"
 #include "init.h"
 #include "userns.h"
@@ -16,7 +17,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 typedef struct LeaderChild {
         const LeaderParams *p;
@@ -140,8 +140,8 @@ static int leader_after_map(void *userdata) {
 int leader_start(const LeaderParams *lp, Leader *ret, char **ret_error) {
         _cleanup_close_pair_ int sp[2] = { -EBADF, -EBADF }, rp[2] = { -EBADF, -EBADF };
         _cleanup_close_ int pidfd = -EBADF;
+        _cleanup_(sigkill_waitp) pid_t pid = 0;
         Report rep = {};
-        pid_t pid;
         int r;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 || pipe2(rp, O_CLOEXEC) < 0)
@@ -168,11 +168,9 @@ int leader_start(const LeaderParams *lp, Leader *ret, char **ret_error) {
         (void) report_read(rp[0], &rep);
         if (rep.have_error || !leader_alive(&(Leader) { .pid = pid, .pidfd = pidfd })) {
                 *ret_error = strdup(rep.have_error ? rep.message : "The session's leader exited at once");
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
                 return rep.have_error && rep.error < 0 ? rep.error : -EIO;
         }
-        *ret = (Leader) { .pid = pid, .pidfd = TAKE_FD(pidfd), .sock = TAKE_FD(sp[0]), .abandoned = 0 };
+        *ret = (Leader) { .pid = TAKE_PID(pid), .pidfd = TAKE_FD(pidfd), .sock = TAKE_FD(sp[0]), .abandoned = 0 };
         return 0;
 }
 
@@ -251,8 +249,8 @@ int leader_receive_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl)
                         return r == -ETIMEDOUT ? (l->abandoned++, r) : r;
                 l->abandoned--;
                 if (r > 0) {
-                        (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-                        (void) close(pidfd);
+                        /* The leader's child: the leader reaps it. */
+                        pidfd_sigkill_close(pidfd);
                         (void) close(ctl);
                 }
         }
@@ -271,11 +269,7 @@ bool leader_alive(const Leader *l) {
 
 void leader_stop(Leader *l) {
         l->sock = safe_close(l->sock);
-        if (l->pid > 0) {
-                (void) kill(l->pid, SIGKILL);
-                (void) waitpid(l->pid, NULL, 0);
-        }
+        sigkill_waitp(&l->pid);
         l->pidfd = safe_close(l->pidfd);
-        l->pid = 0;
         l->abandoned = 0;
 }

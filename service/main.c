@@ -3,7 +3,7 @@
 #include "config.h"
 #include "manager-dbus.h"
 #include "manager.h"
-#include "userns.h"
+#include "process-util.h"
 #include "systemd.h"
 #include "util.h"
 

@@ -7,6 +7,7 @@
 #include "dircopy.h"
 #include "mounts.h"
 #include "passwd.h"
+#include "process-util.h"
 #include "report.h"
 #include "rmtree.h"
 #include "tree-file.h"

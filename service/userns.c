@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "userns.h"
+#include "process-util.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -11,58 +12,6 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-
-static char *argv_area;
-static size_t argv_area_size;
-
-void spawn_save_argv(int argc, char **argv) {
-        if (argc <= 0)
-                return;
-        /* The strings of argv lie back to back; the area ends after the last one. */
-        argv_area = argv[0];
-        argv_area_size = (size_t) (argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
-}
-
-void spawn_rename_process(const char *name) {
-        (void) prctl(PR_SET_NAME, name);
-        if (argv_area && argv_area_size > 1) {
-                memset(argv_area, 0, argv_area_size);
-                strncpy(argv_area, name, argv_area_size - 1);
-        }
-}
-
-static int cmp_int(const void *a, const void *b) {
-        return *(const int *) a - *(const int *) b;
-}
-
-int close_all_fds_except(const int *keep, size_t n) {
-        int sorted[n + 1];
-        int from = 3;
-
-        memcpy(sorted, keep, n * sizeof(int));
-        qsort(sorted, n, sizeof(int), cmp_int);
-        for (size_t i = 0; i < n; i++) {
-                if (sorted[i] < from)
-                        continue;
-                if (sorted[i] > from && syscall(SYS_close_range, from, sorted[i] - 1, 0) < 0)
-                        return -errno;
-                from = sorted[i] + 1;
-        }
-        if (syscall(SYS_close_range, from, ~0U, 0) < 0)
-                return -errno;
-        return 0;
-}
-
-void reset_signals(void) {
-        struct sigaction sa = { .sa_handler = SIG_DFL };
-        sigset_t none;
-
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) sigaction(sig, &sa, NULL);
-        sigemptyset(&none);
-        (void) sigprocmask(SIG_SETMASK, &none, NULL);
-}
 
 _noreturn_ static void child_main(const SpawnParams *p, int sync_fd) {
         char c;
@@ -131,19 +80,19 @@ static int userns_clone(const SpawnParams *p, SpawnedChild *ret) {
         return 0;
 }
 
-/* Write the maps and let the child go on, or kill it (not reaped). */
+/* Write the maps and let the child go on. */
 static int userns_release(SpawnedChild *c, const IdMap *map, IdMapFlags flags, char **ret_error) {
         int r = idmap_apply(map, c->pid, flags, ret_error);
 
         if (r >= 0)
                 r = write_full(c->sync_fd, "x", 1);
         c->sync_fd = safe_close(c->sync_fd);
-        if (r < 0)
-                (void) kill(c->pid, SIGKILL);
         return r;
 }
 
+/* A child not handed on is killed and reaped. */
 static void spawned_child_done(SpawnedChild *c) {
+        sigkill_waitp(&c->pid);
         c->pidfd = safe_close(c->pidfd);
         c->sync_fd = safe_close(c->sync_fd);
 }
@@ -156,11 +105,9 @@ int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **re
         if (r < 0)
                 return r;
         r = userns_release(&c, p->map, p->map_flags, ret_error);
-        if (r < 0) {
-                (void) waitpid(c.pid, NULL, 0);
+        if (r < 0)
                 return r;
-        }
-        *ret_pid = c.pid;
+        *ret_pid = TAKE_PID(c.pid);
         *ret_pidfd = TAKE_FD(c.pidfd);
         return 0;
 }
@@ -226,7 +173,7 @@ static int write_nested_maps(int proc_dirfd, pid_t parent, int go_fd) {
 int userns_enter_nested(int proc_dirfd) {
         _cleanup_close_pair_ int go[2] = { -EBADF, -EBADF };
         pid_t self = getpid(), pid;
-        int status, r = 0;
+        int status, r = 0, r2;
 
         if (pipe2(go, O_CLOEXEC) < 0)
                 return -errno;
@@ -244,9 +191,9 @@ int userns_enter_nested(int proc_dirfd) {
         if (r >= 0 && write_full(go[1], "x", 1) < 0)
                 r = -EPIPE;
         go[1] = safe_close(go[1]);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
+        r2 = wait_for_child(pid, &status);
+        if (r >= 0)
+                r = r2;
         if (r < 0)
                 return r;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

@@ -42,16 +42,3 @@ int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **re
  * only a process there may write them. proc_dirfd: the process's own /proc. Returns 0
  * or -errno. */
 int userns_enter_nested(int proc_dirfd);
-
-/* Close every fd >= 3 except the ones in keep (any order). Returns 0 or -errno. */
-int close_all_fds_except(const int *keep, size_t n);
-
-/* Reset the signal mask and dispositions a child inherited from the service. */
-void reset_signals(void);
-
-/* Remember main()'s argv so that children can rename themselves. */
-void spawn_save_argv(int argc, char **argv);
-
-/* Rename the calling process (comm and the command line shown by ps), e.g. a Run's
- * init, which should not show the service's path and arguments inside a session. */
-void spawn_rename_process(const char *name);
