@@ -49,16 +49,22 @@ typedef struct Copier {
         char *error;
 } Copier;
 
+/* Record why the copy fails, if nothing has yet; %m in fmt is r (a negative errno).
+ * Returns r. */
 static int fail(Copier *c, int r, const char *fmt, ...) _printf_(3, 4);
 static int fail(Copier *c, int r, const char *fmt, ...) {
+        int saved = errno;
         va_list ap;
 
         if (!c->error) {
+                if (r < 0)
+                        errno = -r;
                 va_start(ap, fmt);
                 if (vasprintf(&c->error, fmt, ap) < 0)
                         c->error = NULL;
                 va_end(ap);
         }
+        errno = saved;
         return r;
 }
 
@@ -67,8 +73,10 @@ static int fail(Copier *c, int r, const char *fmt, ...) {
 static int read_failure(Copier *c, int r, const char *path, const char *why) {
         char q[UNPACK_QUOTE_SIZE];
 
-        return fail(c, r, "Cannot read '%s': %s", unpack_quote_name(q, path[0] ? path : "."),
-                    why ?: strerror(-r));
+        unpack_quote_name(q, path[0] ? path : ".");
+        if (why)
+                return fail(c, r, "Cannot read '%s': %s", q, why);
+        return fail(c, r, "Cannot read '%s': %m", q);
 }
 
 static int write_failure(Copier *c, const char *path) {
@@ -77,7 +85,7 @@ static int write_failure(Copier *c, const char *path) {
 
         unpack_quote_name(q, path[0] ? path : ".");
         if (e > 0)
-                return fail(c, -e, "Cannot write archive at '%s': %s", q, strerror(e));
+                return fail(c, -e, "Cannot write archive at '%s': %m", q);
         return fail(c, -EIO, "Cannot write archive at '%s': %s", q,
                     archive_error_string(c->writer) ?: "unknown error");
 }

@@ -123,7 +123,7 @@ int init_command_prepare(int rootfd, const RunParams *p, int fd, InitCommand *re
         if (r >= 0)
                 r = run_build_environment(p->environment, p->setenv, &c.pw, &c.env);
         if (r < 0) {
-                report_error(fd, CHILD_ERROR_FAILED, r, "Cannot prepare the command: %s", strerror(-r));
+                report_error(fd, CHILD_ERROR_FAILED, r, "Cannot prepare the command: %m");
                 return r;
         }
         *ret = c;
@@ -158,7 +158,7 @@ _noreturn_ static void command_exec(const InitCommand *c, int fd) {
         rlimit_nofile_restore();
         r = arrange_fds(stdio, &fd);
         if (r < 0) {
-                report_error(fd, CHILD_ERROR_FAILED, r, "Cannot set up standard streams: %s", strerror(-r));
+                report_error(fd, CHILD_ERROR_FAILED, r, "Cannot set up standard streams: %m");
                 _exit(127);
         }
         execvp(p->argv[0], p->argv);
@@ -343,7 +343,7 @@ static int init_read_command(RunRequestFds *fds, char **ret_buf, RunParams *ret)
 
         r = run_params_read(fds->params_fd, ret_buf, ret);
         if (r < 0) {
-                report_error(fds->report_fd, CHILD_ERROR_FAILED, r, "Cannot read the command: %s", strerror(-r));
+                report_error(fds->report_fd, CHILD_ERROR_FAILED, r, "Cannot read the command: %m");
                 return r;
         }
         fds->params_fd = safe_close(fds->params_fd);
@@ -361,15 +361,14 @@ static int init_enter_command_namespaces(const RunParams *p, int report_fd) {
          * not the host's paths. */
         if (unshare(CLONE_NEWCGROUP) < 0) {
                 r = -errno;
-                report_error(report_fd, CHILD_ERROR_FAILED, r, "Cannot make a cgroup namespace: %s", strerror(-r));
+                report_error(report_fd, CHILD_ERROR_FAILED, r, "Cannot make a cgroup namespace: %m");
                 return r;
         }
         if (!p->network_none)
                 return 0;
         r = unshare(CLONE_NEWNET) < 0 ? -errno : loopback_up();
         if (r < 0)
-                report_error(report_fd, CHILD_ERROR_FAILED, r, "Cannot make a network namespace with only lo: %s",
-                             strerror(-r));
+                report_error(report_fd, CHILD_ERROR_FAILED, r, "Cannot make a network namespace with only lo: %m");
         return r;
 }
 
@@ -392,7 +391,7 @@ static pid_t init_start_command(const InitCommand *cmd, int report_fd) {
         environ = NULL;
         (void) sigprocmask(SIG_SETMASK, &old, NULL);
         if (r < 0) {
-                report_error(report_fd, CHILD_ERROR_FAILED, r, "Cannot fork the command: %s", strerror(-r));
+                report_error(report_fd, CHILD_ERROR_FAILED, r, "Cannot fork the command: %m");
                 return r;
         }
         return pid;
@@ -433,7 +432,7 @@ static int init_prepare_in_root(const RunParams *p, int report_fd, InitCommand *
 
         if (rootfd < 0) {
                 r = -errno;
-                report_error(report_fd, CHILD_ERROR_FAILED, r, "Cannot open the chroot's root: %s", strerror(-r));
+                report_error(report_fd, CHILD_ERROR_FAILED, r, "Cannot open the chroot's root: %m");
                 return r;
         }
         return init_command_prepare(rootfd, p, report_fd, ret);
@@ -485,8 +484,7 @@ int run_init_main(int ctl, const char *hostname) {
         spawn_rename_process("chrootd-init");
         ctl = safe_close(ctl);
         if (setup_error < 0) {
-                report_error(fds.report_fd, CHILD_ERROR_FAILED, setup_error, "Cannot %s: %s", what,
-                             strerror(-setup_error));
+                report_error(fds.report_fd, CHILD_ERROR_FAILED, setup_error, "Cannot %s: %m", what);
                 return EXIT_FAILURE;
         }
         status = init_run_command(&fds);

@@ -105,8 +105,8 @@ static int leader_after_map(void *userdata) {
         if (p->upper) {
                 r = mounts_overlay(c->lowerfd, c->upperfd, c->workfd, c->treefd, &rootfd, msg, sizeof(msg));
                 if (r < 0) {
-                        report_error(c->report_fd, CHILD_ERROR_FAILED, r, "Cannot mount the session's overlay: %s%s%s",
-                                     strerror(-r), msg[0] ? ": " : "", msg);
+                        report_error(c->report_fd, CHILD_ERROR_FAILED, r, "Cannot mount the session's overlay: %m%s%s",
+                                     msg[0] ? ": " : "", msg);
                         return EXIT_FAILURE;
                 }
         } else

@@ -19,14 +19,18 @@ _Static_assert(sizeof(Record) < 4096, "records must be written atomically");
 
 void report_error(int fd, ChildError kind, int error, const char *fmt, ...) {
         Record rec = { .type = RECORD_ERROR, .kind = kind, .value = error };
+        int saved = errno;
         va_list ap;
 
         if (fd < 0)
                 return;
+        if (error < 0)
+                errno = -error;
         va_start(ap, fmt);
         (void) vsnprintf(rec.message, sizeof(rec.message), fmt, ap);
         va_end(ap);
         (void) write_full(fd, &rec, sizeof(rec));
+        errno = saved;
 }
 
 void report_status(int fd, int wstatus) {

@@ -21,7 +21,8 @@ typedef struct Report {
         int wstatus;                   /* the command's wait status */
 } Report;
 
-/* Called in children: never fail, never allocate. */
+/* Called in children: never fail, never allocate, keep errno. In report_error()'s fmt,
+ * %m is error (a negative errno; errno as it is for 0). */
 void report_error(int fd, ChildError kind, int error, const char *fmt, ...) _printf_(4, 5);
 void report_status(int fd, int wstatus);
 

@@ -59,17 +59,23 @@ static void unpacker_done(Unpacker *u) {
         free(u->error);
 }
 
+/* Record why the unpack fails, if nothing has yet; %m in fmt is r (a negative errno).
+ * Returns r. */
 static int fail(Unpacker *u, int r, const char *fmt, ...) _printf_(3, 4);
 static int fail(Unpacker *u, int r, const char *fmt, ...) {
+        int saved = errno;
         va_list ap;
 
         /* The first message is the one that explains the failure. */
         if (!u->error) {
+                if (r < 0)
+                        errno = -r;
                 va_start(ap, fmt);
                 if (vasprintf(&u->error, fmt, ap) < 0)
                         u->error = NULL;
                 va_end(ap);
         }
+        errno = saved;
         return r;
 }
 
@@ -214,7 +220,7 @@ static int read_failure(Unpacker *u, const char *member) {
         /* libarchive reports bad data as EILSEQ, EINVAL, -1 or 0; only these are our
          * side's trouble rather than the archive's. */
         if (e == ENOMEM || e == EIO || e == EBADF || e == EISDIR)
-                return fail(u, -e, "Cannot read archive: %s", strerror(e));
+                return fail(u, -e, "Cannot read archive: %m");
 
         quote(b1, archive_error_string(u->reader) ?: "unknown error");
         if (member)
@@ -229,7 +235,7 @@ static int write_failure(Unpacker *u, const char *path) {
 
         quote(b1, path);
         if (e > 0)
-                return fail(u, -e, "Cannot extract '%s': %s", b1, strerror(e));
+                return fail(u, -e, "Cannot extract '%s': %m", b1);
         /* No errno: libarchive refused the entry on its own checks (SECURE_SYMLINKS,
          * NODOTDOT...), the net below ours. Whatever slipped through ours: unsafe. */
         return fail(u, -EPERM, "Cannot extract '%s': %s", b1,
@@ -239,8 +245,8 @@ static int write_failure(Unpacker *u, const char *path) {
 static int owner_failure(Unpacker *u, const char *path, uid_t uid, gid_t gid, int e) {
         char b[SHOW_SIZE];
 
-        fail(u, 0, "Cannot set owner of '%s' to %ju:%ju: %s", quote(b, path), (uintmax_t) uid,
-             (uintmax_t) gid, strerror(e));
+        (void) fail(u, -e, "Cannot set owner of '%s' to %ju:%ju: %m", quote(b, path), (uintmax_t) uid,
+                    (uintmax_t) gid);
         /* EINVAL: an id outside the range mapped into the namespace. EPERM: not root at
          * all. Neither makes the archive unsafe, so not -EPERM. */
         return e == EINVAL || e == EPERM ? -EOVERFLOW : -e;
@@ -264,15 +270,14 @@ static int check_metadata(Unpacker *u, struct archive_entry *e, const char *path
         }
 
         if (fstatat(u->dest_dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return fail(u, -errno, "Cannot extract '%s': %s", quote(b, path), strerror(errno));
+                return fail(u, -errno, "Cannot extract '%s': %m", quote(b, path));
 
         if (!(u->flags & UNPACK_NO_OWNER) && (st.st_uid != uid || st.st_gid != gid)) {
                 /* Ask again to learn why: libarchive keeps only its last message. */
                 if (fchownat(u->dest_dirfd, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
                         return owner_failure(u, path, uid, gid, errno);
                 if (fstatat(u->dest_dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        return fail(u, -errno, "Cannot extract '%s': %s", quote(b, path),
-                                    strerror(errno));
+                        return fail(u, -errno, "Cannot extract '%s': %m", quote(b, path));
         }
 
         /* Directory modes are set at archive_write_close(); symlinks have none. */
@@ -390,7 +395,7 @@ static int check_free(Unpacker *u, uint64_t upcoming) {
                 return 0;
         if (fstatvfs(u->dest_dirfd, &sv) < 0)
                 return fail(u, -errno, "Cannot look at the free space of the file system holding "
-                            "the session: %s", strerror(errno));
+                            "the session: %m");
 
         unit = sv.f_frsize ?: sv.f_bsize;
         avail = (uint64_t) sv.f_bavail * unit;
@@ -501,9 +506,9 @@ static int apply_root(Unpacker *u) {
 
         /* After the chown, which clears setgid. */
         if (fchmodat(u->dest_dirfd, ".", mode, 0) < 0)
-                return fail(u, -errno, "Cannot set mode of the archive root: %s", strerror(errno));
+                return fail(u, -errno, "Cannot set mode of the archive root: %m");
         if (utimensat(u->dest_dirfd, ".", u->root.times, 0) < 0)
-                return fail(u, -errno, "Cannot set times of the archive root: %s", strerror(errno));
+                return fail(u, -errno, "Cannot set times of the archive root: %m");
         return 0;
 }
 
@@ -525,7 +530,7 @@ static int check_names(Unpacker *u, struct archive_entry *e, char **ret_path, ch
         if (r == -EPERM)
                 return fail(u, r, "Unsafe member name '%s' in archive", quote(b1, name));
         if (r < 0)
-                return fail(u, r, "Cannot extract '%s': %s", quote(b1, name), strerror(-r));
+                return fail(u, r, "Cannot extract '%s': %m", quote(b1, name));
         if (depth > u->limits.max_depth)
                 return fail(u, -EFBIG, "Member '%s' exceeds the limit of %u path components",
                             quote(b1, path), u->limits.max_depth);
@@ -540,7 +545,7 @@ static int check_names(Unpacker *u, struct archive_entry *e, char **ret_path, ch
                         return fail(u, -EPERM, "Unsafe hard link target '%s' for member '%s'",
                                     quote(b1, hardlink), quote(b2, path));
                 if (r < 0)
-                        return fail(u, r, "Cannot extract '%s': %s", quote(b1, path), strerror(-r));
+                        return fail(u, r, "Cannot extract '%s': %m", quote(b1, path));
         }
         *ret_path = TAKE_PTR(path);
         *ret_target = TAKE_PTR(target);
@@ -602,7 +607,7 @@ static int check_parents(Unpacker *u, char *path) {
 
         r = find_symlink_parent(u->dest_dirfd, path, &len);
         if (r < 0)
-                return fail(u, r, "Cannot extract '%s': %s", quote(b1, path), strerror(-r));
+                return fail(u, r, "Cannot extract '%s': %m", quote(b1, path));
         if (r > 0) {
                 path[len] = '\0';
                 quote(b2, path);
@@ -626,7 +631,7 @@ static int check_hardlink(Unpacker *u, struct archive_entry *e, const char *path
          * component): a link to "l/passwd" with l -> /etc would pin a host file. */
         r = find_symlink_parent(u->dest_dirfd, target, &len);
         if (r < 0)
-                return fail(u, r, "Cannot extract '%s': %s", quote(b1, path), strerror(-r));
+                return fail(u, r, "Cannot extract '%s': %m", quote(b1, path));
         if (r > 0) {
                 target[len] = '\0';
                 quote(b2, target);
@@ -635,8 +640,7 @@ static int check_hardlink(Unpacker *u, struct archive_entry *e, const char *path
         }
         if (fstatat(u->dest_dirfd, target, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                 if (errno != ENOENT && errno != ENOTDIR)
-                        return fail(u, -errno, "Cannot extract '%s': %s", quote(b1, path),
-                                    strerror(errno));
+                        return fail(u, -errno, "Cannot extract '%s': %m", quote(b1, path));
                 return fail(u, -EBADMSG,
                             "Archive is corrupt: member '%s' is a hard link to '%s', "
                             "which is not in the archive before it",
@@ -705,7 +709,7 @@ static int write_entry(Unpacker *u, struct archive_entry *e, const char *path, b
 
         r = filter_xattrs(e);
         if (r < 0)
-                return fail(u, r, "Cannot extract '%s': %s", quote(b, path), strerror(-r));
+                return fail(u, r, "Cannot extract '%s': %m", quote(b, path));
         archive_entry_set_pathname(e, path);
 
         r = archive_write_header(u->writer, e);
@@ -750,7 +754,7 @@ static int unpack_entry(Unpacker *u, struct archive_entry *e) {
 static int open_reader(Unpacker *u, int fd) {
         u->reader = archive_read_new();
         if (!u->reader)
-                return fail(u, -ENOMEM, "Cannot read archive: %s", strerror(ENOMEM));
+                return fail(u, -ENOMEM, "Cannot read archive: %m");
 
         /* tar only (ustar, pax, GNU, v7: one reader): chroots come as tarballs, and
          * format_all would add a dozen parsers as attack surface, mtree among them, whose
@@ -784,7 +788,7 @@ static int open_writer(Unpacker *u) {
 
         u->writer = archive_write_disk_new();
         if (!u->writer)
-                return fail(u, -ENOMEM, "Cannot extract archive: %s", strerror(ENOMEM));
+                return fail(u, -ENOMEM, "Cannot extract archive: %m");
         if (archive_write_disk_set_options(u->writer, flags) != ARCHIVE_OK)
                 return fail(u, -EINVAL, "Cannot extract archive: %s",
                             strempty(archive_error_string(u->writer)));
@@ -861,9 +865,9 @@ int unpack_archive_full(int fd, int dest_dirfd, const UnpackLimits *limits, Unpa
         /* libarchive works on paths relative to the working directory. */
         saved_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (saved_cwd < 0)
-                r = fail(&u, -errno, "Cannot open the working directory: %s", strerror(errno));
+                r = fail(&u, -errno, "Cannot open the working directory: %m");
         else if (fchdir(dest_dirfd) < 0)
-                r = fail(&u, -errno, "Cannot enter the destination directory: %s", strerror(errno));
+                r = fail(&u, -errno, "Cannot enter the destination directory: %m");
         else
                 r = unpack_run(&u, fd);
 

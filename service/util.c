@@ -209,18 +209,39 @@ void log_set_max_level(int level) {
         max_level = level;
 }
 
+/* One line on stderr, %m in fmt being error (a positive errno value); errno is kept. */
+static void log_fullv(int priority, int error, const char *fmt, va_list ap) {
+        int saved = errno;
+
+        fprintf(stderr, "<%d>", priority);
+        /* Set last: fprintf() above may change errno. */
+        errno = error;
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        errno = saved;
+}
+
 void log_full(int priority, const char *fmt, ...) {
         va_list ap;
-        int saved = errno;
 
         if (priority > max_level)
                 return;
-        fprintf(stderr, "<%d>", priority);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        log_fullv(priority, errno, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
-        errno = saved;
+}
+
+int log_full_errno(int priority, int error, const char *fmt, ...) {
+        va_list ap;
+
+        if (error > 0)
+                error = -error;
+        if (priority > max_level)
+                return error;
+        va_start(ap, fmt);
+        log_fullv(priority, -error, fmt, ap);
+        va_end(ap);
+        return error;
 }
 
 static int cmp_str(const void *a, const void *b) {

@@ -197,5 +197,15 @@ void log_full(int priority, const char *fmt, ...) _printf_(2, 3);
 #define log_notice(...) log_full(5, __VA_ARGS__)
 #define log_info(...) log_full(6, __VA_ARGS__)
 #define log_debug(...) log_full(7, __VA_ARGS__)
+/* The same for a failure with error (a negative errno; a positive one is taken as its
+ * negation): %m in fmt says what error is, whatever errno was, and errno is kept.
+ * Returns -|error|, so that an entry point can end with
+ * "return log_error_errno(r, "Failed to load '%s': %m", path);". */
+int log_full_errno(int priority, int error, const char *fmt, ...) _printf_(3, 4);
+#define log_error_errno(error, ...) log_full_errno(3, (error), __VA_ARGS__)
+#define log_warning_errno(error, ...) log_full_errno(4, (error), __VA_ARGS__)
+#define log_notice_errno(error, ...) log_full_errno(5, (error), __VA_ARGS__)
+#define log_info_errno(error, ...) log_full_errno(6, (error), __VA_ARGS__)
+#define log_debug_errno(error, ...) log_full_errno(7, (error), __VA_ARGS__)
 /* Set the highest priority that is printed (default 6, info). */
 void log_set_max_level(int level);

@@ -44,6 +44,22 @@ static void test_round_trip(void) {
         g_assert_cmpint(WEXITSTATUS(r.wstatus), ==, 3);
 }
 
+/* %m in a report is the error reported, not whatever errno is by then; errno is kept. */
+static void test_error_m(void) {
+        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
+        Report r = {};
+
+        make_pipe(p);
+        errno = EPERM;
+        report_error(p[1], CHILD_ERROR_FAILED, -ENOSPC, "Cannot write '%s': %m", "x");
+        g_assert_cmpint(errno, ==, EPERM);
+        p[1] = safe_close(p[1]);
+        g_assert_cmpint(report_read(p[0], &r), ==, 0);
+        g_assert_true(r.have_error);
+        g_assert_cmpint(r.error, ==, -ENOSPC);
+        g_assert_cmpstr(r.message, ==, "Cannot write 'x': No space left on device");
+}
+
 static void test_status_only(void) {
         _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
         Report r = {};
@@ -194,6 +210,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/report/empty", test_empty);
         g_test_add_func("/report/round-trip", test_round_trip);
         g_test_add_func("/report/status-only", test_status_only);
+        g_test_add_func("/report/error-m", test_error_m);
         g_test_add_func("/report/first-error-last-status", test_first_error_last_status);
         g_test_add_func("/report/long-message", test_long_message);
         g_test_add_func("/report/no-fd", test_no_fd);

@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -375,6 +376,56 @@ static void test_pidfd_pid_and_start_time(void) {
         close(fd);
 }
 
+/* What body printed on stderr (fd 2 is a memfd meanwhile). */
+static char *capture_stderr(void (*body)(void)) {
+        int saved = dup(STDERR_FILENO), mfd = memfd_create("test-stderr", MFD_CLOEXEC);
+        char buf[1024];
+        ssize_t n;
+
+        g_assert_cmpint(saved, >=, 0);
+        g_assert_cmpint(mfd, >=, 0);
+        fflush(stderr);
+        g_assert_cmpint(dup2(mfd, STDERR_FILENO), ==, STDERR_FILENO);
+        body();
+        fflush(stderr);
+        g_assert_cmpint(dup2(saved, STDERR_FILENO), ==, STDERR_FILENO);
+        close(saved);
+        n = pread(mfd, buf, sizeof(buf) - 1, 0);
+        g_assert_cmpint(n, >=, 0);
+        buf[n] = 0;
+        close(mfd);
+        return g_strdup(buf);
+}
+
+static void log_errno_body(void) {
+        /* %m is the error given, not errno; errno is left as it was. */
+        errno = EPERM;
+        g_assert_cmpint(log_error_errno(-ENOENT, "Failed to open '%s': %m", "x.tar"), ==, -ENOENT);
+        g_assert_cmpint(errno, ==, EPERM);
+        /* A positive errno value (posix_spawn()'s) is taken as its negation. */
+        g_assert_cmpint(log_warning_errno(EACCES, "Cannot %s: %m", "spawn"), ==, -EACCES);
+        /* Plain log_*() still mean errno by %m. */
+        errno = ENOSPC;
+        log_notice("Short: %m");
+        g_assert_cmpint(errno, ==, ENOSPC);
+        /* Below the level: nothing printed, the error still returned. */
+        log_set_max_level(6);
+        g_assert_cmpint(log_debug_errno(-EIO, "hidden: %m"), ==, -EIO);
+        log_set_max_level(7);
+        g_assert_cmpint(log_debug_errno(-EIO, "shown: %m"), ==, -EIO);
+        log_set_max_level(6);
+}
+
+static void test_log_errno(void) {
+        g_autofree char *got = capture_stderr(log_errno_body);
+
+        g_assert_cmpstr(got, ==,
+                        "<3>Failed to open 'x.tar': No such file or directory\n"
+                        "<4>Cannot spawn: Permission denied\n"
+                        "<5>Short: No space left on device\n"
+                        "<7>shown: Input/output error\n");
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -384,6 +435,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/util/read-write-full", test_read_write_full);
         g_test_add_func("/util/pidfd-alive", test_pidfd_alive);
         g_test_add_func("/util/pidfd-pid-and-start-time", test_pidfd_pid_and_start_time);
+        g_test_add_func("/util/log-errno", test_log_errno);
         g_test_add("/util/read-file-at", Fixture, NULL, fixture_setup, test_read_file_at, fixture_teardown);
         g_test_add("/util/write-file-atomic-at", Fixture, NULL, fixture_setup, test_write_file_atomic_at,
                    fixture_teardown);
