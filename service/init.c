@@ -151,7 +151,8 @@ _noreturn_ static void command_exec(const InitCommand *c, int fd) {
         }
         if (chdir(p->directory) < 0) {
                 report_error(fd, CHILD_ERROR_NO_SUCH_DIRECTORY, -errno,
-                             "Cannot change to directory '%s' in the chroot as user '%s': %m", p->directory, c->pw.name);
+                             "Cannot change to directory '%s' in the chroot as user '%s': %m", p->directory,
+                             c->pw.name);
                 _exit(127);
         }
         /* The service's soft limit on fds is raised; a command gets the usual one. */
