@@ -52,4 +52,5 @@ typedef struct InitCommand {
  * file or an environment CHILD_ERROR_FAILED. */
 int init_command_prepare(int rootfd, const RunParams *p, int report_fd, InitCommand *ret);
 
+/* Free what init_command_prepare() allocated (not the request); c may be zeroed. */
 void init_command_done(InitCommand *c);
