@@ -321,7 +321,7 @@ int base_collect(BaseCache *c, bool all, char ***ret_removed) {
                         continue;
                 r = base_retire(c, *name);
                 if (r < 0) {
-                        log_warning("Cannot remove base %s: %s", *name, strerror(-r));
+                        log_warning_errno(r, "Cannot remove base %s: %m", *name);
                         continue;
                 }
                 log_info("Removed base %s (%s)", *name, all ? "unused" : "its tarball changed or is gone");

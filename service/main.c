@@ -129,7 +129,7 @@ int main(int argc, char *argv[]) {
         /* Each running command holds a few fds here (session-dbus.c counts them). */
         r = rlimit_nofile_raise();
         if (r < 0)
-                log_warning("Cannot raise the limit on open files: %s", strerror(-r));
+                log_warning_errno(r, "Cannot raise the limit on open files: %m");
 
         /* sd-event watches children and signals through fds; the signals themselves
          * stay blocked (children reset their masks). */
@@ -142,7 +142,7 @@ int main(int argc, char *argv[]) {
 
         r = sd_event_default(&event);
         if (r < 0) {
-                log_error("Failed to allocate the event loop: %s", strerror(-r));
+                log_error_errno(r, "Failed to allocate the event loop: %m");
                 return EXIT_FAILURE;
         }
         (void) sd_event_add_signal(event, NULL, SIGTERM, on_exit_signal, NULL);
@@ -151,7 +151,7 @@ int main(int argc, char *argv[]) {
         r = manager_new(event, &m);
         sd_event_unref(event);
         if (r < 0) {
-                log_error("Failed to set up: %s", strerror(-r));
+                log_error_errno(r, "Failed to set up: %m");
                 return EXIT_FAILURE;
         }
         r = connect_bus(m, &bus);
@@ -160,12 +160,12 @@ int main(int argc, char *argv[]) {
         if (r >= 0)
                 r = bus_frontend_take_name(bus_fe);
         if (r < 0) {
-                log_error("Failed to connect to the user bus and take the name %s: %s", CHROOTD_BUS_NAME, strerror(-r));
+                log_error_errno(r, "Failed to connect to the user bus and take the name %s: %m", CHROOTD_BUS_NAME);
                 return EXIT_FAILURE;
         }
         r = manager_load_sessions(m);
         if (r < 0)
-                log_warning("Failed to load sessions from %s: %s", m->paths.sessions_dir, strerror(-r));
+                log_warning_errno(r, "Failed to load sessions from %s: %m", m->paths.sessions_dir);
         /* No command of ours runs yet; the sessions are known. */
         (void) systemd_stop_stale(m->systemd, manager_unit_in_use, m);
 
@@ -175,7 +175,7 @@ int main(int argc, char *argv[]) {
         r = run_loop(m, bus_fe);
         (void) sd_notify(false, "STOPPING=1");
         if (r < 0) {
-                log_error("Event loop failed: %s", strerror(-r));
+                log_error_errno(r, "Event loop failed: %m");
                 return EXIT_FAILURE;
         }
         return EXIT_SUCCESS;

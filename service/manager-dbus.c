@@ -31,7 +31,7 @@ static void reply_error(sd_bus_message *m, const Outcome *o) {
         (void) bus_set_error(&error, &o->error);
         r = sd_bus_reply_method_error(m, &error);
         if (r < 0)
-                log_warning("Failed to send an error reply: %s", strerror(-r));
+                log_warning_errno(r, "Failed to send an error reply: %m");
 }
 
 /* An empty reply, or the outcome's error; the call's message is released. */
@@ -45,7 +45,7 @@ static void reply_empty(void *call, Session *s, const Outcome *o) {
         }
         r = sd_bus_reply_method_return(m, NULL);
         if (r < 0)
-                log_warning("Failed to reply to %s: %s", sd_bus_message_get_member(m), strerror(-r));
+                log_warning_errno(r, "Failed to reply to %s: %m", sd_bus_message_get_member(m));
 }
 
 static void on_begin_done(void *call, Session *s, const Outcome *o) {
@@ -61,7 +61,7 @@ static void on_begin_done(void *call, Session *s, const Outcome *o) {
         if (r >= 0)
                 r = sd_bus_reply_method_return(m, "so", s->rec.id, path);
         if (r < 0)
-                log_warning("Failed to reply to BeginSession: %s", strerror(-r));
+                log_warning_errno(r, "Failed to reply to BeginSession: %m");
 }
 
 static void on_run_done(void *call, Run *run, const Outcome *o) {
@@ -74,7 +74,7 @@ static void on_run_done(void *call, Run *run, const Outcome *o) {
         }
         r = sd_bus_reply_method_return(m, "si", o->timed_out ? "timeout" : o->killed ? "killed" : "exited", o->value);
         if (r < 0)
-                log_warning("Failed to reply to Run: %s", strerror(-r));
+                log_warning_errno(r, "Failed to reply to Run: %m");
 }
 
 static const FrontendOps bus_ops = {
@@ -370,7 +370,7 @@ void bus_frontend_release_name(BusFrontend *bf) {
                 return;
         r = sd_bus_release_name(bf->bus, CHROOTD_BUS_NAME);
         if (r < 0) {
-                log_debug("Failed to release %s: %s", CHROOTD_BUS_NAME, strerror(-r));
+                log_debug_errno(r, "Failed to release %s: %m", CHROOTD_BUS_NAME);
                 return;
         }
         /* Answer what was queued before the release took effect. */

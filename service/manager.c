@@ -89,7 +89,7 @@ int manager_load_sessions(Manager *m) {
         for (char **id = ids; id && *id; id++) {
                 r = session_load(m, *id);
                 if (r < 0)
-                        log_warning("Failed to load session '%s': %s", *id, strerror(-r));
+                        log_warning_errno(r, "Failed to load session '%s': %m", *id);
         }
         /* What a crash left in the bases, and bases of tarballs that changed. */
         (void) base_collect(m->bases, false, NULL);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "operation.h"
+#include "process-util.h"
 #include "report.h"
 #include "util.h"
 
@@ -56,8 +57,7 @@ int operation_watch(sd_event *event, pid_t pid, int pidfd, int report_fd, const 
         assert(event && pid > 0 && pidfd >= 0 && done && ret);
         op = calloc(1, sizeof(Operation));
         if (!op) {
-                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-                (void) waitpid(pid, NULL, 0);
+                sigkill_wait(pid);
                 safe_close(pidfd);
                 safe_close(report_fd);
                 return -ENOMEM;
@@ -79,8 +79,7 @@ int operation_watch_pid(sd_event *event, pid_t pid, int report_fd, const char *w
 
         if (pidfd < 0) {
                 int r = -errno;
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
+                sigkill_wait(pid); /* our child, not reaped yet: its pid is still its own */
                 safe_close(report_fd);
                 return r;
         }
@@ -100,10 +99,8 @@ Operation *operation_free(Operation *op) {
         if (!op)
                 return NULL;
         op->source = sd_event_source_unref(op->source);
-        if (op->pid > 0) {
-                (void) syscall(SYS_pidfd_send_signal, op->pidfd, SIGKILL, NULL, 0);
-                (void) waitpid(op->pid, NULL, 0);
-        }
+        if (op->pid > 0)
+                sigkill_wait(op->pid); /* not reaped yet: sd-event reaps only on exit */
         safe_close(op->pidfd);
         safe_close(op->report_fd);
         free(op);

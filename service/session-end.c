@@ -62,7 +62,7 @@ void session_continue_end(Session *s) {
                 if (r >= 0)
                         return;
                 if (r != -EOPNOTSUPP)
-                        log_warning("Failed to stop %s: %s", s->slice, strerror(-r));
+                        log_warning_errno(r, "Failed to stop %s: %m", s->slice);
                 s->slice_stopped = true;
         }
         if (s->rec.write_back && !s->repacked && !error_is_set(&s->begin_failure.error)) {
@@ -198,7 +198,7 @@ static void on_removed(Operation *op, Outcome *o, void *userdata) {
         else {
                 r = store_remove(s->manager->sessions_dirfd, s->rec.id);
                 if (r < 0)
-                        log_warning("Failed to remove the state of session '%s': %s", s->rec.id, strerror(-r));
+                        log_warning_errno(r, "Failed to remove the state of session '%s': %m", s->rec.id);
         }
         session_answer_begin(s, error_is_set(&s->begin_failure.error) ? &s->begin_failure : o);
         session_answer_ends(s, failed ? o : &ok);

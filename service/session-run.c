@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Run: a command's init is forked by the session's leader (leader.h) and put into a
- * transient scope of the session's slice before it is given its command (runner.h).
- * A session with recent commands keeps one spare init, already set up and in a scope
+/* Run: a command's init (init.h) is forked by the session's leader (leader.h) and put
+ * into a transient scope of the session's slice before it is given its command
+ * (run-request.h). A session with recent commands keeps one spare init, already set up and in a scope
  * of its own, so that the next Run waits neither for a fork nor for systemd. */
 #include "session-private.h"
 #include "report.h"
@@ -354,7 +354,7 @@ static int session_ensure_leader(Session *s, Error *e) {
         if (s->rec.host_tree) {
                 r = session_link_tree(s);
                 if (r < 0)
-                        log_warning("Cannot link %s/tree to the session's overlay: %s", s->dir, strerror(-r));
+                        log_warning_errno(r, "Cannot link %s/tree to the session's overlay: %m", s->dir);
         }
         return 0;
 }

@@ -138,7 +138,7 @@ void session_set_state(Session *s, SessionState state) {
         s->rec.state = state;
         r = store_write(s->manager->sessions_dirfd, &s->rec);
         if (r < 0)
-                log_warning("Failed to write the state of session '%s': %s", s->rec.id, strerror(-r));
+                log_warning_errno(r, "Failed to write the state of session '%s': %m", s->rec.id);
         manager_emit_state_changed(s->manager, s);
 }
 
@@ -214,7 +214,7 @@ static void on_set_limits(int r, const char *message, void *userdata) {
         if (r >= 0) {
                 r = store_write(s->manager->sessions_dirfd, &s->rec);
                 if (r < 0)
-                        log_warning("Failed to write the state of session '%s': %s", s->rec.id, strerror(-r));
+                        log_warning_errno(r, "Failed to write the state of session '%s': %m", s->rec.id);
         } else {
                 s->rec.limits = s->old_limits;
                 session_limits_outcome(s, r, message, &o);

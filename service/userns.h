@@ -40,5 +40,6 @@ int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **re
  * privileged namespace; capabilities in the new namespace reach nothing of the old one.
  * The maps are written by a child forked for that, which stays in the old namespace:
  * only a process there may write them. proc_dirfd: the process's own /proc. Returns 0
- * or -errno. */
+ * or -errno. The caller must be dumpable (PR_SET_DUMPABLE) meanwhile: otherwise its
+ * child may not write its maps (-EACCES). */
 int userns_enter_nested(int proc_dirfd);
