@@ -160,10 +160,19 @@ int leader_start(const LeaderParams *lp, Leader *ret, char **ret_error) {
                 .userdata = &c,
         };
         r = userns_spawn(&p, &pid, &pidfd, ret_error);
-        if (r < 0)
-                return r;
         sp[1] = safe_close(sp[1]);
         rp[1] = safe_close(rp[1]);
+        if (r < 0) {
+                /* A child whose before_map failed exits at once, and its parent may
+                 * only see the sync pipe broken (-EPIPE): its report says why. The
+                 * child is reaped: every writer is gone. */
+                if (report_read(rp[0], &rep) >= 0 && rep.have_error) {
+                        free(*ret_error);
+                        *ret_error = strdup(rep.message);
+                        return rep.error < 0 ? rep.error : -EIO;
+                }
+                return r;
+        }
         /* The report pipe closes when the tree is held (or the leader failed). */
         (void) report_read(rp[0], &rep);
         if (rep.have_error || !leader_alive(&(Leader) { .pid = pid, .pidfd = pidfd })) {
