@@ -149,6 +149,15 @@ static int serve_caller(sd_varlink *link) {
 
 /* ---- Subscribe's events ---- */
 
+static void drop_subscriber(VarlinkFrontend *vf, sd_varlink *link) {
+        for (size_t i = 0; i < vf->n_subscribers; i++)
+                if (vf->subscribers[i] == link) {
+                        sd_varlink_unref(link);
+                        vf->subscribers[i] = vf->subscribers[--vf->n_subscribers];
+                        break;
+                }
+}
+
 static void notify_subscribers(VarlinkFrontend *vf, const char *event, const Session *s) {
         _cleanup_(sd_json_variant_unrefp) sd_json_variant *v = NULL;
 
@@ -158,11 +167,20 @@ static void notify_subscribers(VarlinkFrontend *vf, const char *event, const Ses
                 log_warning("Out of memory telling subscribers of session '%s'", s->rec.id);
                 return;
         }
-        for (size_t i = 0; i < vf->n_subscribers; i++) {
-                int r = sd_varlink_notifybo(vf->subscribers[i], SD_JSON_BUILD_PAIR_STRING("event", event),
+        /* Backwards: a subscriber dropped here takes the last one's place. */
+        for (size_t i = vf->n_subscribers; i > 0; i--) {
+                sd_varlink *link = vf->subscribers[i - 1];
+                int r = sd_varlink_notifybo(link, SD_JSON_BUILD_PAIR_STRING("event", event),
                                             SD_JSON_BUILD_PAIR_VARIANT("session", v));
-                if (r < 0)
-                        log_debug("Failed to tell a subscriber of session '%s': %s", s->rec.id, strerror(-r));
+                if (r < 0) {
+                        /* Gone, or not reading (-ENOBUFS: sd-varlink queues at most 16 MiB):
+                         * it loses its stream, the service keeps its memory. Closing calls
+                         * on_disconnect, which drops it (unless it was gone already). */
+                        log_debug("Dropping a subscriber that cannot be told of session '%s': %s", s->rec.id,
+                                  strerror(-r));
+                        (void) sd_varlink_close(link);
+                        drop_subscriber(vf, link);
+                }
         }
 }
 
@@ -231,15 +249,6 @@ static void progress_watch(VarlinkFrontend *vf) {
                                        PROGRESS_INTERVAL_USEC, 0, on_progress_timer, vf);
         if (r < 0)
                 log_warning("Cannot watch the progress of unpacks for subscribers: %s", strerror(-r));
-}
-
-static void drop_subscriber(VarlinkFrontend *vf, sd_varlink *link) {
-        for (size_t i = 0; i < vf->n_subscribers; i++)
-                if (vf->subscribers[i] == link) {
-                        sd_varlink_unref(link);
-                        vf->subscribers[i] = vf->subscribers[--vf->n_subscribers];
-                        break;
-                }
 }
 
 /* ---- the core's callbacks (frontend.h) ---- */
