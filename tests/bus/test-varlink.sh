@@ -216,7 +216,7 @@ if [ -z "$have_ids" ] || [ -z "$have_rootfs" ]; then
 fi
 
 # Subscribe first: it must see what follows.
-python3 "${client[@]}" --more --max-replies 100 --timeout 120 "$sock" org.chrootd.Manager.Subscribe '{}' \
+python3 "${client[@]}" --more --max-replies 1000 --timeout 200 "$sock" org.chrootd.Manager.Subscribe '{}' \
         >"$tmp/events" 2>&1 &
 subscriber=$!
 pids+=("$subscriber")
@@ -305,6 +305,34 @@ wait_until 10 grep -q '"removed"' "$tmp/events"
 events=$(OUT=$(cat "$tmp/events") pyj '" ".join(p["parameters"]["event"] + ":" + p["parameters"].get("session", {}).get("state", "") for p in L if p["parameters"].get("session", {}).get("id", "vl1") == "vl1" and p["parameters"]["event"] != "progress")')
 assert_eq "subscribed: added:preparing state:ready state:ending removed:ending" "$events" \
         "Subscribe saw vl1 added, ready, ending and removed, in order" || diag "$(cat "$tmp/events")"
+
+# Progress: a tarball of many files takes a few seconds to unpack (each file costs
+# about a millisecond here), long enough for the 0.5 s poll to see it advance.
+python3 - "$XDG_CACHE_HOME/sbuild/many.tar" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1], 'w') as t:
+    for d in range(60):
+        ti = tarfile.TarInfo('d%d' % d)
+        ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+        t.addfile(ti)
+        for f in range(100):
+            t.addfile(tarfile.TarInfo('d%d/f%d' % (d, f)))
+PY
+# A full copy (unionType none): the unpack is the whole of its preparing.
+vcall BeginSession '{"chroot":"many","name":"vl-many","unionType":"none"}'
+assert_eq '0|{"id":"vl-many"}' "$RC|$OUT" "BeginSession of a tarball of 6000 files" || diag "$ERR"
+vcall EndSession '{"id":"vl-many"}'
+wait_until 10 bash -c "grep -c '\"removed\"' '$tmp/events' | grep -qx 2"
+progress=$(OUT=$(cat "$tmp/events") pyj '" ".join("%s:%.2f" % (p["parameters"]["session"]["state"], p["parameters"]["session"]["progress"]) for p in L if p["parameters"]["event"] == "progress" and p["parameters"]["session"]["id"] == "vl-many")')
+if python3 -c '
+import sys
+v = [(w.split(":")[0], float(w.split(":")[1])) for w in sys.argv[1].split()]
+sys.exit(not (len(v) >= 2 and all(s == "preparing" and 0 <= p <= 1 for s, p in v)
+              and all(a[1] < b[1] for a, b in zip(v, v[1:]))))' "$progress"; then
+        ok "Subscribe told of the unpack's progress while it prepared ($progress)"
+else
+        not_ok "Subscribe told of the unpack's progress while it prepared" "progress events: $progress"
+fi
 
 # --- exit on idle, with a client connected ---
 kill "$subscriber" 2>/dev/null
