@@ -2,6 +2,7 @@
 /* chrootd: the per-user service that owns unprivileged chroot sessions. */
 #include "config.h"
 #include "manager-dbus.h"
+#include "manager-varlink.h"
 #include "manager.h"
 #include "process-util.h"
 #include "systemd.h"
@@ -61,9 +62,11 @@ static int parse_argv(int argc, char *argv[]) {
 }
 
 /* Run until idle: exit once arg_idle_sec passed without any event while nothing was
- * in flight. The bus name is released first so that D-Bus activation starts a new
- * instance for calls that arrive from then on; calls already queued are answered. */
-static int run_loop(Manager *m, BusFrontend *bus) {
+ * in flight and no varlink client was connected. The bus name is released first so
+ * that D-Bus activation starts a new instance for calls that arrive from then on;
+ * calls already queued are answered. Varlink clients not yet accepted wait in
+ * chrootd.socket's queue, which systemd hands to the next instance. */
+static int run_loop(Manager *m, BusFrontend *bus, VarlinkFrontend *vl) {
         uint64_t timeout = arg_idle_sec > 0 ? (uint64_t) arg_idle_sec * 1000000 : UINT64_MAX;
         int r;
 
@@ -76,7 +79,7 @@ static int run_loop(Manager *m, BusFrontend *bus) {
                 r = sd_event_run(m->event, timeout);
                 if (r < 0)
                         return r;
-                if (r == 0 && !manager_is_busy(m))
+                if (r == 0 && !manager_is_busy(m) && !varlink_frontend_busy(vl))
                         break;
         }
 
@@ -113,6 +116,7 @@ static int connect_bus(Manager *m, sd_bus **ret) {
 int main(int argc, char *argv[]) {
         /* Freed after the manager, whose sessions answer their calls when freed. */
         _cleanup_(bus_frontend_freep) BusFrontend *bus_fe = NULL;
+        _cleanup_(varlink_frontend_freep) VarlinkFrontend *varlink_fe = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
         sd_event *event = NULL;
@@ -163,6 +167,12 @@ int main(int argc, char *argv[]) {
                 log_error_errno(r, "Failed to connect to the user bus and take the name %s: %m", CHROOTD_BUS_NAME);
                 return EXIT_FAILURE;
         }
+        /* On the socket chrootd.socket passes in, if any (else D-Bus alone). */
+        r = varlink_frontend_new(m, &varlink_fe);
+        if (r < 0) {
+                log_error("Failed to serve varlink: %s", strerror(-r));
+                return EXIT_FAILURE;
+        }
         r = manager_load_sessions(m);
         if (r < 0)
                 log_warning_errno(r, "Failed to load sessions from %s: %m", m->paths.sessions_dir);
@@ -172,7 +182,7 @@ int main(int argc, char *argv[]) {
         (void) sd_notify(false, "READY=1");
         log_debug("chrootd %s ready, state in %s", VERSION, m->paths.state_dir);
 
-        r = run_loop(m, bus_fe);
+        r = run_loop(m, bus_fe, varlink_fe);
         (void) sd_notify(false, "STOPPING=1");
         if (r < 0) {
                 log_error_errno(r, "Event loop failed: %m");
