@@ -286,6 +286,7 @@ static bool begin_fall_back(Session *s, Outcome *o) {
 
         log_warning("The kernel does not allow %s; sessions are full copies from now on", o->error.message);
         s->manager->overlay_refused = true;
+        s->progress_reached = 0; /* the tarball is read again, into root/ */
         s->rec.base = mfree(s->rec.base);
         s->rec.lower = mfree(s->rec.lower);
         r = store_write(s->manager->sessions_dirfd, &s->rec);
@@ -310,6 +311,9 @@ static void on_unpacked(Operation *op, Outcome *o, void *userdata) {
 /* Every step's child is gone; so is a directory's reader still blocked on a stream
  * that the unpack abandoned, and the progress of an unpack. */
 static void begin_step_done(Session *s) {
+        /* A base's unpack is followed by the prepare step, which reads nothing: the
+         * progress made so far stays (it went back to 0 once the base was made). */
+        s->progress_reached = session_progress(s);
         s->worker = NULL;
         s->reader = operation_free(s->reader);
         s->progress_fd = safe_close(s->progress_fd);
@@ -363,5 +367,7 @@ double session_progress(const Session *s) {
                 if (o > 0)
                         p = (double) o / (double) s->progress_size;
         }
+        if (p < s->progress_reached)
+                p = s->progress_reached;
         return p > 1 ? 1 : p;
 }

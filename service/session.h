@@ -63,6 +63,7 @@ struct Session {
          * unpack child, and its size, for the Progress property. */
         int progress_fd;
         uint64_t progress_size;
+        double progress_reached; /* by the steps before: Progress never goes back */
 
         /* Callers waiting: Begin for the session to become ready, End for it to go. */
         Call begin_call;

@@ -346,6 +346,38 @@ static void test_end_while_preparing(Fixture *f, gconstpointer data) {
         g_free(b.message), g_free(x.message);
 }
 
+/* Progress only goes forward: a base's unpack reads the whole tarball, and the step
+ * after it (preparing upper/) keeps what it reached. */
+static void test_progress(Fixture *f, gconstpointer data) {
+        Reply b = {};
+        Session *s;
+        double last = 0;
+        bool saw_base = false;
+
+        if (!require_sessions(f))
+                return;
+        s = begin(f, "s5", NULL, &b);
+        g_assert_nonnull(s->rec.base);
+        g_autofree char *base = g_build_filename(f->tmp, "cache", "chrootd", "bases", s->rec.base, NULL);
+        for (int i = 0; i < 3000 && b.answers == 0; i++) {
+                double p = session_progress(s);
+                g_assert_cmpfloat(p, >=, last);
+                g_assert_cmpfloat(p, <=, 1);
+                if (g_file_test(base, G_FILE_TEST_IS_DIR)) {
+                        saw_base = true;
+                        g_assert_cmpfloat(p, >=, 0.99);
+                }
+                last = p;
+                g_assert_cmpint(sd_event_run(f->event, 10 * 1000), >=, 0);
+        }
+        g_assert_cmpint(b.answers, ==, 1);
+        g_assert_cmpuint(b.kind, ==, ERROR_NONE);
+        g_assert_true(saw_base);
+        g_assert_cmpfloat(session_progress(s), ==, 1);
+        end(f, s, "s5");
+        g_free(b.message);
+}
+
 int main(int argc, char *argv[]) {
         sigset_t mask;
 
@@ -358,6 +390,7 @@ int main(int argc, char *argv[]) {
         g_test_add("/session/refusals", Fixture, NULL, fixture_setup, test_refusals, fixture_teardown);
         g_test_add("/session/begin-run-end", Fixture, NULL, fixture_setup, test_begin_run_end, fixture_teardown);
         g_test_add("/session/run-refusals", Fixture, NULL, fixture_setup, test_run_refusals, fixture_teardown);
+        g_test_add("/session/progress", Fixture, NULL, fixture_setup, test_progress, fixture_teardown);
         g_test_add("/session/end-while-preparing", Fixture, NULL, fixture_setup, test_end_while_preparing,
                    fixture_teardown);
         return g_test_run();
