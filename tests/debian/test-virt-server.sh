@@ -42,29 +42,29 @@ work0=$(deb_workdir virt-proto)
 coproc VIRT { exec autopkgtest-virt-chrootd "$DEB_CHROOT"; }
 read -r -u "${VIRT[0]}" l
 echo open >&"${VIRT[1]}"; read -r -u "${VIRT[0]}" l
-# get_prefix: print-execute-command's answer, decoded into the array prefix.
+# get_prefix: print-execute-command's answer, decoded into the array pfx.
 get_prefix() {
         local l
         echo print-execute-command >&"${VIRT[1]}"; read -r -u "${VIRT[0]}" l
-        mapfile -t prefix < <(python3 -c 'import sys, urllib.parse
+        mapfile -t pfx < <(python3 -c 'import sys, urllib.parse
 for a in sys.argv[1].split(","): print(urllib.parse.unquote(a))' "${l#ok }")
 }
 get_prefix
-out=$("${prefix[@]}" sh -c 'id -u; read x; echo "got $x"; echo err >&2; exit 7' <<<"hello" 2>"$work0/err")
+out=$("${pfx[@]}" sh -c 'id -u; read x; echo "got $x"; echo err >&2; exit 7' <<<"hello" 2>"$work0/err")
 assert_eq 7 "$?" "a command's exit status passes through the prefix"
 assert_eq "0
 got hello" "$out" "the command runs as root with the caller's stdin and stdout"
 assert_eq "err" "$(cat "$work0/err")" "and the caller's stderr"
-capture "${prefix[@]}" sh -c 'kill -TERM $$'
+capture "${pfx[@]}" sh -c 'kill -TERM $$'
 assert_eq 143 "$RC" "a command killed by SIGTERM gives 128+15"
-capture "${prefix[@]}" /nonexistent
+capture "${pfx[@]}" /nonexistent
 assert_eq 255 "$RC" "the prefix's own failure (no such program) is 255"
-capture "${prefix[@]}" sh -c 'echo changed >/etc/virt-mark; id '"$me"
+capture "${pfx[@]}" sh -c 'echo changed >/etc/virt-mark; id '"$me"
 assert_eq 0 "$RC" "the caller's login exists in the testbed (add-login)"
 echo revert >&"${VIRT[1]}"; read -r -u "${VIRT[0]}" l
 assert_match "^ok /tmp/autopkgtest\." "$l" "revert answers the same scratch directory"
 get_prefix
-capture "${prefix[@]}" test -e /etc/virt-mark
+capture "${pfx[@]}" test -e /etc/virt-mark
 assert_eq 1 "$RC" "revert gave a clean testbed (what the last one wrote is gone)"
 echo quit >&"${VIRT[1]}"; wait "$VIRT_PID"
 assert_eq 0 "$?" "quit: the server exits 0"
@@ -131,6 +131,32 @@ wait_until 60 eval '! kill -0 $apt_pid 2>/dev/null'
 kill "$apt_pid" 2>/dev/null; wait "$apt_pid" 2>/dev/null
 wait_until 30 eval '[ -z "$(chrootctl --no-legend sessions)" ]'
 virt_nothing_left "after kill -9 of the server"
+
+# ---- sbuild through it, unchanged: --chroot-mode=autopkgtest ----
+if command -v sbuild >/dev/null; then
+        work=$(deb_workdir virt-sbuild)
+        dsc=$(bash "$deb_here/make-source.sh" "$work") || bail_out "could not make the source package"
+        # The README's ~/.sbuildrc for it, with the server where it is installed.
+        awk '/^\*\*autopkgtest and sbuild without schroot\*\*/ { s = 1 } s && /^```perl$/ { p = 1; next } p && /^```$/ { exit } p' \
+                "$CHROOTD_SOURCE_ROOT/README.md" | sed "s|\"\$ENV{HOME}/.local/bin/|'$prefix/bin/|; s|autopkgtest-virt-chrootd\";|autopkgtest-virt-chrootd';|" \
+                >"$work/sbuildrc"
+        grep -q "'$server'" "$work/sbuildrc" || bail_out "README.md has no ~/.sbuildrc block naming autopkgtest-virt-chrootd"
+        cd "$work" || bail_out "cd $work"
+        start=$SECONDS
+        capture env SBUILD_CONFIG="$work/sbuildrc" sbuild -d "$DEB_SUITE" --no-run-lintian --no-run-autopkgtest \
+                --no-run-piuparts "$dsc"
+        note "sbuild took $((SECONDS - start)) s"
+        assert_eq 0 "$RC" "sbuild with the README's ~/.sbuildrc (chroot mode autopkgtest, server chrootd) builds the package" ||
+                diag "$(tail -n 40 <<<"$OUT$ERR")"
+        assert_match "Status: successful" "$(cat "$work"/*.build 2>/dev/null)" "the build log says Status: successful"
+        assert_match "Setting up zlib1g-dev" "$(cat "$work"/*.build 2>/dev/null)" \
+                "build dependencies were installed from the archive in the testbed"
+        check "a .deb was made" test -s "$(ls "$work"/chrootd-hello_1.0_*.deb 2>/dev/null | head -n 1)"
+        cd / || true
+        virt_nothing_left "after sbuild"
+else
+        skip "sbuild through the virt server" "sbuild is not installed"
+fi
 
 assert_eq "$before" "$(tarball_id)" "the virt server left the tarball as it was"
 done_testing
