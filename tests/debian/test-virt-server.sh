@@ -20,11 +20,13 @@ deb_snapshot
 tarball_id() { stat -c '%i %s %Y' "$DEB_TARBALL"; }
 before=$(tarball_id)
 
-# chrootd's own view of "nothing left", besides deb_nothing_left's.
+# chrootd's own view of "nothing left", besides deb_nothing_left's: no session, and
+# no chrootd-* unit that was not there before (earlier suites may leave their own).
+chrootd_units() { systemctl --user list-units --all --plain --no-legend --no-pager 'chrootd-*' | awk '{ print $1 }'; }
+units_before=$(chrootd_units)
 virt_nothing_left() {
         assert_eq "" "$(chrootctl --no-legend sessions 2>&1)" "$1: chrootctl sessions lists none"
-        assert_eq "" "$(systemctl --user list-units --all --plain --no-legend --no-pager 'chrootd-*' | awk '{ print $1 }' | grep -v '^chrootd.slice$')" \
-                "$1: no chrootd-* slice or scope is left"
+        assert_eq "$units_before" "$(chrootd_units)" "$1: no chrootd-* slice or scope is left"
         deb_nothing_left "$1"
 }
 
