@@ -39,12 +39,13 @@ enum {
         OPT_ADD_LOGIN = 1 << 8,
         OPT_HOLD = 1 << 9,
         OPT_ERROR_STATUS = 1 << 10,
+        OPT_ADD_ACCOUNT = 1 << 11,
 };
 
 /* Indexed by the bit number of OPT_*. */
 static const char *const option_names[] = {
         "name", "user", "directory", "network", "preserve-environment", "no-legend", "timeout", "union-type",
-        "add-login", "hold", "error-status",
+        "add-login", "hold", "error-status", "add-account",
 };
 
 enum {
@@ -56,6 +57,7 @@ enum {
         ARG_ADD_LOGIN,
         ARG_HOLD,
         ARG_ERROR_STATUS,
+        ARG_ADD_ACCOUNT,
 };
 
 static struct {
@@ -69,6 +71,8 @@ static struct {
         const char *union_type;
         bool add_login;
         bool hold;
+        const char *accounts[8 + 1]; /* --add-account, NULL-terminated */
+        size_t n_accounts;
         int error_status; /* our own failures */
         unsigned seen; /* OPT_* given on the command line, checked against the verb */
 } arg = {
@@ -94,6 +98,7 @@ static const struct option options[] = {
         { "add-login", no_argument, NULL, ARG_ADD_LOGIN },
         { "hold", no_argument, NULL, ARG_HOLD },
         { "error-status", required_argument, NULL, ARG_ERROR_STATUS },
+        { "add-account", required_argument, NULL, ARG_ADD_ACCOUNT },
         {}
 };
 
@@ -313,6 +318,8 @@ static int append_begin_call(sd_bus_message *m, const char *chroot) {
                 r = sd_bus_message_append(m, "{sv}", "union-type", "s", arg.union_type);
         if (r >= 0 && arg.add_login)
                 r = sd_bus_message_append(m, "{sv}", "add-login", "b", 1);
+        if (r >= 0 && arg.n_accounts > 0)
+                r = append_strv_option(m, "add-accounts", (char **) arg.accounts);
         if (r >= 0 && arg.hold)
                 r = sd_bus_message_append(m, "{sv}", "end-with-caller", "b", 1);
         if (r >= 0)
@@ -691,7 +698,7 @@ static const struct verb {
 } verbs[] = {
         { "list", 1, 1, OPT_NO_LEGEND, "list", verb_list },
         { "sessions", 1, 1, OPT_NO_LEGEND, "sessions", verb_sessions },
-        { "begin", 2, 2, OPT_NAME | OPT_UNION | OPT_ADD_LOGIN | OPT_HOLD, "begin CHROOT", verb_begin },
+        { "begin", 2, 2, OPT_NAME | OPT_UNION | OPT_ADD_LOGIN | OPT_ADD_ACCOUNT | OPT_HOLD, "begin CHROOT", verb_begin },
         { "run", 3, SIZE_MAX, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV | OPT_TIMEOUT | OPT_ERROR_STATUS,
           "run SESSION [--] COMMAND...", verb_run },
         { "kill", 2, 3, 0, "kill SESSION [SIGNAL]", verb_kill },
@@ -723,6 +730,7 @@ static void help(void) {
                "     --union-type=overlay|none  begin: copy-on-write over a cached base, or\n"
                "                              a full private copy (the chroot's default)\n"
                "     --add-login              begin: add your passwd and group entries\n"
+               "     --add-account=NAME       begin: add this host account's entries (repeatable)\n"
                "     --hold                   begin: print the id, keep the session until end\n"
                "                              of input or SIGTERM, then end it\n"
                "  -u --user=USER              run: user name or uid in the chroot (root)\n"
@@ -823,6 +831,15 @@ static int parse_argv(int argc, char *argv[], char ***ret_args) {
                 case ARG_ADD_LOGIN:
                         arg.add_login = true;
                         arg.seen |= OPT_ADD_LOGIN;
+                        break;
+                case ARG_ADD_ACCOUNT:
+                        if (arg.n_accounts + 1 >= ELEMENTSOF(arg.accounts)) {
+                                usage_error("--add-account may be given at most %zu times",
+                                            ELEMENTSOF(arg.accounts) - 1);
+                                return -EINVAL;
+                        }
+                        arg.accounts[arg.n_accounts++] = optarg;
+                        arg.seen |= OPT_ADD_ACCOUNT;
                         break;
                 case ARG_HOLD:
                         arg.hold = true;

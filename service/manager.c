@@ -150,6 +150,8 @@ int manager_begin_session(Manager *m, const char *chroot_name, const char *name,
                 r = check_name(name, "session", e);
         if (r >= 0)
                 r = check_accounts(flags->add_accounts, e);
+        if (r >= 0 && !flags->add_login && strv_length(flags->add_accounts) > 0)
+                r = error_set(e, ERROR_INVALID_ARGUMENT, EINVAL, "Option 'add-accounts' needs 'add-login'");
         if (r >= 0 && flags->union_type)
                 r = check_union_type(flags->union_type, e);
         if (r < 0)
