@@ -8,9 +8,12 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/signalfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-bus.h>
 
@@ -33,11 +36,16 @@ enum {
         OPT_NO_LEGEND = 1 << 5,
         OPT_TIMEOUT = 1 << 6,
         OPT_UNION = 1 << 7,
+        OPT_ADD_LOGIN = 1 << 8,
+        OPT_HOLD = 1 << 9,
+        OPT_ERROR_STATUS = 1 << 10,
+        OPT_ADD_ACCOUNT = 1 << 11,
 };
 
 /* Indexed by the bit number of OPT_*. */
 static const char *const option_names[] = {
         "name", "user", "directory", "network", "preserve-environment", "no-legend", "timeout", "union-type",
+        "add-login", "hold", "error-status", "add-account",
 };
 
 enum {
@@ -46,6 +54,10 @@ enum {
         ARG_NETWORK,
         ARG_TIMEOUT,
         ARG_UNION,
+        ARG_ADD_LOGIN,
+        ARG_HOLD,
+        ARG_ERROR_STATUS,
+        ARG_ADD_ACCOUNT,
 };
 
 static struct {
@@ -57,9 +69,15 @@ static struct {
         bool preserve_environment;
         uint64_t timeout_sec;
         const char *union_type;
+        bool add_login;
+        bool hold;
+        const char *accounts[8 + 1]; /* --add-account, NULL-terminated */
+        size_t n_accounts;
+        int error_status; /* our own failures */
         unsigned seen; /* OPT_* given on the command line, checked against the verb */
 } arg = {
         .legend = true,
+        .error_status = EXIT_FAILURE,
 };
 
 /* "+": stop at the first non-option, so a command's own options are left alone;
@@ -77,6 +95,10 @@ static const struct option options[] = {
         { "preserve-environment", no_argument, NULL, 'p' },
         { "timeout", required_argument, NULL, ARG_TIMEOUT },
         { "union-type", required_argument, NULL, ARG_UNION },
+        { "add-login", no_argument, NULL, ARG_ADD_LOGIN },
+        { "hold", no_argument, NULL, ARG_HOLD },
+        { "error-status", required_argument, NULL, ARG_ERROR_STATUS },
+        { "add-account", required_argument, NULL, ARG_ADD_ACCOUNT },
         {}
 };
 
@@ -284,6 +306,27 @@ static void draw_progress(sd_bus *bus, const char *path) {
         fflush(stderr);
 }
 
+/* BeginSession's options from the command line; --hold asks the service to end the
+ * session when this connection goes, so that nothing outlives a holder that was killed. */
+static int append_begin_call(sd_bus_message *m, const char *chroot) {
+        int r;
+
+        r = sd_bus_message_append(m, "ss", chroot, strempty(arg.name));
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && arg.union_type)
+                r = sd_bus_message_append(m, "{sv}", "union-type", "s", arg.union_type);
+        if (r >= 0 && arg.add_login)
+                r = sd_bus_message_append(m, "{sv}", "add-login", "b", 1);
+        if (r >= 0 && arg.n_accounts > 0)
+                r = append_strv_option(m, "add-accounts", (char **) arg.accounts);
+        if (r >= 0 && arg.hold)
+                r = sd_bus_message_append(m, "{sv}", "end-with-caller", "b", 1);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 static int call_begin(sd_bus *bus, const char *chroot, sd_bus_error *error, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *match = NULL, *slot = NULL;
@@ -291,19 +334,16 @@ static int call_begin(sd_bus *bus, const char *chroot, sd_bus_error *error, sd_b
         bool drawn = false;
         int r;
 
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "BeginSession");
+        if (r >= 0)
+                r = append_begin_call(m, chroot);
+        if (r < 0)
+                return r;
+
         if (!isatty(STDERR_FILENO))
-                return arg.union_type
-                        ? call_manager(bus, "BeginSession", error, ret, "ssa{sv}", chroot, strempty(arg.name), 1,
-                                       "union-type", "s", arg.union_type)
-                        : call_manager(bus, "BeginSession", error, ret, "ssa{sv}", chroot, strempty(arg.name), 0);
+                return sd_bus_call(bus, m, CALL_TIMEOUT, error, ret);
 
         r = sd_bus_match_signal(bus, &match, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "SessionNew", on_session_new, &w);
-        if (r >= 0)
-                r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "BeginSession");
-        if (r >= 0)
-                r = arg.union_type ? sd_bus_message_append(m, "ssa{sv}", chroot, strempty(arg.name), 1, "union-type", "s",
-                                                           arg.union_type)
-                                   : sd_bus_message_append(m, "ssa{sv}", chroot, strempty(arg.name), 0);
         if (r >= 0)
                 r = sd_bus_call_async(bus, &slot, m, async_call_on_reply, &w.call, CALL_TIMEOUT);
         while (r >= 0 && !w.call.done) {
@@ -327,22 +367,79 @@ static int call_begin(sd_bus *bus, const char *chroot, sd_bus_error *error, sd_b
         return async_call_take(&w.call, error, ret);
 }
 
+/* begin --hold: keep the session while we run. Wait for the end of our input (the
+ * holder's parent closing its pipe, or dying) or SIGTERM, SIGINT, SIGHUP, then end the
+ * session; while waiting, keep reading the bus so that nothing piles up. */
+static int hold_session(sd_bus *bus, const char *id) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_close_ int sfd = -EBADF;
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+            (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+                return log_failure(NULL, -errno, "Failed to watch signals");
+
+        for (bool done = false; !done;) {
+                struct pollfd p[3] = {
+                        { .fd = STDIN_FILENO, .events = POLLIN },
+                        { .fd = sfd, .events = POLLIN },
+                        { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
+                };
+
+                while ((r = sd_bus_process(bus, NULL)) > 0)
+                        ;
+                if (r < 0)
+                        return log_failure(NULL, r, "Lost the bus while holding session '%s'", id);
+                if (poll(p, 3, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_failure(NULL, -errno, "Failed to wait");
+                }
+                if (p[1].revents)
+                        done = true;
+                if (p[0].revents) {
+                        char buf[512];
+                        ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+                        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+                                done = true;
+                }
+        }
+
+        r = call_manager(bus, "EndSession", &error, NULL, "s", id);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to end session '%s'", id);
+        return 0;
+}
+
 static int verb_begin(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *id, *path;
+        _cleanup_free_ char *id = NULL;
+        const char *i, *path;
         int r;
 
         r = call_begin(bus, args[1], &error, &reply);
         if (r < 0)
                 return log_failure(&error, r, "Failed to begin a session of '%s'", args[1]);
 
-        r = sd_bus_message_read(reply, "so", &id, &path);
+        r = sd_bus_message_read(reply, "so", &i, &path);
         if (r < 0)
                 return log_parse_failure(r);
+        id = strdup(i);
+        if (!id)
+                return log_oom();
 
         printf("%s\n", id);
-        return 0;
+        if (!arg.hold)
+                return 0;
+        if (fflush(stdout) != 0)
+                log_failure(NULL, -errno, "Failed to write to standard output");
+        return hold_session(bus, id);
 }
 
 static int verb_gc(sd_bus *bus, char **args) {
@@ -601,8 +698,8 @@ static const struct verb {
 } verbs[] = {
         { "list", 1, 1, OPT_NO_LEGEND, "list", verb_list },
         { "sessions", 1, 1, OPT_NO_LEGEND, "sessions", verb_sessions },
-        { "begin", 2, 2, OPT_NAME | OPT_UNION, "begin CHROOT", verb_begin },
-        { "run", 3, SIZE_MAX, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV | OPT_TIMEOUT,
+        { "begin", 2, 2, OPT_NAME | OPT_UNION | OPT_ADD_LOGIN | OPT_ADD_ACCOUNT | OPT_HOLD, "begin CHROOT", verb_begin },
+        { "run", 3, SIZE_MAX, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV | OPT_TIMEOUT | OPT_ERROR_STATUS,
           "run SESSION [--] COMMAND...", verb_run },
         { "kill", 2, 3, 0, "kill SESSION [SIGNAL]", verb_kill },
         { "end", 2, 2, 0, "end SESSION", verb_end },
@@ -632,6 +729,10 @@ static void help(void) {
                "  -n --name=NAME              begin: session id (default CHROOT-UUID)\n"
                "     --union-type=overlay|none  begin: copy-on-write over a cached base, or\n"
                "                              a full private copy (the chroot's default)\n"
+               "     --add-login              begin: add your passwd and group entries\n"
+               "     --add-account=NAME       begin: add this host account's entries (repeatable)\n"
+               "     --hold                   begin: print the id, keep the session until end\n"
+               "                              of input or SIGTERM, then end it\n"
                "  -u --user=USER              run: user name or uid in the chroot (root)\n"
                "  -d --directory=DIR          run: working directory in the chroot (/)\n"
                "     --network=host|none      run: share the host's network or only\n"
@@ -639,7 +740,8 @@ static void help(void) {
                "  -p --preserve-environment   run: pass this environment, less variables\n"
                "                              that are unsafe in a chroot (as schroot)\n"
                "     --timeout=SEC            run: kill the command after SEC seconds\n"
-               "                              (exit status 124)\n");
+               "                              (exit status 124)\n"
+               "     --error-status=N         run: exit with N on chrootctl's own failures (1)\n");
 }
 
 /* Collect positional arguments into *ret_args. Options may come anywhere, except that
@@ -726,6 +828,35 @@ static int parse_argv(int argc, char *argv[], char ***ret_args) {
                         arg.seen |= OPT_TIMEOUT;
                         break;
                 }
+                case ARG_ADD_LOGIN:
+                        arg.add_login = true;
+                        arg.seen |= OPT_ADD_LOGIN;
+                        break;
+                case ARG_ADD_ACCOUNT:
+                        if (arg.n_accounts + 1 >= ELEMENTSOF(arg.accounts)) {
+                                usage_error("--add-account may be given at most %zu times",
+                                            ELEMENTSOF(arg.accounts) - 1);
+                                return -EINVAL;
+                        }
+                        arg.accounts[arg.n_accounts++] = optarg;
+                        arg.seen |= OPT_ADD_ACCOUNT;
+                        break;
+                case ARG_HOLD:
+                        arg.hold = true;
+                        arg.seen |= OPT_HOLD;
+                        break;
+                case ARG_ERROR_STATUS: {
+                        char *end;
+                        errno = 0;
+                        long v = strtol(optarg, &end, 10);
+                        if (errno || end == optarg || *end || v < 1 || v > 255) {
+                                usage_error("--error-status takes a status 1..255, not '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        arg.error_status = (int) v;
+                        arg.seen |= OPT_ERROR_STATUS;
+                        break;
+                }
                 case ':':
                         /* getopt has stepped past the option that lacks its argument. */
                         usage_error("option '%s' needs an argument", argv[optind - 1]);
@@ -784,15 +915,15 @@ int main(int argc, char *argv[]) {
 
         r = bus_connect(&bus);
         if (r < 0)
-                return EXIT_FAILURE;
+                return arg.error_status;
 
         r = verb->run(bus, args);
         if (r < 0)
-                return EXIT_FAILURE;
+                return arg.error_status;
 
         if (fflush(stdout) != 0 && errno != EPIPE) {
                 log_failure(NULL, -errno, "Failed to write to standard output");
-                return EXIT_FAILURE;
+                return arg.error_status;
         }
         return r;
 }

@@ -319,6 +319,20 @@ static int filter_caller(sd_bus_message *m, void *userdata, sd_bus_error *unused
         return 1; /* handled: no object sees it */
 }
 
+/* A unique name left the bus: sessions begun with end-with-caller by it end. Only the
+ * bus driver's signal counts (the match names it as sender, and so does this check). */
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *unused) {
+        BusFrontend *bf = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (!streq_ptr(sd_bus_message_get_sender(m), "org.freedesktop.DBus") ||
+            sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (name[0] == ':' && new_owner[0] == 0)
+                (void) manager_caller_gone(bf->manager, name);
+        return 0;
+}
+
 BusFrontend *bus_frontend_free(BusFrontend *bf) {
         if (!bf)
                 return NULL;
@@ -340,6 +354,11 @@ int bus_frontend_new(Manager *m, sd_bus *bus, BusFrontend **ret) {
         bf->bus = sd_bus_ref(bus);
         bf->frontend = (Frontend) { .ops = &bus_ops, .userdata = bf };
         r = sd_bus_add_filter(bus, NULL, filter_caller, bf);
+        if (r < 0)
+                return r;
+        /* Installed before any call is served, so that no caller can go unseen. */
+        r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                "NameOwnerChanged", on_name_owner_changed, bf);
         if (r < 0)
                 return r;
         r = sd_bus_add_object_vtable(bus, NULL, CHROOTD_MANAGER_PATH, "org.chrootd1.Manager", manager_vtable, bf);

@@ -150,6 +150,8 @@ int manager_begin_session(Manager *m, const char *chroot_name, const char *name,
                 r = check_name(name, "session", e);
         if (r >= 0)
                 r = check_accounts(flags->add_accounts, e);
+        if (r >= 0 && !flags->add_login && strv_length(flags->add_accounts) > 0)
+                r = error_set(e, ERROR_INVALID_ARGUMENT, EINVAL, "Option 'add-accounts' needs 'add-login'");
         if (r >= 0 && flags->union_type)
                 r = check_union_type(flags->union_type, e);
         if (r < 0)
@@ -267,7 +269,33 @@ int manager_idmap(Manager *m, IdMap *ret, char **ret_error) {
 
 bool manager_is_busy(Manager *m) {
         for (Session *s = m->sessions; s; s = s->next)
-                if (s->worker || s->n_runs > 0 || (s->rec.host_tree && leader_alive(&s->leader)))
+                if (s->worker || s->n_runs > 0 || (s->rec.host_tree && leader_alive(&s->leader)) ||
+                    (s->rec.caller && s->rec.state != SESSION_ENDING))
                         return true;
         return base_cache_busy(m->bases);
+}
+
+unsigned manager_caller_gone(Manager *m, const char *caller) {
+        _cleanup_strv_free_ char **ids = NULL;
+        unsigned n = 0;
+
+        /* Ids first: ending one may change the list (a preparing session's Begin ends
+         * through its child's callback). */
+        for (Session *s = m->sessions; s; s = s->next)
+                if (streq_ptr(s->rec.caller, caller) && s->rec.state != SESSION_ENDING &&
+                    strv_extend(&ids, s->rec.id) < 0)
+                        log_warning("Out of memory");
+        for (char **id = ids; id && *id; id++) {
+                _cleanup_(error_done) Error e = {};
+                Session *s = manager_get_session(m, *id);
+
+                if (!s)
+                        continue;
+                log_info("Session '%s': its caller %s is gone, ending it", *id, caller);
+                if (session_end(s, CALL_NULL, &e) < 0)
+                        log_warning("Failed to end session '%s': %s", *id, strempty(e.message));
+                else
+                        n++;
+        }
+        return n;
 }

@@ -92,5 +92,11 @@ int manager_idmap(Manager *m, IdMap *ret, char **ret_error);
  * half-made or half-removed by a crash are removed. Returns 0 or -errno. */
 int manager_load_sessions(Manager *m);
 
-/* True while anything is in flight: an unpack, a removal or a command. */
+/* True while anything is in flight: an unpack, a removal or a command; or while a
+ * session ends with its caller (only this instance watches that caller). */
 bool manager_is_busy(Manager *m);
+
+/* A front end says that a caller is gone (caller: the name it gave as BeginFlags'
+ * caller): end every session begun with end-with-caller by it, as End would. Returns
+ * how many it ends. */
+unsigned manager_caller_gone(Manager *m, const char *caller);

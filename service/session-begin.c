@@ -176,9 +176,11 @@ static int begin_record(const Chroot *chroot, const char *id, const Limits *limi
                 /* Only a tree the host reads and writes by path needs the user to be
                  * themselves inside (docs/design.md, "The session map"). */
                 .map_self = flags->host_tree,
+                .caller = flags->caller ? strdup(flags->caller) : NULL,
         };
 
-        if (!rec.id || !rec.chroot || !rec.chroot_type || !rec.source || (overlay && !rec.base && !rec.lower)) {
+        if (!rec.id || !rec.chroot || !rec.chroot_type || !rec.source || (overlay && !rec.base && !rec.lower) ||
+            (flags->caller && !rec.caller)) {
                 session_record_done(&rec);
                 return -ENOMEM;
         }

@@ -123,14 +123,23 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                 r = option_once(&seen, key, error);
                 if (r < 0)
                         return r;
-                if (ret_flags && (streq(key, "add-login") || streq(key, "write-back") || streq(key, "host-tree"))) {
+                if (ret_flags && (streq(key, "add-login") || streq(key, "write-back") || streq(key, "host-tree") ||
+                                  streq(key, "end-with-caller"))) {
                         int b;
 
                         r = sd_bus_message_read(m, "v", "b", &b);
                         if (r < 0)
                                 return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
                                                          "Option '%s' must be a boolean (b)", key);
-                        if (streq(key, "add-login"))
+                        if (streq(key, "end-with-caller")) {
+                                /* The caller is its unique name, which the bus never
+                                 * reuses; the front end watches it go (manager-dbus.c). */
+                                const char *sender = sd_bus_message_get_sender(m);
+                                if (b && (!sender || sender[0] != ':'))
+                                        return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                                                                 "Option 'end-with-caller' needs a caller on a bus");
+                                flags.caller = b ? sender : NULL; /* lives as long as the message */
+                        } else if (streq(key, "add-login"))
                                 flags.add_login = b;
                         else if (streq(key, "write-back"))
                                 flags.write_back = b;

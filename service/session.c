@@ -195,6 +195,14 @@ int session_load(Manager *m, const char *id) {
         if (s->rec.state == SESSION_READY && limits_any(&s->rec.limits))
                 /* After a reboot the transient slice is gone: make it again. */
                 session_apply_limits(s, on_loaded_limits);
+        if (s->rec.state == SESSION_READY && s->rec.caller) {
+                /* An instance that watched its caller died (a caller outlives no
+                 * instance otherwise: such a session keeps it from exiting when idle),
+                 * and no one here can tell when that caller goes: end it. */
+                log_warning("Session '%s' was to end with its caller %s, which this instance cannot watch: ending it",
+                            id, s->rec.caller);
+                s->rec.state = SESSION_ENDING;
+        }
         if (s->rec.state == SESSION_READY)
                 session_keep_tree(s);
         if (s->rec.state != SESSION_READY) {

@@ -28,6 +28,8 @@ typedef struct BeginFlags {
         const char *union_type; /* "overlay", "none", or NULL: the chroot's default */
         bool host_tree;  /* the tree must be reachable from the host (RootDirectory) */
         char **add_accounts; /* with add_login: host accounts added too (owned) */
+        const char *caller;  /* end-with-caller: the front end's name for the caller
+                              * (manager_caller_gone() ends the session), or NULL */
 } BeginFlags;
 
 static inline void begin_flags_done(BeginFlags *f) {

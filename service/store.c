@@ -33,6 +33,7 @@ void session_record_done(SessionRecord *r) {
         free(r->source);
         free(r->base);
         free(r->lower);
+        free(r->caller);
         *r = (SessionRecord) {};
 }
 
@@ -48,12 +49,13 @@ char *session_record_format(const SessionRecord *r) {
                 (void) snprintf(limits + n, sizeof(limits) - n, "CPUWeight=%" PRIu64 "\n", r->limits.cpu_weight);
         return strf("# chrootd session state; written atomically, do not edit\n"
                     "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n%s%s%s%s%s%s%s%s%s"
-                    "MapSelf=%s\n",
+                    "MapSelf=%s\n%s%s%s",
                     r->id, r->chroot, r->chroot_type, r->source, session_state_to_string(r->state),
                     r->created_usec, limits, r->write_back ? "WriteBack=yes\n" : "",
                     r->base ? "Base=" : "", strempty(r->base), r->base ? "\n" : "",
                     r->host_tree ? "HostTree=yes\n" : "", r->lower ? "Lower=" : "", strempty(r->lower),
-                    r->lower ? "\n" : "", r->map_self ? "yes" : "no");
+                    r->lower ? "\n" : "", r->map_self ? "yes" : "no", r->caller ? "Caller=" : "",
+                    strempty(r->caller), r->caller ? "\n" : "");
 }
 
 /* An optional number: absent is 0, anything but digits is an error. */
@@ -108,11 +110,13 @@ int session_record_parse(const char *text, SessionRecord *ret) {
                 if (base && !(r.base = strdup(base)))
                         return -ENOMEM;
         }
+        const char *caller = keyfile_get(kf, "Session", "Caller");
+        r.caller = caller ? strdup(caller) : NULL;
         r.id = strdup(id);
         r.chroot = strdup(chroot);
         r.chroot_type = strdup(type);
         r.source = strdup(source);
-        if (!r.id || !r.chroot || !r.chroot_type || !r.source) {
+        if (!r.id || !r.chroot || !r.chroot_type || !r.source || (caller && !r.caller)) {
                 session_record_done(&r);
                 return -ENOMEM;
         }

@@ -48,6 +48,8 @@ typedef struct SessionRecord {
                           * sessions, and every session made before that was so */
         char *lower;     /* copy-on-write over a directory chroot: that directory (the
                           * lower layer itself, no base), or NULL */
+        char *caller;    /* end-with-caller: the front end's name for the caller whose
+                          * going ends the session (a D-Bus unique name), or NULL */
 } SessionRecord;
 
 void session_record_done(SessionRecord *r);

@@ -796,6 +796,56 @@ static void test_session_overlay(Fixture *f, gconstpointer data) {
         assert_run(f, other, read, NULL, NULL, "exited", 0, "", "cat: can't open '/root/marker': No such file or directory\n");
 }
 
+/* end-with-caller: a session ends when the connection that began it leaves the bus
+ * (as a killed client's does), and not before; a session begun without it stays. */
+static void test_session_end_with_caller(Fixture *f, gconstpointer data) {
+        g_autoptr(GDBusConnection) other = NULL;
+        g_autoptr(GVariant) reply = NULL, bad = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *kept = NULL, *list = NULL;
+
+        if (!require_sessions(f))
+                return;
+        bad = g_dbus_connection_call_sync(f->conn, TL_BUS_NAME, TL_MANAGER_PATH, TL_MANAGER_IFACE, "BeginSession",
+                                          g_variant_new("(ss@a{sv})", "busybox", "",
+                                                        opt("end-with-caller", g_variant_new_string("yes"))),
+                                          G_VARIANT_TYPE("(so)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_assert_null(bad);
+        tl_assert_remote_error(error, "org.chrootd1.Error.InvalidArgument");
+        g_clear_error(&error);
+
+        other = g_dbus_connection_new_for_address_sync(g_test_dbus_get_bus_address(f->bus),
+                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                               G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                       NULL, NULL, &error);
+        g_assert_no_error(error);
+        g_dbus_connection_set_exit_on_close(other, FALSE);
+        reply = g_dbus_connection_call_sync(other, TL_BUS_NAME, TL_MANAGER_PATH, TL_MANAGER_IFACE, "BeginSession",
+                                            g_variant_new("(ss@a{sv})", "busybox", "held",
+                                                          opt("end-with-caller", g_variant_new_boolean(TRUE))),
+                                            G_VARIANT_TYPE("(so)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_assert_no_error(error);
+        kept = begin_session(f, "busybox", "kept", NULL);
+        list = session_list(f);
+        g_assert_nonnull(strstr(list, "'held', 'busybox', 'ready'"));
+        g_free(list);
+
+        g_dbus_connection_close_sync(other, NULL, &error);
+        g_assert_no_error(error);
+        for (int i = 0; i < 300; i++) {
+                list = session_list(f);
+                if (!strstr(list, "'held'"))
+                        break;
+                g_free(list);
+                list = NULL;
+                g_usleep(100 * 1000);
+        }
+        g_assert_nonnull(list);
+        g_assert_null(strstr(list, "'held'"));
+        g_assert_nonnull(strstr(list, "'kept', 'busybox', 'ready'"));
+        end_session(f, "kept");
+}
+
 static void test_session_run_options(Fixture *f, gconstpointer data) {
         const char *t[] = { "true", NULL };
         const char *empty[] = { NULL };
@@ -934,6 +984,7 @@ int main(int argc, char *argv[]) {
         ADD("/bus/session/run", test_session_run, MODE_SPAWN);
         ADD("/bus/session/run-options", test_session_run_options, MODE_SPAWN);
         ADD("/bus/session/overlay", test_session_overlay, MODE_SPAWN);
+        ADD("/bus/session/end-with-caller", test_session_end_with_caller, MODE_SPAWN);
         ADD("/bus/session/restart", test_session_restart, MODE_SPAWN);
 #undef ADD
         r = g_test_run();

@@ -346,6 +346,51 @@ static void test_end_while_preparing(Fixture *f, gconstpointer data) {
         g_free(b.message), g_free(x.message);
 }
 
+/* end-with-caller: the front end says a caller is gone, and its sessions (only its)
+ * end; while one exists the service is busy (no idle exit), and a new instance that
+ * finds one ends it, since nobody watches its caller there. */
+static void test_caller_gone(Fixture *f, gconstpointer data) {
+        BeginFlags mine = { .caller = ":1.7" }, other = { .caller = ":1.8" };
+        Reply a = {}, b = {}, c = {}, d = {};
+        Session *s;
+
+        if (!require_sessions(f))
+                return;
+        begin(f, "c1", &mine, &a);
+        begin(f, "c2", &other, &b);
+        begin(f, "c3", NULL, &c);
+        wait_for(f, &a), wait_for(f, &b), wait_for(f, &c);
+        g_assert_cmpuint(a.kind, ==, ERROR_NONE);
+        g_assert_cmpstr(manager_get_session(f->manager, "c1")->rec.caller, ==, ":1.7");
+        g_assert_true(manager_is_busy(f->manager));
+
+        g_assert_cmpuint(manager_caller_gone(f->manager, ":1.9"), ==, 0);
+        g_assert_cmpuint(manager_caller_gone(f->manager, ":1.7"), ==, 1);
+        for (int i = 0; i < 3000 && manager_get_session(f->manager, "c1"); i++)
+                g_assert_cmpint(sd_event_run(f->event, 10 * 1000), >=, 0);
+        g_assert_null(manager_get_session(f->manager, "c1"));
+        g_assert_true(has_event(f, "removed c1"));
+        g_assert_nonnull(manager_get_session(f->manager, "c2"));
+        g_assert_nonnull(manager_get_session(f->manager, "c3"));
+
+        /* A new instance: c2's caller is unwatched there, so c2 ends; c3 stays. */
+        manager_free(f->manager);
+        g_assert_cmpint(manager_new(f->event, &f->manager), ==, 0);
+        g_assert_cmpint(manager_attach_frontend(f->manager, &f->frontend), ==, 0);
+        g_assert_cmpint(manager_load_sessions(f->manager), ==, 0);
+        for (int i = 0; i < 3000 && manager_get_session(f->manager, "c2"); i++)
+                g_assert_cmpint(sd_event_run(f->event, 10 * 1000), >=, 0);
+        g_assert_null(manager_get_session(f->manager, "c2"));
+        s = manager_get_session(f->manager, "c3");
+        g_assert_nonnull(s);
+        /* c3 alone keeps nothing busy (c2's removal may still be finishing). */
+        for (int i = 0; i < 3000 && manager_is_busy(f->manager); i++)
+                g_assert_cmpint(sd_event_run(f->event, 10 * 1000), >=, 0);
+        g_assert_false(manager_is_busy(f->manager));
+        end(f, s, "c3");
+        g_free(a.message), g_free(b.message), g_free(c.message), g_free(d.message);
+}
+
 /* Progress only goes forward: a base's unpack reads the whole tarball, and the step
  * after it (preparing upper/) keeps what it reached. */
 static void test_progress(Fixture *f, gconstpointer data) {
@@ -391,6 +436,7 @@ int main(int argc, char *argv[]) {
         g_test_add("/session/begin-run-end", Fixture, NULL, fixture_setup, test_begin_run_end, fixture_teardown);
         g_test_add("/session/run-refusals", Fixture, NULL, fixture_setup, test_run_refusals, fixture_teardown);
         g_test_add("/session/progress", Fixture, NULL, fixture_setup, test_progress, fixture_teardown);
+        g_test_add("/session/caller-gone", Fixture, NULL, fixture_setup, test_caller_gone, fixture_teardown);
         g_test_add("/session/end-while-preparing", Fixture, NULL, fixture_setup, test_end_while_preparing,
                    fixture_teardown);
         return g_test_run();

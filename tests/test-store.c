@@ -126,6 +126,20 @@ static void test_base_round_trip(void) {
         g_assert_cmpint(session_record_parse(plain, &none), ==, 0);
         g_assert_null(none.base);
         g_assert_false(none.host_tree);
+        g_assert_null(strstr(plain, "Caller="));
+        g_assert_null(none.caller);
+        {
+                /* end-with-caller's caller survives a restart (which then ends it). */
+                SessionRecord c = sample;
+                g_auto(SessionRecord) back = {};
+                g_autofree char *t = NULL;
+
+                c.caller = (char *) ":1.42";
+                t = session_record_format(&c);
+                g_assert_nonnull(strstr(t, "\nCaller=:1.42\n"));
+                g_assert_cmpint(session_record_parse(t, &back), ==, 0);
+                g_assert_cmpstr(back.caller, ==, ":1.42");
+        }
 
         /* The base names a directory under bases/: only a key is accepted. */
         upper = record_with(&in, "Base", "0123456789ABCDEF");

@@ -103,5 +103,33 @@ echo "as-user ok: \$(id -un)"
 $fail
 EOF
 chmod 755 "$src/debian/tests/as-root" "$src/debian/tests/as-user"
+if [ -n "${FILES:-}" ]; then
+        printf 'payload: copied down by the virt server\n' >"$src/debian/tests/payload"
+        printf '\nTests: files\n' >>"$src/debian/tests/control"
+        cat >"$src/debian/tests/files" <<'EOF'
+#!/bin/sh
+set -e
+grep -q 'payload: copied down' debian/tests/payload
+a=$AUTOPKGTEST_ARTIFACTS
+mkdir -p "$a/sub"
+cp debian/tests/payload "$a/out.txt"
+chmod 0640 "$a/out.txt"
+ln -s ../out.txt "$a/sub/link"
+printf '#!/bin/sh\n' >"$a/sub/exec"
+chmod 0750 "$a/sub/exec"
+echo "files ok: $(id -un)"
+EOF
+        chmod 755 "$src/debian/tests/files"
+fi
+if [ -n "${SLEEP:-}" ]; then
+        printf '\nTests: slow\nRestrictions: needs-root\n' >>"$src/debian/tests/control"
+        cat >"$src/debian/tests/slow" <<'EOF'
+#!/bin/sh
+(setsid sleep 3001 </dev/null >/dev/null 2>&1 &)
+echo "slow: started"
+exec sleep 3000
+EOF
+        chmod 755 "$src/debian/tests/slow"
+fi
 (cd "$dir" && dpkg-source -b "$name-$ver" >/dev/null)
 echo "$dir/${name}_$ver.dsc"

@@ -78,16 +78,32 @@ if [ -n "$acct" ]; then
         assert_eq 0 "$RC" "Begin with add-accounts $aname $ERR"
         capture chrootctl run lg-acct -- sh -c "grep '^$aname:' /etc/passwd | cut -d: -f1-4; grep -c '^$agroup:' /etc/group; grep -c '^$me:' /etc/passwd"
         assert_eq "$aname:x:$auid:$agid|1|1" "$(paste -sd'|' <<<"$OUT")" "the account (with its host ids), its group and the login are in the session"
+        # chrootctl's way to ask for it (the virt server asks so for sbuild's).
+        capture chrootctl begin --name=lg-cacct --add-login --add-account="$aname" lg-box
+        assert_eq 0 "$RC" "chrootctl begin --add-account=$aname $ERR"
+        capture chrootctl run lg-cacct -- sh -c "grep '^$aname:' /etc/passwd | cut -d: -f1-4"
+        assert_eq "$aname:x:$auid:$agid" "$OUT" "chrootctl begin --add-account adds the host account"
 else
         skip "Begin with add-accounts" "no account daemon on this host"
         skip "the account, its group and the login are in the session" "no account daemon on this host"
+        skip "chrootctl begin --add-account" "no account daemon on this host"
+        skip "chrootctl begin --add-account adds the host account" "no account daemon on this host"
 fi
+capture chrootctl begin --name=lg-cbad --add-login --add-account=no-such-account-here lg-box
+assert_eq "1|" "$RC|$OUT" "chrootctl begin --add-account of an unknown account fails, printing no id"
+assert_match "no-such-account-here" "$ERR" "and says which account"
+capture chrootctl begin --add-account=a --add-account=b --add-account=c --add-account=d --add-account=e \
+        --add-account=f --add-account=g --add-account=h --add-account=i lg-box
+assert_match "at most 8 times" "$ERR" "a ninth --add-account is refused before the service is asked"
+assert_bus_error org.chrootd1.Error.InvalidArgument "add-accounts without add-login: InvalidArgument, not ignored" \
+        /org/chrootd1 org.chrootd1.Manager.BeginSession "'lg-box'" "'lg-nologin'" "{'add-accounts': <['root']>}"
+
 assert_bus_error org.chrootd1.Error.NoSuchUser "add-accounts of an account the host does not have: NoSuchUser" \
         /org/chrootd1 org.chrootd1.Manager.BeginSession "'lg-box'" "'lg-noacct'" "{'add-login': <true>, 'add-accounts': <['no-such-account-here']>}"
 assert_bus_error org.chrootd1.Error.InvalidArgument "add-accounts of a name with a colon: InvalidArgument" \
         /org/chrootd1 org.chrootd1.Manager.BeginSession "'lg-box'" "'lg-badacct'" "{'add-login': <true>, 'add-accounts': <['a:b']>}"
 
-for s in lg-with lg-without lg-nosh lg-acct; do
+for s in lg-with lg-without lg-nosh lg-acct lg-cacct lg-cbad; do
         chrootctl end "$s" >/dev/null 2>&1
 done
 done_testing
