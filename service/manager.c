@@ -72,6 +72,9 @@ int manager_new(sd_event *event, Manager **ret) {
         r = base_cache_new(event, m->paths.bases_dir, base_in_use, base_idmap, m, &m->bases);
         if (r < 0)
                 return r;
+        r = mkdir_p(m->paths.packages_dir, 0700);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(m);
         return 0;
