@@ -47,9 +47,10 @@ int package_cache_prepare(int packagesfd, const char *chroot, const char *id) {
         if ((r = mkdir_at(chrootfd, PACKAGE_CACHE_LAYER, 0755)) < 0 ||
             (layerfd = r = open_dir(chrootfd, PACKAGE_CACHE_LAYER)) < 0 || (r = mkdir_at(layerfd, "partial", 0755)) < 0)
                 return r;
-        if ((r = mkdir_at(chrootfd, "sessions", 0700)) < 0 || (sessionsfd = r = open_dir(chrootfd, "sessions")) < 0)
+        /* Searchable: the session's leader opens its layers as the user, before its maps. */
+        if ((r = mkdir_at(chrootfd, "sessions", 0755)) < 0 || (sessionsfd = r = open_dir(chrootfd, "sessions")) < 0)
                 return r;
-        if ((r = mkdir_at(sessionsfd, id, 0700)) < 0 || (sessfd = r = open_dir(sessionsfd, id)) < 0)
+        if ((r = mkdir_at(sessionsfd, id, 0755)) < 0 || (sessfd = r = open_dir(sessionsfd, id)) < 0)
                 return r;
         /* upper/ is the root of /var/cache/apt/archives inside, as apt makes it. */
         if ((r = mkdir_at(sessfd, "upper", 0755)) < 0 || (r = mkdir_at(sessfd, "work", 0700)) < 0)
