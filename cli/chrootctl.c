@@ -460,10 +460,18 @@ static int verb_gc(sd_bus *bus, char **args) {
         r = sd_bus_message_read_strv(reply, &removed);
         if (r < 0)
                 return log_parse_failure(r);
-        for (char **k = removed; k && *k; k++)
-                printf("removed base %s\n", *k);
+        size_t n_bases = 0;
+        for (char **k = removed; k && *k; k++) {
+                const char *chroot = startswith(*k, "packages/");
+                if (chroot)
+                        printf("removed the package cache of %s\n", chroot);
+                else {
+                        printf("removed base %s\n", *k);
+                        n_bases++;
+                }
+        }
         if (arg.legend)
-                printf("%zu unused base%s removed.\n", strv_length(removed), strv_length(removed) == 1 ? "" : "s");
+                printf("%zu unused base%s removed.\n", n_bases, n_bases == 1 ? "" : "s");
         return 0;
 }
 
@@ -726,7 +734,8 @@ static void help(void) {
                "  kill SESSION [SIGNAL]       Signal every command running in a session (TERM)\n"
                "  end SESSION                 End a session and remove its tree\n"
                "  info SESSION                Show the properties of a session\n"
-               "  gc                          Remove cached bases no session uses\n"
+               "  gc                          Remove cached bases and package caches no\n"
+               "                              session uses\n"
                "\n"
                "Options:\n"
                "  -h --help                   Show this help\n"

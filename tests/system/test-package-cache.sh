@@ -98,8 +98,16 @@ assert_eq 0 "$RC" "begin a tree whose archives directory is a symlink out of it 
 capture chrootctl run pc-link1 -- sh -c 'ls /nonexistent 2>&1; echo ran'
 assert_eq "0|ran" "$RC|$(tail -n 1 <<<"$OUT")" "its commands run, and nothing was made at the symlink's target" || diag "$OUT $ERR"
 
+# gc: a chroot's cache stays while a session of it exists, then goes.
+capture chrootctl gc
+assert_eq "0|" "$RC|$(grep 'package cache of pc-box$' <<<"$OUT")" "gc keeps the cache of a chroot with a session $ERR"
 for s in pc-c pc-none pc-off1 pc-link1; do
         chrootctl end "$s" >/dev/null 2>&1
 done
+capture chrootctl gc
+assert_contains "removed the package cache of pc-box" "$OUT" "gc removes the cache of a chroot without sessions $ERR"
+wait_until 20 eval '[ ! -e "$pool" ]'
+check "and it is gone from disk" test ! -e "$pool"
+check "nothing of it is left beside" test -z "$(ls -A "${pool%/*}" | grep -e '^\.old-' -e '^pc-box$')"
 rm -f "${XDG_CONFIG_HOME:-$HOME/.config}/chrootd/chroots.d/pc-off.conf"
 done_testing
