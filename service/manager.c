@@ -219,7 +219,7 @@ int manager_collect_garbage(Manager *m, char ***ret_removed, Error *e) {
         r = dir_list(base_cache_dirfd(m->packages), NULL, &names);
         if (r < 0)
                 return error_set(e, ERROR_FAILED, r, "Cannot list %s: %s", m->paths.packages_dir, strerror(-r));
-        for (char **n = names; *n; n++) {
+        for (char **n = names; n && *n; n++) {
                 _cleanup_free_ char *what = NULL;
 
                 if (!name_is_valid(*n) || packages_in_use(*n, m))
