@@ -40,12 +40,13 @@ enum {
         OPT_HOLD = 1 << 9,
         OPT_ERROR_STATUS = 1 << 10,
         OPT_ADD_ACCOUNT = 1 << 11,
+        OPT_PACKAGE_CACHE = 1 << 12,
 };
 
 /* Indexed by the bit number of OPT_*. */
 static const char *const option_names[] = {
         "name", "user", "directory", "network", "preserve-environment", "no-legend", "timeout", "union-type",
-        "add-login", "hold", "error-status", "add-account",
+        "add-login", "hold", "error-status", "add-account", "package-cache",
 };
 
 enum {
@@ -58,6 +59,7 @@ enum {
         ARG_HOLD,
         ARG_ERROR_STATUS,
         ARG_ADD_ACCOUNT,
+        ARG_PACKAGE_CACHE,
 };
 
 static struct {
@@ -71,6 +73,7 @@ static struct {
         const char *union_type;
         bool add_login;
         bool hold;
+        bool package_cache;
         const char *accounts[8 + 1]; /* --add-account, NULL-terminated */
         size_t n_accounts;
         int error_status; /* our own failures */
@@ -99,6 +102,7 @@ static const struct option options[] = {
         { "hold", no_argument, NULL, ARG_HOLD },
         { "error-status", required_argument, NULL, ARG_ERROR_STATUS },
         { "add-account", required_argument, NULL, ARG_ADD_ACCOUNT },
+        { "package-cache", no_argument, NULL, ARG_PACKAGE_CACHE },
         {}
 };
 
@@ -320,6 +324,8 @@ static int append_begin_call(sd_bus_message *m, const char *chroot) {
                 r = sd_bus_message_append(m, "{sv}", "add-login", "b", 1);
         if (r >= 0 && arg.n_accounts > 0)
                 r = append_strv_option(m, "add-accounts", (char **) arg.accounts);
+        if (r >= 0 && arg.package_cache)
+                r = sd_bus_message_append(m, "{sv}", "package-cache", "b", 1);
         if (r >= 0 && arg.hold)
                 r = sd_bus_message_append(m, "{sv}", "end-with-caller", "b", 1);
         if (r >= 0)
@@ -454,10 +460,18 @@ static int verb_gc(sd_bus *bus, char **args) {
         r = sd_bus_message_read_strv(reply, &removed);
         if (r < 0)
                 return log_parse_failure(r);
-        for (char **k = removed; k && *k; k++)
-                printf("removed base %s\n", *k);
+        size_t n_bases = 0;
+        for (char **k = removed; k && *k; k++) {
+                const char *chroot = startswith(*k, "packages/");
+                if (chroot)
+                        printf("removed the package cache of %s\n", chroot);
+                else {
+                        printf("removed base %s\n", *k);
+                        n_bases++;
+                }
+        }
         if (arg.legend)
-                printf("%zu unused base%s removed.\n", strv_length(removed), strv_length(removed) == 1 ? "" : "s");
+                printf("%zu unused base%s removed.\n", n_bases, n_bases == 1 ? "" : "s");
         return 0;
 }
 
@@ -698,7 +712,7 @@ static const struct verb {
 } verbs[] = {
         { "list", 1, 1, OPT_NO_LEGEND, "list", verb_list },
         { "sessions", 1, 1, OPT_NO_LEGEND, "sessions", verb_sessions },
-        { "begin", 2, 2, OPT_NAME | OPT_UNION | OPT_ADD_LOGIN | OPT_ADD_ACCOUNT | OPT_HOLD, "begin CHROOT", verb_begin },
+        { "begin", 2, 2, OPT_NAME | OPT_UNION | OPT_ADD_LOGIN | OPT_ADD_ACCOUNT | OPT_PACKAGE_CACHE | OPT_HOLD, "begin CHROOT", verb_begin },
         { "run", 3, SIZE_MAX, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV | OPT_TIMEOUT | OPT_ERROR_STATUS,
           "run SESSION [--] COMMAND...", verb_run },
         { "kill", 2, 3, 0, "kill SESSION [SIGNAL]", verb_kill },
@@ -720,7 +734,8 @@ static void help(void) {
                "  kill SESSION [SIGNAL]       Signal every command running in a session (TERM)\n"
                "  end SESSION                 End a session and remove its tree\n"
                "  info SESSION                Show the properties of a session\n"
-               "  gc                          Remove cached bases no session uses\n"
+               "  gc                          Remove cached bases and package caches no\n"
+               "                              session uses\n"
                "\n"
                "Options:\n"
                "  -h --help                   Show this help\n"
@@ -731,6 +746,8 @@ static void help(void) {
                "                              a full private copy (the chroot's default)\n"
                "     --add-login              begin: add your passwd and group entries\n"
                "     --add-account=NAME       begin: add this host account's entries (repeatable)\n"
+               "     --package-cache          begin: share downloaded packages with the chroot's\n"
+               "                              other sessions (/var/cache/apt/archives)\n"
                "     --hold                   begin: print the id, keep the session until end\n"
                "                              of input or SIGTERM, then end it\n"
                "  -u --user=USER              run: user name or uid in the chroot (root)\n"
@@ -840,6 +857,10 @@ static int parse_argv(int argc, char *argv[], char ***ret_args) {
                         }
                         arg.accounts[arg.n_accounts++] = optarg;
                         arg.seen |= OPT_ADD_ACCOUNT;
+                        break;
+                case ARG_PACKAGE_CACHE:
+                        arg.package_cache = true;
+                        arg.seen |= OPT_PACKAGE_CACHE;
                         break;
                 case ARG_HOLD:
                         arg.hold = true;

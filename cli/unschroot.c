@@ -646,6 +646,10 @@ static int begin_session(sd_bus *bus, const char *spec, const char *session_name
                 r = sd_bus_message_append(m, "{sv}", "add-accounts", "as", 1, "sbuild");
         if (r >= 0 && ns == NS_SOURCE)
                 r = sd_bus_message_append(m, "{sv}", "write-back", "b", 1);
+        /* Builds share what they download (a chroot's .conf turns it off with
+         * package-cache=false); a source: session's cache is the chroot's own. */
+        else if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}", "package-cache", "b", 1);
         if (r >= 0 && host_tree)
                 r = sd_bus_message_append(m, "{sv}", "host-tree", "b", 1);
         if (r >= 0)

@@ -373,6 +373,14 @@ static int chroot_from_group(Catalog *cat, const char *label, const KeyFile *kf,
                         return -ENOMEM;
         }
 
+        value = keyfile_get(kf, group, "package-cache");
+        if (value) {
+                if (!streq(value, "true") && !streq(value, "false"))
+                        return catalog_warn(cat, "%s: package-cache must be true or false, not '%s', skipped", where,
+                                            value);
+                c->no_package_cache = streq(value, "false");
+        }
+
         value = keyfile_get(kf, group, "max-size");
         if (value) {
                 r = parse_size(value, &c->max_size);

@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -24,6 +25,7 @@ typedef struct LeaderChild {
         int report_fd;
         /* opened before the maps, with the user's own access to its directories */
         int treefd, lowerfd, upperfd, workfd;
+        int cache_lowerfd, cache_upperfd, cache_workfd; /* -EBADF: no package cache */
 } LeaderChild;
 
 static int open_path(const char *path) {
@@ -41,6 +43,14 @@ static int leader_before_map(void *userdata) {
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
                 report_error(c->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the mounts private: %m");
                 return EXIT_FAILURE;
+        }
+        /* A cache that is not there (removed by hand) is no cache, not a failure. */
+        if (p->cache_lower && ((c->cache_lowerfd = open_path(p->cache_lower)) < 0 ||
+                               (c->cache_upperfd = open_path(p->cache_upper)) < 0 ||
+                               (c->cache_workfd = open_path(p->cache_work)) < 0)) {
+                c->cache_lowerfd = safe_close(c->cache_lowerfd);
+                c->cache_upperfd = safe_close(c->cache_upperfd);
+                c->cache_workfd = safe_close(c->cache_workfd);
         }
         if (p->upper) {
                 /* Opened here, in our own mount namespace: overlayfs wants its layers there. */
@@ -87,6 +97,27 @@ static int fork_init(LeaderChild *c) {
         return fdpass_send(c->sock, &answer, sizeof(answer), fds, 2);
 }
 
+/* The package cache on the tree's /var/cache/apt/archives, found as root inside would
+ * find it (a symlink there resolves within the tree). A tree without the directory
+ * gets none; so does one where the kernel refuses (the commands then see the tree's
+ * own directory, as without the option). Inits inherit the mount, locked. */
+static void mount_package_cache(LeaderChild *c, int rootfd) {
+        struct open_how how = {
+                .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        _cleanup_close_ int archivesfd = -EBADF, mnt = -EBADF;
+
+        if (c->cache_lowerfd < 0)
+                return;
+        archivesfd = (int) syscall(SYS_openat2, rootfd, "var/cache/apt/archives", &how, sizeof(how));
+        if (archivesfd >= 0)
+                (void) mounts_overlay(c->cache_lowerfd, c->cache_upperfd, c->cache_workfd, archivesfd, &mnt, NULL, 0);
+        c->cache_lowerfd = safe_close(c->cache_lowerfd);
+        c->cache_upperfd = safe_close(c->cache_upperfd);
+        c->cache_workfd = safe_close(c->cache_workfd);
+}
+
 static int leader_after_map(void *userdata) {
         LeaderChild *c = userdata;
         const LeaderParams *p = c->p;
@@ -111,6 +142,7 @@ static int leader_after_map(void *userdata) {
                 }
         } else
                 rootfd = c->treefd;
+        mount_package_cache(c, rootfd);
         /* Inits inherit this working directory: in their copy of our mount namespace it
          * is their copy of the tree, found without a path. */
         if (fchdir(rootfd) < 0) {
@@ -147,7 +179,8 @@ int leader_start(const LeaderParams *lp, Leader *ret, char **ret_error) {
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 || pipe2(rp, O_CLOEXEC) < 0)
                 return -errno;
         LeaderChild c = { .p = lp, .sock = sp[1], .report_fd = rp[1],
-                          .treefd = -EBADF, .lowerfd = -EBADF, .upperfd = -EBADF, .workfd = -EBADF };
+                          .treefd = -EBADF, .lowerfd = -EBADF, .upperfd = -EBADF, .workfd = -EBADF,
+                          .cache_lowerfd = -EBADF, .cache_upperfd = -EBADF, .cache_workfd = -EBADF };
         int keep[] = { sp[1], rp[1] };
         SpawnParams p = {
                 .map = lp->map,

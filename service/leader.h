@@ -32,6 +32,9 @@ typedef struct LeaderParams {
         const char *upper;    /* NULL for a full copy */
         const char *work;
         const char *hostname; /* the commands' */
+        /* package-cache sessions: the layers of /var/cache/apt/archives
+         * (package-cache.h), or NULL */
+        const char *cache_lower, *cache_upper, *cache_work;
 } LeaderParams;
 
 /* Start a leader; all paths are absolute paths of the user's. Waits until it holds

@@ -45,6 +45,8 @@ static SD_VARLINK_DEFINE_STRUCT_TYPE(
                 SD_VARLINK_DEFINE_FIELD(unionType, SD_VARLINK_STRING, 0),
                 SD_VARLINK_FIELD_COMMENT("End writes the tree back into the tarball"),
                 SD_VARLINK_DEFINE_FIELD(writeBack, SD_VARLINK_BOOL, 0),
+                SD_VARLINK_FIELD_COMMENT("Its commands share the chroot's package cache"),
+                SD_VARLINK_DEFINE_FIELD(packageCache, SD_VARLINK_BOOL, 0),
                 SD_VARLINK_FIELD_COMMENT("The tree as the host sees it: host-tree sessions only"),
                 SD_VARLINK_DEFINE_FIELD(rootDirectory, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
                 SD_VARLINK_FIELD_COMMENT("The session's slice in the user manager"),
@@ -92,6 +94,8 @@ static SD_VARLINK_DEFINE_METHOD(
                 SD_VARLINK_DEFINE_INPUT(hostTree, SD_VARLINK_BOOL, SD_VARLINK_NULLABLE),
                 SD_VARLINK_FIELD_COMMENT("\"overlay\" or \"none\"; null: the chroot's default"),
                 SD_VARLINK_DEFINE_INPUT(unionType, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
+                SD_VARLINK_FIELD_COMMENT("/var/cache/apt/archives shares the chroot's downloaded packages"),
+                SD_VARLINK_DEFINE_INPUT(packageCache, SD_VARLINK_BOOL, SD_VARLINK_NULLABLE),
                 SD_VARLINK_DEFINE_OUTPUT(id, SD_VARLINK_STRING, 0));
 
 static SD_VARLINK_DEFINE_METHOD(

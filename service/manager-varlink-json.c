@@ -57,6 +57,7 @@ int vl_build_session(const Session *s, sd_json_variant **ret) {
                         SD_JSON_BUILD_PAIR_UNSIGNED("creationTimestamp", s->rec.created_usec),
                         SD_JSON_BUILD_PAIR_STRING("unionType", session_is_overlay(s) ? "overlay" : "none"),
                         SD_JSON_BUILD_PAIR_BOOLEAN("writeBack", s->rec.write_back),
+                        SD_JSON_BUILD_PAIR_BOOLEAN("packageCache", s->rec.package_cache),
                         SD_JSON_BUILD_PAIR_CONDITION(!!root, "rootDirectory", SD_JSON_BUILD_STRING(root)),
                         SD_JSON_BUILD_PAIR_STRING("slice", strempty(s->slice)),
                         SD_JSON_BUILD_PAIR_UNSIGNED("memoryMax", s->rec.limits.memory_max),

@@ -388,7 +388,7 @@ typedef struct BeginParams {
         const char *chroot;
         const char *name;
         OptU64 limits[3];
-        bool add_login, write_back, host_tree;
+        bool add_login, write_back, host_tree, package_cache;
         char **add_accounts;
         const char *union_type;
 } BeginParams;
@@ -404,6 +404,8 @@ static int method_begin_session(sd_varlink *link, sd_json_variant *parameters, s
                 { "addAccounts", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_list, offsetof(BeginParams, add_accounts), 0 },
                 { "writeBack", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_bool, offsetof(BeginParams, write_back), 0 },
                 { "hostTree", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_bool, offsetof(BeginParams, host_tree), 0 },
+                { "packageCache", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_bool,
+                  offsetof(BeginParams, package_cache), 0 },
                 { "unionType", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_const_string,
                   offsetof(BeginParams, union_type), 0 },
                 {}
@@ -427,6 +429,7 @@ static int method_begin_session(sd_varlink *link, sd_json_variant *parameters, s
                 .add_login = p.add_login,
                 .write_back = p.write_back,
                 .host_tree = p.host_tree,
+                .package_cache = p.package_cache,
                 .union_type = p.union_type,
                 .add_accounts = TAKE_PTR(p.add_accounts),
         };

@@ -28,6 +28,17 @@ static bool base_in_use(const char *name, void *userdata) {
         return false;
 }
 
+/* A chroot's package cache is in use while any session of the chroot exists (its
+ * leader may have the cache mounted). */
+static bool packages_in_use(const char *name, void *userdata) {
+        Manager *m = userdata;
+
+        for (Session *s = m->sessions; s; s = s->next)
+                if (streq(s->rec.chroot, name))
+                        return true;
+        return false;
+}
+
 static int base_idmap(IdMap *ret, char **ret_error, void *userdata) {
         return manager_idmap(userdata, ret, ret_error);
 }
@@ -72,6 +83,10 @@ int manager_new(sd_event *event, Manager **ret) {
         r = base_cache_new(event, m->paths.bases_dir, base_in_use, base_idmap, m, &m->bases);
         if (r < 0)
                 return r;
+        /* Package caches are trees of subordinate ids too, removed the same way. */
+        r = base_cache_new(event, m->paths.packages_dir, packages_in_use, base_idmap, m, &m->packages);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -106,6 +121,7 @@ Manager *manager_free(Manager *m) {
         paths_done(&m->paths);
         safe_close(m->sessions_dirfd);
         base_cache_free(m->bases);
+        base_cache_free(m->packages);
         free(m->user);
         free(m->slices_cgroup);
         free(m);
@@ -192,11 +208,32 @@ Session *manager_find_session(Manager *m, const char *id, Error *e) {
 }
 
 int manager_collect_garbage(Manager *m, char ***ret_removed, Error *e) {
+        _cleanup_strv_free_ char **names = NULL;
         int r;
 
         r = base_collect(m->bases, true, ret_removed);
         if (r < 0)
                 return error_set(e, ERROR_FAILED, r, "Cannot list %s: %s", m->paths.bases_dir, strerror(-r));
+        /* Package caches of chroots no session uses (and what a crash left of one). */
+        (void) base_collect(m->packages, true, NULL);
+        r = dir_list(base_cache_dirfd(m->packages), NULL, &names);
+        if (r < 0)
+                return error_set(e, ERROR_FAILED, r, "Cannot list %s: %s", m->paths.packages_dir, strerror(-r));
+        for (char **n = names; n && *n; n++) {
+                _cleanup_free_ char *what = NULL;
+
+                if (!name_is_valid(*n) || packages_in_use(*n, m))
+                        continue;
+                r = base_retire(m->packages, *n);
+                if (r < 0) {
+                        log_warning_errno(r, "Cannot remove the package cache of %s: %m", *n);
+                        continue;
+                }
+                log_info("Removed the package cache of %s (no session uses it)", *n);
+                what = strf("packages/%s", *n);
+                if (ret_removed && (!what || strv_consume(ret_removed, TAKE_PTR(what)) < 0))
+                        return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
+        }
         (void) systemd_stop_stale(m->systemd, manager_unit_in_use, m);
         return 0;
 }
@@ -272,7 +309,7 @@ bool manager_is_busy(Manager *m) {
                 if (s->worker || s->n_runs > 0 || (s->rec.host_tree && leader_alive(&s->leader)) ||
                     (s->rec.caller && s->rec.state != SESSION_ENDING))
                         return true;
-        return base_cache_busy(m->bases);
+        return base_cache_busy(m->bases) || base_cache_busy(m->packages);
 }
 
 unsigned manager_caller_gone(Manager *m, const char *caller) {

@@ -24,6 +24,7 @@ typedef struct Manager {
         Paths paths;
         int sessions_dirfd;
         BaseCache *bases;       /* copy-on-write bases (base.h) */
+        BaseCache *packages;    /* package caches (package-cache.h), removed as bases are */
         bool overlay_refused;   /* the kernel refused overlayfs in a user namespace */
         Session *sessions; /* a list: a user has few sessions */
         char *user;

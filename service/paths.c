@@ -29,7 +29,8 @@ int paths_init(Paths *p) {
         n.confd_dir = xdg_dir("XDG_CONFIG_HOME", home, ".config", "chrootd/chroots.d");
         n.sessions_dir = n.state_dir ? strf("%s/sessions", n.state_dir) : NULL;
         n.bases_dir = xdg_dir("XDG_CACHE_HOME", home, ".cache", "chrootd/bases");
-        if (!n.state_dir || !n.sbuild_dir || !n.confd_dir || !n.sessions_dir || !n.bases_dir) {
+        n.packages_dir = xdg_dir("XDG_CACHE_HOME", home, ".cache", "chrootd/packages");
+        if (!n.state_dir || !n.sbuild_dir || !n.confd_dir || !n.sessions_dir || !n.bases_dir || !n.packages_dir) {
                 paths_done(&n);
                 return -ENOMEM;
         }
@@ -43,5 +44,6 @@ void paths_done(Paths *p) {
         free(p->sbuild_dir);
         free(p->confd_dir);
         free(p->bases_dir);
+        free(p->packages_dir);
         *p = (Paths) {};
 }

@@ -8,6 +8,7 @@ typedef struct Paths {
         char *sbuild_dir;   /* $XDG_CACHE_HOME/sbuild: tarballs named like sbuild's */
         char *confd_dir;    /* $XDG_CONFIG_HOME/chrootd/chroots.d */
         char *bases_dir;    /* $XDG_CACHE_HOME/chrootd/bases: unpacked tarballs */
+        char *packages_dir; /* $XDG_CACHE_HOME/chrootd/packages: package caches (package-cache.h) */
 } Paths;
 
 /* Fill in the paths from the environment (HOME, or the passwd entry without it).

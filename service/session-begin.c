@@ -173,6 +173,8 @@ static int begin_record(const Chroot *chroot, const char *id, const Limits *limi
                 .base = overlay && chroot->type == CHROOT_FILE ? strdup(key) : NULL,
                 .lower = overlay && chroot->type == CHROOT_DIRECTORY ? strdup(chroot->path) : NULL,
                 .host_tree = flags->host_tree,
+                /* A write-back session's apt cache is the chroot's own, as written. */
+                .package_cache = flags->package_cache && !flags->write_back && !chroot->no_package_cache,
                 /* Only a tree the host reads and writes by path needs the user to be
                  * themselves inside (docs/design.md, "The session map"). */
                 .map_self = flags->host_tree,
@@ -202,6 +204,7 @@ static int begin_start_unpack(Session *s, char **ret_error) {
                 .login = s->login,
                 .max_bytes = s->max_bytes,
         };
+        worker_set_cache(s, &w);
         r = start_worker(s, &w, dir ? s->source_fd : -EBADF, unpack_after_map, "Unpacking", on_unpacked, ret_error);
         if (r >= 0)
                 begin_watch_progress(s);
@@ -268,6 +271,7 @@ static int begin_start_prepare(Session *s, char **ret_error) {
                 return -ENOMEM;
         WorkerChild w = { .sessfd = sessfd, .input_fd = -EBADF, .output_fd = -EBADF, .login = s->login,
                           .lower_path = lower_path, .session_dir = s->dir };
+        worker_set_cache(s, &w);
         return start_worker(s, &w, -EBADF, prepare_after_map, "Preparing", on_prepared, ret_error);
 }
 

@@ -124,7 +124,7 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                 if (r < 0)
                         return r;
                 if (ret_flags && (streq(key, "add-login") || streq(key, "write-back") || streq(key, "host-tree") ||
-                                  streq(key, "end-with-caller"))) {
+                                  streq(key, "end-with-caller") || streq(key, "package-cache"))) {
                         int b;
 
                         r = sd_bus_message_read(m, "v", "b", &b);
@@ -143,6 +143,8 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                                 flags.add_login = b;
                         else if (streq(key, "write-back"))
                                 flags.write_back = b;
+                        else if (streq(key, "package-cache"))
+                                flags.package_cache = b;
                         else
                                 flags.host_tree = b;
                         r = sd_bus_message_exit_container(m);
@@ -463,10 +465,11 @@ static int property_get_usage(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "t", v);
 }
 
-static int property_get_write_back(sd_bus *bus, const char *path, const char *interface, const char *property,
+static int property_get_flag(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
-        return sd_bus_message_append(reply, "b", s->rec.write_back);
+        return sd_bus_message_append(reply, "b", streq(property, "WriteBack") ? s->rec.write_back
+                                                                              : s->rec.package_cache);
 }
 
 const sd_bus_vtable session_vtable[] = {
@@ -483,7 +486,8 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("TasksMax", "t", NULL, offsetof(Session, rec.limits.tasks_max), 0),
         SD_BUS_PROPERTY("CPUWeight", "t", NULL, offsetof(Session, rec.limits.cpu_weight), 0),
         SD_BUS_PROPERTY("Slice", "s", NULL, offsetof(Session, slice), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("WriteBack", "b", property_get_write_back, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("WriteBack", "b", property_get_flag, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PackageCache", "b", property_get_flag, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("UnionType", "s", property_get_string, 0, 0),
         SD_BUS_PROPERTY("Commands", "a(asust)", property_get_commands, 0, 0),
         SD_BUS_PROPERTY("TasksCurrent", "t", property_get_usage, 0, 0),

@@ -179,6 +179,7 @@ static int session_start_removal(Session *s, Error *e) {
         if (sessfd < 0)
                 return error_set(e, ERROR_FAILED, errno, "Cannot remove the session: %m");
         w.sessfd = sessfd;
+        worker_set_cache(s, &w);
         r = start_worker(s, &w, -EBADF, remove_after_map, "Removal", on_removed, &error);
         if (r < 0)
                 return error_set(e, ERROR_FAILED, r, "Cannot remove the session: %s", error ? error : strerror(-r));

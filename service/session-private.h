@@ -42,6 +42,9 @@ typedef struct WorkerChild {
         const char *session_dir;
         int report_fd;
         const LoginEntries *login; /* or NULL */
+        /* package-cache sessions (package-cache.h): the service's packages/ directory,
+         * the chroot and the session id; NULL for others */
+        const char *packages_dir, *cache_chroot, *cache_id;
         uint64_t max_bytes;        /* unpacking: the chroot's max-size=, or 0 for the default */
 } WorkerChild;
 
@@ -56,6 +59,14 @@ static inline IdMapFlags session_map_flags(const Session *s) {
  * reader child (s->reader). Returns 0 or -errno with *ret_error. */
 int start_worker(Session *s, WorkerChild *w, int dir_fd, spawn_func_t after_map, const char *what,
                  operation_done_t done, char **ret_error);
+/* Point w at the session's package cache, if it has one. */
+static inline void worker_set_cache(const Session *s, WorkerChild *w) {
+        if (!s->rec.package_cache)
+                return;
+        w->packages_dir = s->manager->paths.packages_dir;
+        w->cache_chroot = s->rec.chroot;
+        w->cache_id = s->rec.id;
+}
 int unpack_after_map(void *userdata);
 int prepare_after_map(void *userdata);
 int remove_after_map(void *userdata);

@@ -6,6 +6,7 @@
 #include "session-private.h"
 #include "report.h"
 #include "options.h"
+#include "package-cache.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -314,7 +315,8 @@ static void session_record_leader(Session *s) {
 
 /* The session's leader, started if it is not running. */
 static int session_ensure_leader(Session *s, Error *e) {
-        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL;
+        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL, *cache = NULL,
+                            *cache_lower = NULL, *cache_upper = NULL, *cache_work = NULL;
         IdMap map;
         int r;
 
@@ -332,9 +334,17 @@ static int session_ensure_leader(Session *s, Error *e) {
                 if (!lower || !upper || !work)
                         return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
         }
+        if (s->rec.package_cache) {
+                cache = strf("%s/%s", s->manager->paths.packages_dir, s->rec.chroot);
+                cache_lower = cache ? strf("%s/" PACKAGE_CACHE_LAYER, cache) : NULL;
+                cache_upper = cache ? strf("%s/sessions/%s/upper", cache, s->rec.id) : NULL;
+                cache_work = cache ? strf("%s/sessions/%s/work", cache, s->rec.id) : NULL;
+                if (!cache_lower || !cache_upper || !cache_work)
+                        return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
+        }
         LeaderParams p = {
                 .map = &map, .map_flags = session_map_flags(s), .tree = s->tree, .lower = lower, .upper = upper, .work = work,
-                .hostname = s->rec.chroot,
+                .hostname = s->rec.chroot, .cache_lower = cache_lower, .cache_upper = cache_upper, .cache_work = cache_work,
         };
         session_wait_old_leader(s);
         uint64_t t0 = now_monotonic_usec();

@@ -6,6 +6,7 @@
 #include "session-private.h"
 #include "dircopy.h"
 #include "mounts.h"
+#include "package-cache.h"
 #include "passwd.h"
 #include "process-util.h"
 #include "report.h"
@@ -163,6 +164,22 @@ static int add_login(const WorkerChild *w) {
         return EXIT_SUCCESS;
 }
 
+/* A package-cache session's directories in the chroot's cache, made while Begin makes
+ * its tree (this child has the user's ids too, and packages/ is the user's). */
+static int worker_prepare_cache(const WorkerChild *w) {
+        _cleanup_close_ int packagesfd = -EBADF;
+        int r;
+
+        if (!w->packages_dir)
+                return 0;
+        packagesfd = open(w->packages_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        r = packagesfd < 0 ? -errno : package_cache_prepare(packagesfd, w->cache_chroot, w->cache_id);
+        if (r < 0)
+                report_error(w->report_fd, CHILD_ERROR_FAILED, r, "Cannot prepare the package cache in %s/%s: %s",
+                             w->packages_dir, w->cache_chroot, strerror(-r));
+        return r;
+}
+
 static int open_dir_at(int dirfd, const char *name) {
         int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         return fd < 0 ? -errno : fd;
@@ -179,6 +196,8 @@ int prepare_after_map(void *userdata) {
         struct stat st;
         int r;
 
+        if (worker_prepare_cache(w) < 0)
+                return EXIT_FAILURE;
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
                 report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the mounts private: %m");
                 return EXIT_FAILURE;
@@ -231,6 +250,8 @@ int unpack_after_map(void *userdata) {
 
         if (w->max_bytes > 0)
                 limits.max_bytes = w->max_bytes;
+        if (worker_prepare_cache(w) < 0)
+                return EXIT_FAILURE;
         if (mkdirat(w->sessfd, "root", 0755) < 0 ||
             (rootfd = openat(w->sessfd, "root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
                 report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot make the session's tree: %m");
@@ -257,6 +278,15 @@ int remove_after_map(void *userdata) {
         WorkerChild *w = userdata;
         int r;
 
+        /* What the session downloaded joins the chroot's cache; a failure there loses
+         * the downloads only, never the End. */
+        if (w->packages_dir) {
+                _cleanup_close_ int packagesfd = open(w->packages_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                r = packagesfd < 0 ? -errno : package_cache_promote(packagesfd, w->cache_chroot, w->cache_id);
+                if (r < 0 && r != -ENOENT)
+                        fprintf(stderr, "chrootd: session %s: cannot add its packages to the cache of %s: %s\n",
+                                w->cache_id, w->cache_chroot, strerror(-r));
+        }
         if (fchdir(w->sessfd) < 0 || chroot(".") < 0) {
                 report_error(w->report_fd, CHILD_ERROR_FAILED, -errno, "Cannot chroot into the session: %m");
                 return EXIT_FAILURE;

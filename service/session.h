@@ -27,6 +27,7 @@ typedef struct BeginFlags {
         bool write_back; /* End repacks the tree into the tarball (schroot's source:) */
         const char *union_type; /* "overlay", "none", or NULL: the chroot's default */
         bool host_tree;  /* the tree must be reachable from the host (RootDirectory) */
+        bool package_cache; /* /var/cache/apt/archives shares the chroot's packages (package-cache.h) */
         char **add_accounts; /* with add_login: host accounts added too (owned) */
         const char *caller;  /* end-with-caller: the front end's name for the caller
                               * (manager_caller_gone() ends the session), or NULL */

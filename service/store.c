@@ -49,12 +49,12 @@ char *session_record_format(const SessionRecord *r) {
                 (void) snprintf(limits + n, sizeof(limits) - n, "CPUWeight=%" PRIu64 "\n", r->limits.cpu_weight);
         return strf("# chrootd session state; written atomically, do not edit\n"
                     "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n%s%s%s%s%s%s%s%s%s"
-                    "MapSelf=%s\n%s%s%s",
+                    "%sMapSelf=%s\n%s%s%s",
                     r->id, r->chroot, r->chroot_type, r->source, session_state_to_string(r->state),
                     r->created_usec, limits, r->write_back ? "WriteBack=yes\n" : "",
                     r->base ? "Base=" : "", strempty(r->base), r->base ? "\n" : "",
                     r->host_tree ? "HostTree=yes\n" : "", r->lower ? "Lower=" : "", strempty(r->lower),
-                    r->lower ? "\n" : "", r->map_self ? "yes" : "no", r->caller ? "Caller=" : "",
+                    r->lower ? "\n" : "", r->package_cache ? "PackageCache=yes\n" : "", r->map_self ? "yes" : "no", r->caller ? "Caller=" : "",
                     strempty(r->caller), r->caller ? "\n" : "");
 }
 
@@ -93,6 +93,7 @@ int session_record_parse(const char *text, SessionRecord *ret) {
         r.state = (SessionState) s;
         r.write_back = streq_ptr(keyfile_get(kf, "Session", "WriteBack"), "yes");
         r.host_tree = streq_ptr(keyfile_get(kf, "Session", "HostTree"), "yes");
+        r.package_cache = streq_ptr(keyfile_get(kf, "Session", "PackageCache"), "yes");
         /* Sessions from before MapSelf= had the user's ids mapped, and their files are
          * owned accordingly. */
         r.map_self = !streq_ptr(keyfile_get(kf, "Session", "MapSelf"), "no");

@@ -44,6 +44,7 @@ typedef struct SessionRecord {
         char *base;      /* copy-on-write: the cached base it overlays (base.h), or NULL
                           * for a full private copy in root/ */
         bool host_tree;  /* its tree must be reachable from the host (RootDirectory) */
+        bool package_cache; /* its commands share the chroot's package cache (package-cache.h) */
         bool map_self;   /* the user's own ids are themselves inside (IDMAP_SELF): host-tree
                           * sessions, and every session made before that was so */
         char *lower;     /* copy-on-write over a directory chroot: that directory (the

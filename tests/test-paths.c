@@ -18,6 +18,7 @@ static void test_xdg(void) {
         g_assert_cmpstr(p.sbuild_dir, ==, "/c/sbuild");
         g_assert_cmpstr(p.confd_dir, ==, "/k/chrootd/chroots.d");
         g_assert_cmpstr(p.bases_dir, ==, "/c/chrootd/bases");
+        g_assert_cmpstr(p.packages_dir, ==, "/c/chrootd/packages");
         paths_done(&p);
 }
 

@@ -145,6 +145,7 @@ if command -v sbuild >/dev/null; then
         grep -q "'$server'" "$work/sbuildrc" || bail_out "README.md has no ~/.sbuildrc block naming autopkgtest-virt-chrootd"
         cd "$work" || bail_out "cd $work"
         start=$SECONDS
+        since=$(date +%s)
         capture env SBUILD_CONFIG="$work/sbuildrc" sbuild -d "$DEB_SUITE" --no-run-lintian --no-run-autopkgtest \
                 --no-run-piuparts "$dsc"
         note "sbuild took $((SECONDS - start)) s"
@@ -154,6 +155,9 @@ if command -v sbuild >/dev/null; then
         assert_match "Setting up zlib1g-dev" "$(cat "$work"/*.build 2>/dev/null)" \
                 "build dependencies were installed from the archive in the testbed"
         check "a .deb was made" test -s "$(ls "$work"/chrootd-hello_1.0_*.deb 2>/dev/null | head -n 1)"
+        check "the build dependencies it downloaded joined the chroot's package cache" \
+                test -n "$(find "${XDG_CACHE_HOME:-$HOME/.cache}/chrootd/packages/$DEB_CHROOT/layer/partial" \
+                        -name 'zlib1g-dev_*.deb' -newermt "@$since" 2>/dev/null)"
         cd / || true
         virt_nothing_left "after sbuild"
 else
