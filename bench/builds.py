@@ -134,6 +134,36 @@ env_compat = dict(os.environ, PATH=compat + ":" + os.environ["PATH"])
 debs = []   # the package's binaries, from the first successful build: what autopkgtest tests
 
 
+# Where the time goes: the tools' own section headers, timestamped by logged(). Each
+# phase runs from its marker (or the start) to the next one (or the end).
+SBUILD_PHASES = [("setup", None), ("apt update", r"\| Update chroot "), ("build deps", r"\| Fetch source files "),
+                 ("build", r"\| Check architectures "), ("end", r"\| Changes ")]
+AUTOPKGTEST_PHASES = [("open", None), ("setup (-U)", r"@@@@ test bed setup"), ("tests", r"@@@@ source "),
+                      ("end", r"@@@@ summary")]
+
+
+def phases(log, markers, total):
+    at = {}
+    with open(log, errors="replace") as f:
+        for line in f:
+            t, _, text = line.strip().partition(" ")
+            for label, rx in markers:
+                if rx and label not in at and re.search(rx, text):
+                    at[label] = float(t)
+    out, start = [], 0.0
+    for i, (label, rx) in enumerate(markers):
+        if rx and label not in at:
+            return []   # a marker missing: no breakdown rather than a wrong one
+        begin = at.get(label, 0.0)
+        end = at[markers[i + 1][0]] if i + 1 < len(markers) else total
+        out.append((label, end - begin))
+    return out
+
+
+def fmt_phases(ph):
+    return ", ".join("%s %.1f" % kv for kv in ph) if ph else "no breakdown"
+
+
 def sbuild_peer(name, args, rc_file, env):
     def run(n):
         d = os.path.join(work, "%s-%d" % (name, n))
@@ -146,13 +176,7 @@ def sbuild_peer(name, args, rc_file, env):
                 % (name, n, rc, len(built), os.path.join(d, "log"), tail(os.path.join(d, "log"))))
         if not debs:
             debs.extend(os.path.join(d, x) for x in built)
-        stats = {}
-        with open(os.path.join(d, "log"), errors="replace") as f:
-            for line in f:
-                m = re.match(r"\s*[\d.]+ (Install-Time|Build-Time|Package-Time): (\d+)", line)
-                if m:
-                    stats[m.group(1)] = int(m.group(2))
-        return secs, stats
+        return secs, phases(os.path.join(d, "log"), SBUILD_PHASES, secs)
     return run
 
 
@@ -170,7 +194,7 @@ def autopkgtest_peer(name, virt, env):
         if rc != 0 or "PASS" not in summary:
             die("%s run %d FAILED (exit %d): no number for it. The log (%s) ends:\n%s"
                 % (name, n, rc, os.path.join(d, "log"), tail(os.path.join(d, "log"))))
-        return secs, {}
+        return secs, phases(os.path.join(d, "log"), AUTOPKGTEST_PHASES, secs)
     return run
 
 
@@ -210,14 +234,15 @@ for group in (selected(sbuild_peers), selected(apt_peers)):
             say("%s, run %d of %d" % (title, n, runs))
             secs, stats = run(n)
             results.setdefault(key, []).append((secs, stats))
-            say("  %.1f s %s" % (secs, " ".join("%s %d" % kv for kv in sorted(stats.items()))))
+            say("  %.1f s (%s)" % (secs, fmt_phases(stats)))
 
 # ---- the table ----
+
 def med(key):
     return statistics.median(s for s, _ in results[key]) if key in results else None
 
 
-lines = ["| what | %s | median | %s | sbuild's own times (s) |" % (
+lines = ["| what | %s | median | %s | where the time goes, per run (s) |" % (
              " | ".join("run %d" % n for n in range(1, runs + 1)),
              " | ".join("run %d / unshare" % n for n in range(1, runs + 1))),
          "| --- |%s ---: |%s --- |" % (" ---: |" * runs, " ---: |" * runs)]
@@ -227,8 +252,7 @@ for key, title, _ in sbuild_peers + apt_peers:
     ref = med("sbuild-unshare" if key.startswith("sbuild") else "autopkgtest-unshare")
     rs = results[key]
     ratios = ["%.2fx" % (s / ref) if ref else "" for s, _ in rs]
-    times = "; ".join("install %s, build %s, total %s" % (st.get("Install-Time", "?"), st.get("Build-Time", "?"),
-                                                        st.get("Package-Time", "?")) for _, st in rs if st)
+    times = "<br>".join("%d: %s" % (n + 1, fmt_phases(ph)) for n, (_, ph) in enumerate(rs))
     lines.append("| %s | %s | %.1f | %s | %s |" % (title, " | ".join("%.1f s" % s for s, _ in rs), med(key),
                                                   " | ".join(ratios), times))
 summary = ["%s %s, tarball %s (%.0f MB), %d runs each, package cache: %s; %d CPUs, Linux %s; %.0f min in all"
