@@ -107,6 +107,10 @@ apt-get -q source --download-only "$1"
     sh("tar", "-C", srcdir, "--no-same-owner", "-xf", os.path.join(work, "source.tar"))
 finally:
     subprocess.run(["chrootctl", "end", sid], stdin=DEVNULL, stdout=DEVNULL)
+# The first chrootd build is the one that fills the package cache: start without one
+# (gc removes the caches of chroots that no session uses).
+if cache:
+    sh("chrootctl", "gc")
 dscs = [n for n in os.listdir(srcdir) if n.endswith(".dsc")]
 if len(dscs) != 1:
     die("expected one .dsc from apt-get source, got %s" % dscs)
@@ -120,14 +124,18 @@ if not re.search(r"^Testsuite:.*\bautopkgtest\b", dsc_text, re.M):
 say("%s %s (%s)" % (package, version, dsc))
 
 # ---- the peers ----
+# As the README says: sbuild keeps what it downloaded, so that it can join the package
+# cache (for unshare mode, whose tree goes, it changes nothing).
+keep = "$apt_keep_downloaded_packages = 1;\n"
 empty_rc = os.path.join(work, "sbuildrc-empty")
 with open(empty_rc, "w") as f:
-    f.write("1;\n")
+    f.write(keep + "1;\n")
 # The README's ~/.sbuildrc for schroot mode, naming the unschroot to use.
 schroot_rc = os.path.join(work, "sbuildrc-schroot")
 with open(schroot_rc, "w") as f:
     f.write("$chroot_mode = 'schroot';\nmy $unschroot = '%s';\n"
-            "{ no strict 'vars'; $schroot = $unschroot; }\n$conf->set('SCHROOT', $unschroot);\n1;\n" % schroot_bin)
+            "{ no strict 'vars'; $schroot = $unschroot; }\n$conf->set('SCHROOT', $unschroot);\n%s1;\n"
+            % (schroot_bin, keep))
 SBUILD = ["sbuild", "-d", release, "--no-run-lintian", "--no-run-autopkgtest", "--no-run-piuparts", "--nolog"]
 env_plain = dict(os.environ)
 env_compat = dict(os.environ, PATH=compat + ":" + os.environ["PATH"])

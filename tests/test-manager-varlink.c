@@ -101,7 +101,7 @@ static void test_session(void) {
         g_assert_cmpstr(text, ==,
                         "{\"id\":\"s1\",\"chroot\":\"bookworm-amd64\",\"state\":\"ready\","
                         "\"creationTimestamp\":1700000000000000,\"unionType\":\"overlay\","
-                        "\"writeBack\":false,\"rootDirectory\":\"/state/sessions/s1/tree\","
+                        "\"writeBack\":false,\"packageCache\":false,\"rootDirectory\":\"/state/sessions/s1/tree\","
                         "\"slice\":\"chrootd-s1.slice\",\"memoryMax\":0,\"tasksMax\":64,\"cpuWeight\":0,"
                         "\"runningCommands\":1,\"commands\":[{\"argv\":[\"make\",\"check\"],\"pid\":42,"
                         "\"unit\":\"chrootd-run-s1-42.scope\",\"startedUSec\":5}]}");
