@@ -41,12 +41,13 @@ enum {
         OPT_ERROR_STATUS = 1 << 10,
         OPT_ADD_ACCOUNT = 1 << 11,
         OPT_PACKAGE_CACHE = 1 << 12,
+        OPT_LIMITS = 1 << 13,
 };
 
 /* Indexed by the bit number of OPT_*. */
 static const char *const option_names[] = {
         "name", "user", "directory", "network", "preserve-environment", "no-legend", "timeout", "union-type",
-        "add-login", "hold", "error-status", "add-account", "package-cache",
+        "add-login", "hold", "error-status", "add-account", "package-cache", "memory-max/tasks-max/cpu-weight",
 };
 
 enum {
@@ -60,6 +61,9 @@ enum {
         ARG_ERROR_STATUS,
         ARG_ADD_ACCOUNT,
         ARG_PACKAGE_CACHE,
+        ARG_MEMORY_MAX,
+        ARG_TASKS_MAX,
+        ARG_CPU_WEIGHT,
 };
 
 static struct {
@@ -74,6 +78,7 @@ static struct {
         bool add_login;
         bool hold;
         bool package_cache;
+        uint64_t memory_max, tasks_max, cpu_weight; /* begin's limits; 0: none */
         const char *accounts[8 + 1]; /* --add-account, NULL-terminated */
         size_t n_accounts;
         int error_status; /* our own failures */
@@ -103,6 +108,9 @@ static const struct option options[] = {
         { "error-status", required_argument, NULL, ARG_ERROR_STATUS },
         { "add-account", required_argument, NULL, ARG_ADD_ACCOUNT },
         { "package-cache", no_argument, NULL, ARG_PACKAGE_CACHE },
+        { "memory-max", required_argument, NULL, ARG_MEMORY_MAX },
+        { "tasks-max", required_argument, NULL, ARG_TASKS_MAX },
+        { "cpu-weight", required_argument, NULL, ARG_CPU_WEIGHT },
         {}
 };
 
@@ -326,6 +334,12 @@ static int append_begin_call(sd_bus_message *m, const char *chroot) {
                 r = append_strv_option(m, "add-accounts", (char **) arg.accounts);
         if (r >= 0 && arg.package_cache)
                 r = sd_bus_message_append(m, "{sv}", "package-cache", "b", 1);
+        if (r >= 0 && arg.memory_max)
+                r = sd_bus_message_append(m, "{sv}", "memory-max", "t", arg.memory_max);
+        if (r >= 0 && arg.tasks_max)
+                r = sd_bus_message_append(m, "{sv}", "tasks-max", "t", arg.tasks_max);
+        if (r >= 0 && arg.cpu_weight)
+                r = sd_bus_message_append(m, "{sv}", "cpu-weight", "t", arg.cpu_weight);
         if (r >= 0 && arg.hold)
                 r = sd_bus_message_append(m, "{sv}", "end-with-caller", "b", 1);
         if (r >= 0)
@@ -712,7 +726,7 @@ static const struct verb {
 } verbs[] = {
         { "list", 1, 1, OPT_NO_LEGEND, "list", verb_list },
         { "sessions", 1, 1, OPT_NO_LEGEND, "sessions", verb_sessions },
-        { "begin", 2, 2, OPT_NAME | OPT_UNION | OPT_ADD_LOGIN | OPT_ADD_ACCOUNT | OPT_PACKAGE_CACHE | OPT_HOLD, "begin CHROOT", verb_begin },
+        { "begin", 2, 2, OPT_NAME | OPT_UNION | OPT_ADD_LOGIN | OPT_ADD_ACCOUNT | OPT_PACKAGE_CACHE | OPT_LIMITS | OPT_HOLD, "begin CHROOT", verb_begin },
         { "run", 3, SIZE_MAX, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV | OPT_TIMEOUT | OPT_ERROR_STATUS,
           "run SESSION [--] COMMAND...", verb_run },
         { "kill", 2, 3, 0, "kill SESSION [SIGNAL]", verb_kill },
@@ -748,6 +762,9 @@ static void help(void) {
                "     --add-account=NAME       begin: add this host account's entries (repeatable)\n"
                "     --package-cache          begin: share downloaded packages with the chroot's\n"
                "                              other sessions (/var/cache/apt/archives)\n"
+               "     --memory-max=BYTES       begin: the session's memory limit (K, M, G, T)\n"
+               "     --tasks-max=N            begin: the most tasks of the session at once\n"
+               "     --cpu-weight=1..10000    begin: the session's share of CPU time\n"
                "     --hold                   begin: print the id, keep the session until end\n"
                "                              of input or SIGTERM, then end it\n"
                "  -u --user=USER              run: user name or uid in the chroot (root)\n"
@@ -858,6 +875,29 @@ static int parse_argv(int argc, char *argv[], char ***ret_args) {
                         arg.accounts[arg.n_accounts++] = optarg;
                         arg.seen |= OPT_ADD_ACCOUNT;
                         break;
+                case ARG_MEMORY_MAX:
+                case ARG_TASKS_MAX:
+                case ARG_CPU_WEIGHT: {
+                        const char *name = c == ARG_MEMORY_MAX  ? "memory-max"
+                                           : c == ARG_TASKS_MAX ? "tasks-max"
+                                                                : "cpu-weight";
+                        uint64_t *dest = c == ARG_MEMORY_MAX ? &arg.memory_max
+                                         : c == ARG_TASKS_MAX ? &arg.tasks_max
+                                                              : &arg.cpu_weight;
+                        uint64_t v;
+                        if ((c == ARG_MEMORY_MAX ? parse_size(optarg, &v) : parse_u64(optarg, &v)) < 0 || v == 0 ||
+                            (c == ARG_CPU_WEIGHT && v > 10000)) {
+                                usage_error("--%s takes %s, not '%s'", name,
+                                            c == ARG_MEMORY_MAX  ? "a size in bytes (with K, M, G or T)"
+                                            : c == ARG_CPU_WEIGHT ? "a weight 1..10000"
+                                                                  : "a number of at least 1",
+                                            optarg);
+                                return -EINVAL;
+                        }
+                        *dest = v;
+                        arg.seen |= OPT_LIMITS;
+                        break;
+                }
                 case ARG_PACKAGE_CACHE:
                         arg.package_cache = true;
                         arg.seen |= OPT_PACKAGE_CACHE;

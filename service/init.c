@@ -5,6 +5,7 @@
 #include "run-request.h"
 #include "tree-file.h"
 #include "process-util.h"
+#include "relay.h"
 #include "userns.h"
 #include "util.h"
 
@@ -398,31 +399,27 @@ static pid_t init_start_command(const InitCommand *cmd, int report_fd) {
         return pid;
 }
 
-/* Reap every child until pid exits; then kill and reap whatever else runs in the pid
- * namespace. Returns pid's wait status. */
-static int init_reap(pid_t pid) {
-        int status = 0;
-
+/* Reap every child until pid exits. Returns pid's wait status. */
+static int init_wait(pid_t pid) {
         for (;;) {
                 int st;
                 pid_t w = waitpid(-1, &st, 0);
                 if (w < 0) {
                         if (errno == EINTR)
                                 continue;
-                        break;
+                        return 0;
                 }
-                if (w == pid) {
-                        status = st;
-                        break;
-                }
+                if (w == pid)
+                        return st;
         }
-        /* Whatever the command left behind dies before the caller hears of its status,
-         * so that nothing of it outlives the Run; the namespaces go with the init,
-         * after that. */
+}
+
+/* Whatever the command left behind dies before the caller hears of its status, so
+ * that nothing of it outlives the Run; the namespaces go with the init, after that. */
+static void init_kill_rest(void) {
         (void) kill(-1, SIGKILL);
         while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
                 ;
-        return status;
 }
 
 /* init_command_prepare() in the init's root, which is the tree's since pivot_root.
@@ -444,7 +441,9 @@ static int init_prepare_in_root(const RunParams *p, int report_fd, InitCommand *
 static int init_run_command(RunRequestFds *fds) {
         _cleanup_(run_params_unpacked_done) RunParams p = {};
         _cleanup_(init_command_done) InitCommand cmd = {};
+        _cleanup_(relays_close) Relays relays = RELAYS_NULL;
         _cleanup_free_ char *buf = NULL;
+        int mine[3] = { -EBADF, -EBADF, -EBADF }, status;
         pid_t pid;
         int r;
 
@@ -455,13 +454,27 @@ static int init_run_command(RunRequestFds *fds) {
                 r = init_prepare_in_root(&p, fds->report_fd, &cmd);
         if (r < 0)
                 return r;
+        /* The caller's pipes reach the command through pipes of its user's (relay.h). */
+        r = relays_setup(cmd.run.stdio, cmd.pw.uid, cmd.pw.gid, &relays, mine);
+        if (r < 0) {
+                for (int i = 0; i < 3; i++)
+                        safe_close(mine[i]);
+                report_error(fds->report_fd, CHILD_ERROR_FAILED, r, "Cannot set up the command's streams: %m");
+                return r;
+        }
         pid = init_start_command(&cmd, fds->report_fd);
+        for (int i = 0; i < 3; i++)
+                mine[i] = safe_close(mine[i]);
         if (pid < 0)
                 return (int) pid;
-        /* The init keeps only the report pipe: the caller's streams are the command's. */
+        /* The init keeps only the report pipe and the relays' ends. */
         for (int i = 0; i < 3; i++)
                 fds->stdio[i] = safe_close(fds->stdio[i]);
-        return init_reap(pid);
+        status = relays.n > 0 ? relays_run(&relays, pid) : init_wait(pid);
+        init_kill_rest();
+        /* Every writer is gone: what the command wrote reaches the caller before its status. */
+        relays_finish(&relays);
+        return status;
 }
 
 /* PID 1 of the command's pid namespace, forked by the session's leader (leader.h) with

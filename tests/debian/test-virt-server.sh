@@ -39,6 +39,23 @@ assert_match "^ok revert revert-full-system root-on-testbed suggested-normal-use
 assert_match "^ok /tmp/autopkgtest\." "$(sed -n 3p <<<"$OUT")" "open answers the testbed's scratch directory"
 virt_nothing_left "after open, revert, close"
 
+# ---- limits: the testbed's session gets them; a bad one is autopkgtest's error ----
+coproc VS { autopkgtest-virt-chrootd --memory-max=256M --tasks-max=500 --cpu-weight=40 "$DEB_CHROOT" 2>&1; }
+read -r -t 30 banner <&"${VS[0]}"
+echo open >&"${VS[1]}"
+read -r -t 60 opened <&"${VS[0]}"
+assert_match "^ok ok /tmp/autopkgtest" "$banner $opened" "open with --memory-max, --tasks-max, --cpu-weight"
+vsid=$(chrootctl --no-legend sessions 2>/dev/null | awk 'NR == 1 { print $1 }')
+assert_eq "268435456|500|40" "$(session_property "$vsid" MemoryMax)|$(session_property "$vsid" TasksMax)|$(session_property "$vsid" CPUWeight)" \
+        "the testbed's session has those limits"
+printf 'close\nquit\n' >&"${VS[1]}"
+wait "$VS_PID" 2>/dev/null
+virt_nothing_left "after a testbed with limits"
+capture bash -c 'printf "open\n" | autopkgtest-virt-chrootd --cpu-weight=0 '"$DEB_CHROOT"
+check "open with --cpu-weight=0 fails" test "$RC" -ne 0
+assert_match "cpu-weight takes a weight 1..10000" "$OUT$ERR" "saying what is wrong"
+virt_nothing_left "after a refused limit"
+
 work0=$(deb_workdir virt-proto)
 # print-execute-command's prefix, used the way autopkgtest uses it: stdio and status.
 coproc VIRT { exec autopkgtest-virt-chrootd "$DEB_CHROOT"; }

@@ -394,4 +394,13 @@ else
         not_ok "after End, $slice is gone" "ActiveState|Transient: $(slice_gone_state "$slice")"
 fi
 
+# chrootctl begin's options for them (the virt server passes its own on to these).
+capture chrootctl begin --name=lim-cli --memory-max=256M --tasks-max=77 --cpu-weight=33 lim
+assert_eq "0|268435456|77|33" "$RC|$(session_limits lim-cli)" "chrootctl begin --memory-max=256M --tasks-max=77 --cpu-weight=33 $ERR"
+chrootctl end lim-cli >/dev/null 2>&1
+for bad in --memory-max=lots --memory-max=0 --tasks-max=-1 --cpu-weight=10001; do
+        capture chrootctl begin --name=lim-bad "$bad" lim
+        assert_eq "1|" "$RC|$OUT" "chrootctl begin $bad is refused, and begins nothing"
+done
+assert_match "takes a weight 1..10000" "$ERR" "saying what it takes"
 done_testing
