@@ -52,8 +52,8 @@ printf 'close\nquit\n' >&"${VS[1]}"
 wait "$VS_PID" 2>/dev/null
 virt_nothing_left "after a testbed with limits"
 capture bash -c 'printf "open\n" | autopkgtest-virt-chrootd --cpu-weight=0 '"$DEB_CHROOT"
-check "open with --cpu-weight=0 fails" test "$RC" -ne 0
-assert_match "cpu-weight takes a weight 1..10000" "$OUT$ERR" "saying what is wrong"
+assert_match "cpu-weight takes a weight 1..10000" "$OUT$ERR" "open with --cpu-weight=0 says what is wrong"
+check "and fails" test "$RC" -ne 0
 virt_nothing_left "after a refused limit"
 
 work0=$(deb_workdir virt-proto)

@@ -400,7 +400,7 @@ assert_eq "0|268435456|77|33" "$RC|$(session_limits lim-cli)" "chrootctl begin -
 chrootctl end lim-cli >/dev/null 2>&1
 for bad in --memory-max=lots --memory-max=0 --tasks-max=-1 --cpu-weight=10001; do
         capture chrootctl begin --name=lim-bad "$bad" lim
-        assert_eq "1|" "$RC|$OUT" "chrootctl begin $bad is refused, and begins nothing"
+        assert_eq "2|" "$RC|$OUT" "chrootctl begin $bad is refused as a usage error (2), and begins nothing"
 done
 assert_match "takes a weight 1..10000" "$ERR" "saying what it takes"
 done_testing

@@ -68,21 +68,33 @@ assert_eq "read []" "$OUT" "stdin at end of file reads as empty"
 # The caller's pipes are the user's on the host, whose uid is not in the session; the
 # command's streams are pipes of its own user's (relay.h), so that scripts may open
 # them again by name, as root and as another user, and stdout and stderr that were one
-# pipe stay one stream, in order.
-capture chrootctl run "$S" sh -c 'echo by-name >/dev/stderr; echo tee | tee /proc/self/fd/2; echo in >/dev/stdout'
+# pipe stay one stream, in order. (capture uses files: these need pipes.)
+# piped STDIN ARGS...: chrootctl run ARGS with stdin, stdout and stderr all pipes.
+piped() {
+        local in=$1 cpid
+        shift
+        rm -f "$tmp/efifo"
+        mkfifo "$tmp/efifo"
+        cat "$tmp/efifo" >"$tmp/perr" &
+        cpid=$!
+        printf '%s' "$in" | chrootctl run "$@" 2>"$tmp/efifo" | cat >"$tmp/pout"
+        RC=${PIPESTATUS[1]}
+        wait "$cpid"
+        OUT=$(cat "$tmp/pout") ERR=$(cat "$tmp/perr")
+}
+piped "" "$S" sh -c 'echo by-name >/dev/stderr; echo tee | tee /proc/self/fd/2; echo in >/dev/stdout'
 assert_eq "0|tee|in|by-name|tee" "$RC|$(paste -sd'|' <<<"$OUT")|$(paste -sd'|' <<<"$ERR")" \
         "root inside opens /dev/stderr, /dev/stdout and /proc/self/fd/2 of the caller's pipes"
-capture chrootctl run -u nobody "$S" sh -c 'echo as-nobody >/dev/stderr; cat /dev/stdin' <<<"from the caller"
+piped "from the caller" -u nobody "$S" sh -c 'echo as-nobody >/dev/stderr; cat /dev/stdin'
 assert_eq "0|from the caller|as-nobody" "$RC|$OUT|$ERR" "so does another user, stdin too"
-out=$(chrootctl run "$S" sh -c 'i=0; while [ $i -lt 300 ]; do echo o$i; echo e$i >&2; i=$((i+1)); done' 2>&1)
+out=$(chrootctl run "$S" sh -c 'i=0; while [ $i -lt 300 ]; do echo o$i; echo e$i >&2; i=$((i+1)); done' 2>&1 | cat)
 assert_eq "$(for i in $(seq 0 299); do echo "o$i"; echo "e$i"; done)" "$out" \
         "stdout and stderr given as one pipe keep the order of the command's writes"
-chrootctl run "$S" sh -c 'echo to-file; echo to-file-err >&2; ls -l /proc/self/fd/1 | grep -c pipe' >"$tmp/out" 2>"$tmp/err"
-assert_eq "to-file|0|to-file-err" "$(paste -sd'|' "$tmp/out")|$(cat "$tmp/err")" \
-        "files are passed as they are, not through a pipe"
-capture timeout 20 chrootctl run "$S" sh -c 'sleep 60 & echo started'
-assert_eq "0|started" "$RC|$OUT" "a child that keeps running does not hold the Run (it dies with the command)"
-assert_eq "read []" "$OUT" "stdin at end of file reads as empty"
+chrootctl run "$S" sh -c 'echo to-file; echo to-file-err >&2; readlink /proc/$$/fd/1' >"$tmp/out" 2>"$tmp/err"
+assert_eq "to-file|to-file-err" "$(head -n 1 "$tmp/out")|$(cat "$tmp/err")" "a file as stdout and stderr gets the output"
+assert_eq "" "$(sed -n 2p "$tmp/out" | grep '^pipe:')" "files are passed as they are, not through a pipe"
+piped "" "$S" sh -c 'sleep 60 & echo started'
+assert_eq "0|started" "$RC|$OUT" "a child that keeps the pipes open does not hold the Run (it dies with the command)"
 
 out=$(chrootctl run "$S" sh -c 'cat; echo "rc=$?"; readlink /proc/self/fd/0' <&- 2>&1)
 assert_eq "0 rc=0|/dev/null" "$? $(paste -sd'|' <<<"$out")" "a closed stdin is /dev/null for the command"
