@@ -130,6 +130,12 @@ keep = "$apt_keep_downloaded_packages = 1;\n"
 empty_rc = os.path.join(work, "sbuildrc-empty")
 with open(empty_rc, "w") as f:
     f.write(keep + "1;\n")
+# The README's ~/.sbuildrc for the virt server: it also skips sbuild's purge of the
+# build dependencies, which sbuild skips by itself in unshare mode and schroot
+# sessions (their trees go), but not for a virt server's testbed (which goes too).
+virt_rc = os.path.join(work, "sbuildrc-virt")
+with open(virt_rc, "w") as f:
+    f.write(keep + "$purge_build_deps = 'never';\n1;\n")
 # The README's ~/.sbuildrc for schroot mode, naming the unschroot to use.
 schroot_rc = os.path.join(work, "sbuildrc-schroot")
 with open(schroot_rc, "w") as f:
@@ -211,7 +217,7 @@ sbuild_peers = [
      sbuild_peer("sbuild-unshare", ["--chroot-mode=unshare"], empty_rc, env_plain)),
     ("sbuild-chrootd", "sbuild --chroot-mode=autopkgtest, autopkgtest-virt-chrootd",
      sbuild_peer("sbuild-chrootd", ["--chroot-mode=autopkgtest", "--autopkgtest-virt-server=" + server]
-                 + ["--autopkgtest-virt-server-opt=" + o for o in [chroot] + virt_opts], empty_rc, env_plain)),
+                 + ["--autopkgtest-virt-server-opt=" + o for o in [chroot] + virt_opts], virt_rc, env_plain)),
     ("sbuild-schroot", "sbuild --chroot-mode=schroot, unschroot",
      sbuild_peer("sbuild-schroot", ["-c", chroot], schroot_rc, env_compat)),
 ]
