@@ -33,7 +33,7 @@ check "hello joined the chroot's cache at End" test -n "$(ls "$pool"/layer/parti
 
 s2=$(cache_session) || bail_out "cannot begin a second session"
 capture chrootctl run "$s2" -- $apt_get install -y hello
-assert_eq 0 "$RC" "the next session installs hello $ERR"
+assert_eq 0 "$RC" "the next session installs hello" || diag "$ERR"
 assert_eq "" "$(grep -E '^Fetched [1-9]' <<<"$OUT")" "without downloading it again" || diag "$OUT"
 capture chrootctl run "$s2" -- hello
 assert_eq "Hello, world!" "$OUT" "and it works"
@@ -51,7 +51,7 @@ assert_eq "$size" "$(stat -c %s "$pool/layer/partial/$name" 2>&1)" "the forged f
 
 s4=$(cache_session) || bail_out "cannot begin the victim's session"
 capture chrootctl run "$s4" -- $apt_get install -y sl
-assert_eq 0 "$RC" "the next session installs sl all the same $ERR" || diag "$OUT"
+assert_eq 0 "$RC" "the next session installs sl all the same" || diag "$OUT" "$ERR"
 assert_match "Fetched [1-9]" "$OUT" "apt found the cached file wrong and downloaded the real one"
 # apt prints the index's hash as ALGORITHM:HEX (MD5Sum, SHA1, SHA256 or SHA512).
 case ${sum%%:*} in
