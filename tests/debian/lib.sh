@@ -95,3 +95,20 @@ deb_nothing_left() {
         assert_eq "" "$(subid_processes)$(leader_processes)" "$1: no process runs as a subordinate id"
         assert_eq "$deb_mounts_before" "$(deb_mounts)" "$1: the mount table is as before"
 }
+
+# run_autopkgtest SERVER WORK [ENV...]: make the package in WORK (make-source.sh, with
+# ENV) and test it with `autopkgtest -U ... -- SERVER $DEB_CHROOT`; sets RC, SUMMARY
+# (out/summary) and LOG (autopkgtest's output).
+run_autopkgtest() {
+        local server=$1 work=$2 dsc start
+        shift 2
+        dsc=$(env "$@" bash "$deb_here/make-source.sh" "$work") || bail_out "could not make the source package"
+        cd "$work" || bail_out "cd $work"
+        start=$SECONDS
+        autopkgtest -U --output-dir "$work/out" "$dsc" -- "$server" "$DEB_CHROOT" >"$work/log" 2>&1
+        RC=$?
+        note "autopkgtest took $((SECONDS - start)) s, exit status $RC"
+        SUMMARY=$(cat "$work/out/summary" 2>/dev/null)
+        LOG=$(cat "$work/log")
+        cd / || true
+}

@@ -15,24 +15,9 @@ deb_snapshot
 tarball_id() { stat -c '%i %s %Y' "$DEB_TARBALL"; }
 before=$(tarball_id)
 
-# run_autopkgtest WORK [ENV...]: make the package in WORK and test it; sets RC,
-# SUMMARY (out/summary) and LOG (autopkgtest's output).
-run_autopkgtest() {
-        local work=$1 dsc start
-        shift
-        dsc=$(env "$@" bash "$deb_here/make-source.sh" "$work") || bail_out "could not make the source package"
-        cd "$work" || bail_out "cd $work"
-        start=$SECONDS
-        autopkgtest -U --output-dir "$work/out" "$dsc" -- schroot "$DEB_CHROOT" >"$work/log" 2>&1
-        RC=$?
-        note "autopkgtest took $((SECONDS - start)) s, exit status $RC"
-        SUMMARY=$(cat "$work/out/summary" 2>/dev/null)
-        LOG=$(cat "$work/log")
-        cd / || true
-}
 
 work=$(deb_workdir autopkgtest)
-run_autopkgtest "$work"
+run_autopkgtest schroot "$work"
 assert_eq 0 "$RC" "autopkgtest passes" || diag "$(tail -n 40 <<<"$LOG")"
 assert_match "as-root +PASS" "$SUMMARY" "the needs-root test passed"
 assert_match "as-user +PASS" "$SUMMARY" "the user test passed"
@@ -41,7 +26,7 @@ assert_contains "as-user ok: $me" "$LOG" "the user test ran as the caller's logi
 deb_nothing_left "after autopkgtest"
 
 work=$(deb_workdir autopkgtest-fail)
-run_autopkgtest "$work" FAIL=1
+run_autopkgtest schroot "$work" FAIL=1
 assert_eq 4 "$RC" "with a failing test autopkgtest exits 4 (a test failed)" || diag "$(tail -n 40 <<<"$LOG")"
 assert_match "as-root +PASS" "$SUMMARY" "the needs-root test still passed"
 assert_match "as-user +FAIL non-zero exit status 1" "$SUMMARY" "the failing test is reported failed"

@@ -97,24 +97,9 @@ capture bash -c 'printf "open\n" | autopkgtest-virt-chrootd no-such-chroot'
 assert_match "failure: cannot begin a session of no-such-chroot" "$ERR" \
         "an unknown chroot fails open in autopkgtest's form"
 
-# run_autopkgtest WORK [ENV...]: make the package in WORK and test it; sets RC,
-# SUMMARY (out/summary) and LOG (autopkgtest's output).
-run_autopkgtest() {
-        local work=$1 dsc start
-        shift
-        dsc=$(env "$@" bash "$deb_here/make-source.sh" "$work") || bail_out "could not make the source package"
-        cd "$work" || bail_out "cd $work"
-        start=$SECONDS
-        autopkgtest -U --output-dir "$work/out" "$dsc" -- chrootd "$DEB_CHROOT" >"$work/log" 2>&1
-        RC=$?
-        note "autopkgtest took $((SECONDS - start)) s, exit status $RC"
-        SUMMARY=$(cat "$work/out/summary" 2>/dev/null)
-        LOG=$(cat "$work/log")
-        cd / || true
-}
 
 work=$(deb_workdir virt)
-run_autopkgtest "$work" FILES=1
+run_autopkgtest chrootd "$work" FILES=1
 assert_eq 0 "$RC" "autopkgtest passes" || diag "$(tail -n 40 <<<"$LOG")"
 assert_match "as-root +PASS" "$SUMMARY" "the needs-root test passed"
 assert_match "as-user +PASS" "$SUMMARY" "the user test passed"
@@ -130,7 +115,7 @@ assert_eq "../out.txt" "$(readlink "$a/sub/link" 2>&1)" "copyup kept a symlink a
 virt_nothing_left "after autopkgtest"
 
 work=$(deb_workdir virt-fail)
-run_autopkgtest "$work" FAIL=1
+run_autopkgtest chrootd "$work" FAIL=1
 assert_eq 4 "$RC" "with a failing test autopkgtest exits 4 (a test failed)" || diag "$(tail -n 40 <<<"$LOG")"
 assert_match "as-user +FAIL non-zero exit status 1" "$SUMMARY" "the failing test is reported failed"
 virt_nothing_left "after the failing autopkgtest"
@@ -150,6 +135,18 @@ wait_until 60 eval '! kill -0 $apt_pid 2>/dev/null'
 kill "$apt_pid" 2>/dev/null; wait "$apt_pid" 2>/dev/null
 wait_until 30 eval '[ -z "$(chrootctl --no-legend sessions)" ]'
 virt_nothing_left "after kill -9 of the server"
+
+# ---- a real package's own tests: hello, source and binaries from the archive ----
+# (the tarball has no deb-src: a setup command adds them, for bookworm's sources.list
+# and trixie's deb822 file alike)
+addsrc='if [ -s /etc/apt/sources.list.d/debian.sources ]; then sed -i "s/^Types: deb\$/Types: deb deb-src/" /etc/apt/sources.list.d/debian.sources; fi; if [ -s /etc/apt/sources.list ]; then sed -n "s/^deb /deb-src /p" /etc/apt/sources.list >/etc/apt/sources.list.d/deb-src.list; fi'
+work=$(deb_workdir virt-hello)
+capture env -C "$work" autopkgtest --no-built-binaries --setup-commands="$addsrc" -U --output-dir "$work/out" \
+        hello -- chrootd "$DEB_CHROOT"
+assert_eq 0 "$RC" "autopkgtest of hello from the archive passes through the virt server" || diag "$(tail -n 30 <<<"$OUT$ERR")"
+assert_match "command1 +PASS" "$(cat "$work/out/summary" 2>&1)" "hello's own command1 test passed"
+assert_match "upstream-tests +PASS" "$(cat "$work/out/summary" 2>&1)" "hello's own upstream-tests passed"
+virt_nothing_left "after hello's own tests"
 
 # ---- sbuild through it, unchanged: --chroot-mode=autopkgtest ----
 if command -v sbuild >/dev/null; then
