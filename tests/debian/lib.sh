@@ -112,3 +112,26 @@ run_autopkgtest() {
         LOG=$(cat "$work/log")
         cd / || true
 }
+
+# deb_fetch_source PACKAGE DIR: PACKAGE's source from the archive into DIR, through a
+# chrootd session of $DEB_CHROOT (deb-src added inside it: the tarball has none, and
+# nothing on the host needs them); prints the .dsc's path.
+deb_fetch_source() {
+        local id fetch
+        fetch='set -e
+if [ -s /etc/apt/sources.list.d/debian.sources ]; then
+        sed -i "s/^Types: deb\$/Types: deb deb-src/" /etc/apt/sources.list.d/debian.sources
+fi
+if [ -s /etc/apt/sources.list ]; then sed -n "s/^deb /deb-src /p" /etc/apt/sources.list >/etc/apt/sources.list.d/deb-src.list; fi
+apt-get -q update >/dev/null
+mkdir -p /tmp/src && cd /tmp/src && apt-get -q source --download-only "$1" >/dev/null'
+        id=$(chrootctl begin "$DEB_CHROOT") || return 1
+        if chrootctl run "$id" -- sh -c "$fetch" sh "$1" &&
+                chrootctl run "$id" -- tar -C /tmp/src -c . | tar -C "$2" --no-same-owner -x; then
+                chrootctl end "$id" >/dev/null
+                ls "$2"/"$1"_*.dsc
+                return 0
+        fi
+        chrootctl end "$id" >/dev/null
+        return 1
+}

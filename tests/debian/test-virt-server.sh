@@ -137,12 +137,9 @@ wait_until 30 eval '[ -z "$(chrootctl --no-legend sessions)" ]'
 virt_nothing_left "after kill -9 of the server"
 
 # ---- a real package's own tests: hello, source and binaries from the archive ----
-# (the tarball has no deb-src: a setup command adds them, for bookworm's sources.list
-# and trixie's deb822 file alike)
-addsrc='if [ -s /etc/apt/sources.list.d/debian.sources ]; then sed -i "s/^Types: deb\$/Types: deb deb-src/" /etc/apt/sources.list.d/debian.sources; fi; if [ -s /etc/apt/sources.list ]; then sed -n "s/^deb /deb-src /p" /etc/apt/sources.list >/etc/apt/sources.list.d/deb-src.list; fi'
 work=$(deb_workdir virt-hello)
-capture env -C "$work" autopkgtest --no-built-binaries --setup-commands="$addsrc" -U --output-dir "$work/out" \
-        hello -- chrootd "$DEB_CHROOT"
+hello_dsc=$(deb_fetch_source hello "$work") || bail_out "could not fetch hello's source from the archive"
+capture env -C "$work" autopkgtest --no-built-binaries -U --output-dir "$work/out" "$hello_dsc" -- chrootd "$DEB_CHROOT"
 assert_eq 0 "$RC" "autopkgtest of hello from the archive passes through the virt server" || diag "$(tail -n 30 <<<"$OUT$ERR")"
 assert_match "command1 +PASS" "$(cat "$work/out/summary" 2>&1)" "hello's own command1 test passed"
 assert_match "upstream-tests +PASS" "$(cat "$work/out/summary" 2>&1)" "hello's own upstream-tests passed"
