@@ -136,10 +136,11 @@ kill "$apt_pid" 2>/dev/null; wait "$apt_pid" 2>/dev/null
 wait_until 30 eval '[ -z "$(chrootctl --no-legend sessions)" ]'
 virt_nothing_left "after kill -9 of the server"
 
-# ---- a real package's own tests: hello, source and binaries from the archive ----
-work=$(deb_workdir virt-hello)
-hello_dsc=$(deb_fetch_source hello "$work") || bail_out "could not fetch hello's source from the archive"
-capture env -C "$work" autopkgtest --no-built-binaries -U --output-dir "$work/out" "$hello_dsc" -- chrootd "$DEB_CHROOT"
+# ---- a real package's own tests: hello's (command1, upstream-tests), source and
+# binaries from the archive ----
+work=$(deb_workdir virt-real)
+real_dsc=$(deb_fetch_hello "$work") || bail_out "could not fetch hello's source from deb.debian.org"
+capture env -C "$work" autopkgtest --no-built-binaries -U --output-dir "$work/out" "$real_dsc" -- chrootd "$DEB_CHROOT"
 assert_eq 0 "$RC" "autopkgtest of hello from the archive passes through the virt server" || diag "$(tail -n 30 <<<"$OUT$ERR")"
 assert_match "command1 +PASS" "$(cat "$work/out/summary" 2>&1)" "hello's own command1 test passed"
 assert_match "upstream-tests +PASS" "$(cat "$work/out/summary" 2>&1)" "hello's own upstream-tests passed"
