@@ -9,7 +9,6 @@
 #include "util.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -27,6 +26,12 @@ typedef struct LeaderChild {
         int treefd, lowerfd, upperfd, workfd;
         int cache_lowerfd, cache_upperfd, cache_workfd; /* -EBADF: no package cache */
 } LeaderChild;
+
+static void close_cache_fds(LeaderChild *c) {
+        c->cache_lowerfd = safe_close(c->cache_lowerfd);
+        c->cache_upperfd = safe_close(c->cache_upperfd);
+        c->cache_workfd = safe_close(c->cache_workfd);
+}
 
 static int open_path(const char *path) {
         int fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -47,11 +52,8 @@ static int leader_before_map(void *userdata) {
         /* A cache that is not there (removed by hand) is no cache, not a failure. */
         if (p->cache_lower && ((c->cache_lowerfd = open_path(p->cache_lower)) < 0 ||
                                (c->cache_upperfd = open_path(p->cache_upper)) < 0 ||
-                               (c->cache_workfd = open_path(p->cache_work)) < 0)) {
-                c->cache_lowerfd = safe_close(c->cache_lowerfd);
-                c->cache_upperfd = safe_close(c->cache_upperfd);
-                c->cache_workfd = safe_close(c->cache_workfd);
-        }
+                               (c->cache_workfd = open_path(p->cache_work)) < 0))
+                close_cache_fds(c);
         if (p->upper) {
                 /* Opened here, in our own mount namespace: overlayfs wants its layers there. */
                 if ((c->lowerfd = open_path(p->lower)) < 0 || (c->upperfd = open_path(p->upper)) < 0 ||
@@ -97,25 +99,14 @@ static int fork_init(LeaderChild *c) {
         return fdpass_send(c->sock, &answer, sizeof(answer), fds, 2);
 }
 
-/* The package cache on the tree's /var/cache/apt/archives, found as root inside would
- * find it (a symlink there resolves within the tree). A tree without the directory
- * gets none; so does one where the kernel refuses (the commands then see the tree's
- * own directory, as without the option). Inits inherit the mount, locked. */
+/* The package cache on the tree's /var/cache/apt/archives (mounts.h). A tree without
+ * the directory, or with a symlink there, gets none; so does one where the kernel
+ * refuses (the commands then see the tree's own directory, as without the option).
+ * Inits inherit the mount, locked. */
 static void mount_package_cache(LeaderChild *c, int rootfd) {
-        struct open_how how = {
-                .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-        };
-        _cleanup_close_ int archivesfd = -EBADF, mnt = -EBADF;
-
-        if (c->cache_lowerfd < 0)
-                return;
-        archivesfd = (int) syscall(SYS_openat2, rootfd, "var/cache/apt/archives", &how, sizeof(how));
-        if (archivesfd >= 0)
-                (void) mounts_overlay(c->cache_lowerfd, c->cache_upperfd, c->cache_workfd, archivesfd, &mnt, NULL, 0);
-        c->cache_lowerfd = safe_close(c->cache_lowerfd);
-        c->cache_upperfd = safe_close(c->cache_upperfd);
-        c->cache_workfd = safe_close(c->cache_workfd);
+        if (c->cache_lowerfd >= 0)
+                (void) mounts_package_cache(rootfd, c->cache_lowerfd, c->cache_upperfd, c->cache_workfd);
+        close_cache_fds(c);
 }
 
 static int leader_after_map(void *userdata) {

@@ -165,6 +165,15 @@ int mounts_pivot(int rootfd) {
         return 0;
 }
 
+int mounts_package_cache(int rootfd, int lowerfd, int upperfd, int workfd) {
+        _cleanup_close_ int archivesfd = -EBADF, mnt = -EBADF;
+
+        archivesfd = open_mount_point(rootfd, "var/cache/apt/archives", true);
+        if (archivesfd < 0)
+                return archivesfd;
+        return mounts_overlay(lowerfd, upperfd, workfd, archivesfd, &mnt, NULL, 0);
+}
+
 /* The kernel's own words on a failed fsconfig() ("e overlay: ..."), if it left any. */
 static void fs_context_message(int fs, char *buf, size_t size) {
         ssize_t n;

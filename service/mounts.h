@@ -24,3 +24,8 @@ int mounts_pivot(int rootfd);
  * usable as mounts_setup()'s rootfd. Returns 0 or -errno (the kernel's refusal of
  * overlayfs in a user namespace included). */
 int mounts_overlay(int lowerfd, int upperfd, int workfd, int mountpointfd, int *ret_rootfd, char *msg, size_t msg_size);
+
+/* The package cache's overlay (package-cache.h) on var/cache/apt/archives of the tree
+ * at rootfd, found as every mount point is (never through a symlink, never made).
+ * Returns 0, -ENOENT for a tree without that directory, or another -errno. */
+int mounts_package_cache(int rootfd, int lowerfd, int upperfd, int workfd);

@@ -26,6 +26,20 @@ bool package_file_name_is_valid(const char *name) {
         return underscores == 2;
 }
 
+int package_cache_layers(const char *packages_dir, const char *chroot, const char *id, char **ret_lower,
+                         char **ret_upper, char **ret_work) {
+        _cleanup_free_ char *lower = strf("%s/%s/" PACKAGE_CACHE_LAYER, packages_dir, chroot),
+                            *upper = strf("%s/%s/sessions/%s/upper", packages_dir, chroot, id),
+                            *work = strf("%s/%s/sessions/%s/work", packages_dir, chroot, id);
+
+        if (!lower || !upper || !work)
+                return -ENOMEM;
+        *ret_lower = TAKE_PTR(lower);
+        *ret_upper = TAKE_PTR(upper);
+        *ret_work = TAKE_PTR(work);
+        return 0;
+}
+
 /* mkdirat that accepts a directory already there (made by another session). */
 static int mkdir_at(int dirfd, const char *name, mode_t mode) {
         if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)

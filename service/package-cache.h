@@ -21,6 +21,11 @@
 
 #define PACKAGE_CACHE_LAYER "layer"
 
+/* The paths of session id's layers in chroot's cache under packages_dir (absolute):
+ * the cache's layer/, the session's upper/ and work/. Returns 0 or -ENOMEM. */
+int package_cache_layers(const char *packages_dir, const char *chroot, const char *id, char **ret_lower,
+                         char **ret_upper, char **ret_work);
+
 /* Whether name is what apt calls a downloaded package: NAME_VERSION_ARCH.deb, with
  * only the characters of package names and versions (':' as apt writes it, %3a). */
 bool package_file_name_is_valid(const char *name);

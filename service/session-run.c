@@ -315,8 +315,8 @@ static void session_record_leader(Session *s) {
 
 /* The session's leader, started if it is not running. */
 static int session_ensure_leader(Session *s, Error *e) {
-        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL, *cache = NULL,
-                            *cache_lower = NULL, *cache_upper = NULL, *cache_work = NULL;
+        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL, *cache_lower = NULL,
+                            *cache_upper = NULL, *cache_work = NULL;
         IdMap map;
         int r;
 
@@ -334,14 +334,10 @@ static int session_ensure_leader(Session *s, Error *e) {
                 if (!lower || !upper || !work)
                         return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
         }
-        if (s->rec.package_cache) {
-                cache = strf("%s/%s", s->manager->paths.packages_dir, s->rec.chroot);
-                cache_lower = cache ? strf("%s/" PACKAGE_CACHE_LAYER, cache) : NULL;
-                cache_upper = cache ? strf("%s/sessions/%s/upper", cache, s->rec.id) : NULL;
-                cache_work = cache ? strf("%s/sessions/%s/work", cache, s->rec.id) : NULL;
-                if (!cache_lower || !cache_upper || !cache_work)
-                        return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
-        }
+        if (s->rec.package_cache &&
+            package_cache_layers(s->manager->paths.packages_dir, s->rec.chroot, s->rec.id, &cache_lower, &cache_upper,
+                                 &cache_work) < 0)
+                return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
         LeaderParams p = {
                 .map = &map, .map_flags = session_map_flags(s), .tree = s->tree, .lower = lower, .upper = upper, .work = work,
                 .hostname = s->rec.chroot, .cache_lower = cache_lower, .cache_upper = cache_upper, .cache_work = cache_work,

@@ -44,6 +44,10 @@ capture chrootctl run pc-a -- sh -c '
 assert_eq 0 "$RC" "a command writes into /var/cache/apt/archives $ERR"
 capture chrootctl run pc-a -- umount /var/cache/apt/archives
 check "root inside cannot unmount the cache" test "$RC" -ne 0
+capture chrootctl run pc-a -- mount -o remount,ro /var/cache/apt/archives
+check "nor remount it" test "$RC" -ne 0
+capture chrootctl run pc-a -- sh -c 'mount -o remount,rw,suid /var/cache/apt/archives; umount -l /var/cache/apt/archives; grep -c " /var/cache/apt/archives " /proc/self/mountinfo'
+assert_eq "1" "$(tail -n 1 <<<"$OUT")" "nor get rid of it lazily: it is still mounted"
 capture chrootctl end pc-a
 assert_eq 0 "$RC" "end $ERR"
 

@@ -93,6 +93,11 @@ assert_eq "$(for i in $(seq 0 299); do echo "o$i"; echo "e$i"; done)" "$out" \
 chrootctl run "$S" sh -c 'echo to-file; echo to-file-err >&2; readlink /proc/$$/fd/1' >"$tmp/out" 2>"$tmp/err"
 assert_eq "to-file|to-file-err" "$(head -n 1 "$tmp/out")|$(cat "$tmp/err")" "a file as stdout and stderr gets the output"
 assert_eq "" "$(sed -n 2p "$tmp/out" | grep '^pipe:')" "files are passed as they are, not through a pipe"
+# A command whose reader left: its writes fail (EPIPE/SIGPIPE) as they would have on
+# the caller's pipe, and the Run ends.
+timeout 20 chrootctl run "$S" yes | head -n 2 >"$tmp/yes"
+assert_eq "141|y|y" "${PIPESTATUS[0]}|$(paste -sd'|' "$tmp/yes")" \
+        "a command that writes on after its reader left dies of SIGPIPE (128+13), and the Run ends"
 piped "" "$S" sh -c 'sleep 60 & echo started'
 assert_eq "0|started" "$RC|$OUT" "a child that keeps the pipes open does not hold the Run (it dies with the command)"
 
