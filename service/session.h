@@ -16,6 +16,7 @@
 #include "util.h"
 
 typedef struct LoginEntries LoginEntries;
+typedef struct Boot Boot;
 typedef struct Operation Operation;
 
 /* Most commands one session runs at once. */
@@ -29,6 +30,8 @@ typedef struct BeginFlags {
         bool host_tree;  /* the tree must be reachable from the host (RootDirectory) */
         bool package_cache; /* /var/cache/apt/archives shares the chroot's packages (package-cache.h) */
         char **add_accounts; /* with add_login: host accounts added too (owned) */
+        bool boot;           /* the tree's init boots as PID 1 (session-boot.c) */
+        bool host_network;   /* with boot: the host's network, not only lo */
         const char *caller;  /* end-with-caller: the front end's name for the caller
                               * (manager_caller_gone() ends the session), or NULL */
 } BeginFlags;
@@ -85,6 +88,12 @@ struct Session {
         SystemdJob *limits_job; /* putting rec.limits on the slice */
         Call limits_call;
         Limits old_limits;      /* restored if SetLimits fails */
+
+        /* A booted session's running system (session-boot.c), or NULL while it is
+         * not running. */
+        Boot *boot;
+        bool boot_wanted;   /* boot it (again) once the session is ready / the old one is gone */
+        uint64_t boots;     /* how many times it was booted by this instance of the service */
 
         /* A write-back session's End repacks the tree into its tarball first. */
         char *repack_temp;
@@ -161,6 +170,19 @@ int session_kill(Session *s, int sig, Error *e);
 /* End the session: kill its commands, remove the tree and state. call (may be
  * CALL_NULL) is answered (end_done) when everything is gone. */
 int session_end(Session *s, Call call, Error *e);
+
+/* A booted session's system: "off", "starting", "running", "stopping" ("" for a
+ * session that is not booted). */
+const char *session_boot_state(const Session *s);
+
+/* Reboot a booted session's system (boot it if it is off); returns at once, the
+ * BootState shows the progress. -errno with e set: not a booted session
+ * (ERROR_NOT_SUPPORTED), not ready. */
+int session_reboot(Session *s, Error *e);
+
+/* A read-only fd of the booted system's console log (this boot's, and the one before it
+ * from "----- reboot -----" on). Returns 0 or -errno with e set. */
+int session_open_console_log(Session *s, int *ret_fd, Error *e);
 
 /* Forget the session; calls still waiting are answered (Failed: the service stops). */
 Session *session_free(Session *s);

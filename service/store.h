@@ -51,6 +51,9 @@ typedef struct SessionRecord {
                           * lower layer itself, no base), or NULL */
         char *caller;    /* end-with-caller: the front end's name for the caller whose
                           * going ends the session (a D-Bus unique name), or NULL */
+        bool boot;       /* a booted session: the tree's own init runs as PID 1 (boot.h) */
+        bool host_network; /* booted: the container shares the host's network namespace
+                            * (otherwise it has one with only lo) */
 } SessionRecord;
 
 void session_record_done(SessionRecord *r);
