@@ -3,6 +3,8 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int cgroup_slice_dir(const char *proc_self_cgroup, const char *cgroup_root, const char *slice, char **ret) {
         const char *line, *end, *user;
@@ -64,4 +66,38 @@ void cgroup_read_usage(const char *dir, CgroupUsage *ret) {
 
 const char *cgroup2_root(void) {
         return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
+}
+
+int cgroup_unified_path(const char *text, char **ret) {
+        const char *line = text;
+
+        while (line && *line && !startswith(line, "0::/")) {
+                line = strchr(line, '\n');
+                if (line)
+                        line++;
+        }
+        if (!line || !*line)
+                return -ENOENT;
+        line += 3;
+        *ret = strndup(line, strcspn(line, "\n"));
+        return *ret ? 0 : -ENOMEM;
+}
+
+void cgroup_remove_tree(int dirfd, const char *name) {
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_strv_free_ char **subdirs = NULL;
+
+        if (fd < 0)
+                return;
+        if (dir_list(fd, NULL, &subdirs) >= 0)
+                for (char **d = subdirs; *d; d++) {
+                        struct stat st;
+                        if (fstatat(fd, *d, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+                                cgroup_remove_tree(fd, *d);
+                }
+        for (int i = 0; i < 100; i++) {
+                if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno != EBUSY)
+                        return;
+                (void) usleep(10 * 1000);
+        }
 }

@@ -24,3 +24,12 @@ void cgroup_read_usage(const char *dir, CgroupUsage *ret);
 /* Where the cgroup2 hierarchy is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified
  * on hybrid hosts. */
 const char *cgroup2_root(void);
+
+/* The cgroup2 path ("/user.slice/...") in the text of a /proc/<pid>/cgroup: its "0::"
+ * line. Returns 0, or -ENOENT (no such line) / -ENOMEM. */
+int cgroup_unified_path(const char *proc_pid_cgroup, char **ret);
+
+/* Remove the cgroup name beneath dirfd and every cgroup below it, deepest first,
+ * waiting a moment for those whose processes are still exiting. Errors are ignored:
+ * what stays is what could not go. */
+void cgroup_remove_tree(int dirfd, const char *name);

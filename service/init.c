@@ -20,7 +20,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-static int loopback_up(void) {
+int loopback_up(void) {
         _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         struct ifreq ifr = { .ifr_name = "lo" };
 
@@ -181,10 +181,16 @@ static __attribute__((noinline)) pid_t command_spawn(const InitCommand *c, int r
  * how Session.Kill reaches the command and everything it started. (As PID 1 of the
  * namespace, the init itself ignores signals it has no handler for, except SIGKILL,
  * which takes the whole namespace down.) */
+static pid_t forward_target = -1; /* a booted session's Run: -(the command's process group) */
+
 static void forward_signal(int sig) {
         int saved = errno;
 
-        (void) kill(-1, sig);
+        /* The service cannot send a booted Run's child a SIGKILL to pass on (it would
+         * take the child itself): it sends SIGRTMAX instead. */
+        if (forward_target != -1 && sig == SIGRTMAX)
+                sig = SIGKILL;
+        (void) kill(forward_target, sig);
         errno = saved;
 }
 
@@ -355,13 +361,13 @@ static int init_read_command(RunRequestFds *fds, char **ret_buf, RunParams *ret)
 
 /* The namespaces made once the command is known. Returns 0, or -errno after reporting
  * why. */
-static int init_enter_command_namespaces(const RunParams *p, int report_fd) {
+static int init_enter_command_namespaces(const RunParams *p, bool booted, int report_fd) {
         int r;
 
         /* The command is sent once the init is in its scope: a cgroup namespace made
          * now has the scope as its root, so the command sees "/" in /proc/self/cgroup,
-         * not the host's paths. */
-        if (unshare(CLONE_NEWCGROUP) < 0) {
+         * not the host's paths. A booted session's commands share its system's. */
+        if (!booted && unshare(CLONE_NEWCGROUP) < 0) {
                 r = -errno;
                 report_error(report_fd, CHILD_ERROR_FAILED, r, "Cannot make a cgroup namespace: %m");
                 return r;
@@ -376,7 +382,7 @@ static int init_enter_command_namespaces(const RunParams *p, int report_fd) {
 
 /* Fork the command, from then on passing signals on to it. Returns its pid, or -errno
  * after reporting why. */
-static pid_t init_start_command(const InitCommand *cmd, int report_fd) {
+static pid_t init_start_command(const InitCommand *cmd, bool booted, int report_fd) {
         sigset_t all, old;
         pid_t pid;
         int r = 0;
@@ -389,6 +395,8 @@ static pid_t init_start_command(const InitCommand *cmd, int report_fd) {
         pid = command_spawn(cmd, report_fd);
         if (pid < 0)
                 r = -errno;
+        else if (booted)
+                forward_target = -pid; /* its own session (setsid()), not the container's */
         /* The child has exec()ed or exited by now: environ may not outlive cmd. */
         environ = NULL;
         (void) sigprocmask(SIG_SETMASK, &old, NULL);
@@ -437,8 +445,9 @@ static int init_prepare_in_root(const RunParams *p, int report_fd, InitCommand *
 }
 
 /* Run the command received in fds to its end. Returns its wait status, or -errno after
- * reporting why it did not start. */
-static int init_run_command(RunRequestFds *fds) {
+ * reporting why it did not start. booted: a booted session's, in its system's
+ * namespaces; what it leaves behind lives on. */
+static int init_run_command(RunRequestFds *fds, bool booted) {
         _cleanup_(run_params_unpacked_done) RunParams p = {};
         _cleanup_(init_command_done) InitCommand cmd = {};
         _cleanup_(relays_close) Relays relays = RELAYS_NULL;
@@ -449,7 +458,7 @@ static int init_run_command(RunRequestFds *fds) {
 
         r = init_read_command(fds, &buf, &p);
         if (r >= 0)
-                r = init_enter_command_namespaces(&p, fds->report_fd);
+                r = init_enter_command_namespaces(&p, booted, fds->report_fd);
         if (r >= 0)
                 r = init_prepare_in_root(&p, fds->report_fd, &cmd);
         if (r < 0)
@@ -462,7 +471,7 @@ static int init_run_command(RunRequestFds *fds) {
                 report_error(fds->report_fd, CHILD_ERROR_FAILED, r, "Cannot set up the command's streams: %m");
                 return r;
         }
-        pid = init_start_command(&cmd, fds->report_fd);
+        pid = init_start_command(&cmd, booted, fds->report_fd);
         for (int i = 0; i < 3; i++)
                 mine[i] = safe_close(mine[i]);
         if (pid < 0)
@@ -471,10 +480,19 @@ static int init_run_command(RunRequestFds *fds) {
         for (int i = 0; i < 3; i++)
                 fds->stdio[i] = safe_close(fds->stdio[i]);
         status = relays.n > 0 ? relays_run(&relays, pid) : init_wait(pid);
+        if (booted) {
+                /* What it left running may hold its pipes for as long as it likes. */
+                relays_drain(&relays, 100);
+                return status;
+        }
         init_kill_rest();
         /* Every writer is gone: what the command wrote reaches the caller before its status. */
         relays_finish(&relays);
         return status;
+}
+
+int init_run_contained(RunRequestFds *fds) {
+        return init_run_command(fds, true);
 }
 
 /* PID 1 of the command's pid namespace, forked by the session's leader (leader.h) with
@@ -501,7 +519,7 @@ int run_init_main(int ctl, const char *hostname) {
                 report_error(fds.report_fd, CHILD_ERROR_FAILED, setup_error, "Cannot %s: %m", what);
                 return EXIT_FAILURE;
         }
-        status = init_run_command(&fds);
+        status = init_run_command(&fds, false);
         if (status < 0)
                 return EXIT_FAILURE;
         report_status(fds.report_fd, status);

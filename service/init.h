@@ -23,6 +23,17 @@
  * Returns the exit status for _exit(). */
 int run_init_main(int ctl, const char *hostname);
 
+/* Bring up lo in the caller's network namespace. Returns 0 or -errno. */
+int loopback_up(void);
+
+/* A booted session's command (boot.h), in a child of the container's agent: the
+ * request in fds is run as run_init_main() runs it, but in the container's own
+ * namespaces (only a network one with only lo is made, for network_none), with signals
+ * passed on to the command's session alone, and what it leaves behind keeps running
+ * (output it writes once the command is gone may be lost). Returns the command's wait
+ * status, or -errno after reporting why it did not start. */
+int init_run_contained(RunRequestFds *fds);
+
 /* A command's init is PID 1 of its pid namespace, and so ignores every signal it has
  * no handler for. Until its command exists, it ends on a signal whose default action
  * would end a process instead (Session.Kill, or a client passing SIGTERM on, must end

@@ -5,6 +5,7 @@
 #include "process-util.h"
 #include "report.h"
 #include "init.h"
+#include "boot.h"
 #include "userns.h"
 #include "util.h"
 
@@ -71,9 +72,10 @@ static int leader_before_map(void *userdata) {
         return 0;
 }
 
-/* Fork an init with its own ctl socket; send the service its pid, a pidfd and our end
- * of ctl (or, on failure, -errno and no fds). */
-static int fork_init(LeaderChild *c) {
+/* Fork an init (a command's, or a booted session's boot init) with its own ctl
+ * socket; send the service its pid, a pidfd and our end of ctl (or, on failure,
+ * -errno and no fds). */
+static int fork_init(LeaderChild *c, int (*init_main)(int ctl, const char *hostname)) {
         _cleanup_close_pair_ int ctl[2] = { -EBADF, -EBADF };
         _cleanup_close_ int pidfd = -EBADF;
         int32_t answer;
@@ -88,7 +90,7 @@ static int fork_init(LeaderChild *c) {
                 };
                 pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
                 if (pid == 0)
-                        _exit(run_init_main(ctl[1], c->p->hostname));
+                        _exit(init_main(ctl[1], c->p->hostname));
         }
         if (pid < 0) {
                 answer = -errno;
@@ -146,7 +148,7 @@ static int leader_after_map(void *userdata) {
         if (sigaction(SIGCHLD, &sa, NULL) < 0)
                 return EXIT_FAILURE;
 
-        /* One byte in, one init out, until the service hangs up. */
+        /* One byte in, one init out ('b': a boot init), until the service hangs up. */
         for (;;) {
                 char byte;
                 ssize_t n = read(c->sock, &byte, 1);
@@ -155,7 +157,7 @@ static int leader_after_map(void *userdata) {
                         continue;
                 if (n <= 0)
                         return EXIT_SUCCESS;
-                if (fork_init(c) < 0)
+                if (fork_init(c, byte == 'b' ? boot_init_main : run_init_main) < 0)
                         return EXIT_FAILURE;
         }
 }
@@ -211,6 +213,12 @@ int leader_request_init(Leader *l) {
         if (l->sock < 0 || send(l->sock, "i", 1, MSG_NOSIGNAL) < 0)
                 return -EPIPE;
         return 0;
+}
+
+int leader_fork_boot(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl) {
+        if (l->sock < 0 || send(l->sock, "b", 1, MSG_NOSIGNAL) < 0)
+                return -EPIPE;
+        return leader_receive_init(l, ret_pid, ret_pidfd, ret_ctl);
 }
 
 int leader_fork_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl) {

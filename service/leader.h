@@ -55,6 +55,10 @@ int leader_receive_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl)
 /* Both at once. */
 int leader_fork_init(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl);
 
+/* The same for a booted session's boot init (boot.h), waiting for boot_send_request()
+ * on *ret_ctl. Never while a spare's answer is pending. */
+int leader_fork_boot(Leader *l, pid_t *ret_pid, int *ret_pidfd, int *ret_ctl);
+
 /* Whether the leader runs (not exited, not stopped). */
 bool leader_alive(const Leader *l);
 

@@ -250,7 +250,8 @@ bool manager_unit_in_use(const char *unit, void *userdata) {
         Manager *m = userdata;
 
         for (Session *s = m->sessions; s; s = s->next) {
-                if (streq_ptr(s->slice, unit) || (s->spare && streq_ptr(s->spare->unit, unit)))
+                if (streq_ptr(s->slice, unit) || (s->spare && streq_ptr(s->spare->unit, unit)) ||
+                    streq_ptr(session_boot_unit(s), unit))
                         return true;
                 for (Run *r = s->runs; r; r = r->next)
                         if (streq_ptr(r->unit, unit))
@@ -306,7 +307,7 @@ int manager_idmap(Manager *m, IdMap *ret, char **ret_error) {
 
 bool manager_is_busy(Manager *m) {
         for (Session *s = m->sessions; s; s = s->next)
-                if (s->worker || s->n_runs > 0 || (s->rec.host_tree && leader_alive(&s->leader)) ||
+                if (s->worker || s->n_runs > 0 || s->boot || (s->rec.host_tree && leader_alive(&s->leader)) ||
                     (s->rec.caller && s->rec.state != SESSION_ENDING))
                         return true;
         return base_cache_busy(m->bases) || base_cache_busy(m->packages);

@@ -151,6 +151,70 @@ int mounts_setup(int rootfd, const char **ret_what) {
         return setup_dev(rootfd, ret_what);
 }
 
+/* A file of ours in a directory of ours (the container's /run/host). */
+static int write_new_file(int dirfd, const char *name, const char *contents) {
+        _cleanup_close_ int fd = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
+
+        if (fd < 0)
+                return -errno;
+        return write_full(fd, contents, strlen(contents));
+}
+
+int mounts_container(int rootfd, int console_fd, const char *os_release, const char **ret_what) {
+        static const char *const run_opts[] = { "mode", "0755", "size", "20%", "nr_inodes", "400k", NULL };
+        static const char *const host_opts[] = { "mode", "0755", "size", "1m", NULL };
+        _cleanup_close_ int runfd = -EBADF, hostfd = -EBADF, devfd = -EBADF, mnt = -EBADF;
+        int r;
+
+        /* systemd mounts /run only where nothing is mounted yet; ours carries /run/host. */
+        *ret_what = "mount /run";
+        r = mount_new("tmpfs", run_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, rootfd, "run");
+        if (r >= 0)
+                r = runfd = open_mount_point(rootfd, "run", true);
+        *ret_what = "mount /run/host";
+        if (r >= 0)
+                r = mount_new("tmpfs", host_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, runfd, "host");
+        if (r >= 0)
+                r = hostfd = open_mount_point(runfd, "host", true);
+        *ret_what = "fill /run/host";
+        if (r >= 0)
+                r = write_new_file(hostfd, "container-manager", "chrootd\n");
+        if (r >= 0 && os_release)
+                r = write_new_file(hostfd, "os-release", os_release);
+        if (r < 0)
+                return r;
+
+        /* Nothing of the host's cgroup tree: PID 1 mounts the container's own cgroup2
+         * on this (on the host's cgroup2 itself the kernel would refuse the same
+         * file system mounted twice on one mount point). */
+        *ret_what = "cover /sys/fs/cgroup";
+        r = mount_new("tmpfs", host_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_RDONLY,
+                      rootfd, "sys/fs/cgroup");
+        if (r < 0)
+                return r;
+
+        /* The console: the pty the service reads, bound where systemd looks for it. */
+        *ret_what = "bind /dev/console";
+        devfd = open_mount_point(rootfd, "dev", true);
+        if (devfd < 0)
+                return devfd;
+        mnt = open_tree(console_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (mnt < 0)
+                return -errno;
+        return attach(mnt, devfd, "console", false);
+}
+
+int mounts_make_readonly(const char *path) {
+        _cleanup_close_ int mnt = open_tree(AT_FDCWD, path, OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+        if (mnt < 0)
+                return -errno;
+        if (mount_setattr(mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+                return -errno;
+        return 0;
+}
+
 int mounts_pivot(int rootfd) {
         if (fchdir(rootfd) < 0)
                 return -errno;

@@ -14,6 +14,16 @@
  * /dev/ptmx, /dev/shm a tmpfs of a quarter of the RAM and 64k inodes at most. Returns 0 or -errno, with *ret_what naming the step. */
 int mounts_setup(int rootfd, const char **ret_what);
 
+/* What a booted session's container gets besides (boot.h), after mounts_setup(): /run
+ * a tmpfs (systemd leaves a mounted /run alone), /run/host a tmpfs of ours with
+ * container-manager ("chrootd") and os-release (the host's, if given), and console_fd
+ * (a pty of the container's /dev/pts) bound on /dev/console. Returns 0 or -errno, with
+ * *ret_what naming the step. */
+int mounts_container(int rootfd, int console_fd, const char *os_release, const char **ret_what);
+
+/* Make the mount at path (a mount point: /run/host, once filled) read-only. */
+int mounts_make_readonly(const char *path);
+
 /* Make rootfd the root directory with pivot_root() and drop the old root.
  * Returns 0 or -errno. */
 int mounts_pivot(int rootfd);

@@ -201,6 +201,10 @@ done:
 }
 
 void relays_finish(Relays *rs) {
+        relays_drain(rs, -1);
+}
+
+void relays_drain(Relays *rs, int idle_ms) {
         sigset_t block, old;
 
         sigemptyset(&block);
@@ -216,7 +220,10 @@ void relays_finish(Relays *rs) {
 
                 if (n == 0)
                         break;
-                if (poll(pfd, n, -1) <= 0)
+                int k = poll(pfd, n, idle_ms);
+                if (k == 0)
+                        break;
+                if (k < 0)
                         continue;
                 for (size_t i = 0; i < n; i++)
                         if (pfd[i].revents)

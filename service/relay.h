@@ -43,4 +43,9 @@ int relays_run(Relays *rs, pid_t pid);
  * output, then close everything. */
 void relays_finish(Relays *rs);
 
+/* The same, for a command whose leftovers may keep its pipes open (a booted session's
+ * Run): pass on output until none came for idle_ms (-1: until every writer is gone),
+ * then close everything; later output is lost to the caller. */
+void relays_drain(Relays *rs, int idle_ms);
+
 void relays_close(Relays *rs);

@@ -350,6 +350,11 @@ static void begin_finish(Session *s, Outcome *o) {
         s->login = login_entries_free(s->login);
         if (!error_is_set(&o->error) && !error_is_set(&s->begin_failure.error)) {
                 session_set_state(s, SESSION_READY);
+                if (s->rec.boot) {
+                        /* Begin is answered once the system is up (session-boot.c). */
+                        session_boot_start(s);
+                        return;
+                }
                 session_keep_tree(s);
                 session_answer_begin(s, o);
                 return;

@@ -41,6 +41,7 @@ int session_end(Session *s, Call call, Error *e) {
         case SESSION_READY:
                 session_set_state(s, SESSION_ENDING);
                 session_kill_runs(s);
+                session_boot_stop(s);
                 break;
         case SESSION_ENDING:
         default:
@@ -54,7 +55,7 @@ void session_continue_end(Session *s) {
         Outcome o = {};
         int r;
 
-        if (s->rec.state != SESSION_ENDING || s->worker || s->n_runs > 0 || s->stop_job)
+        if (s->rec.state != SESSION_ENDING || s->worker || s->n_runs > 0 || s->stop_job || s->boot)
                 return;
         /* No unit of the session stays behind, and anything a crash left in it dies. */
         if (!s->slice_stopped) {
@@ -74,6 +75,7 @@ void session_continue_end(Session *s) {
         /* Its commands are gone: so goes the overlay they shared. */
         session_drop_spare(s);
         session_stop_leader(s);
+        session_boot_remove_leftovers(s);
         if (session_start_removal(s, &o.error) < 0)
                 on_removed(NULL, &o, s);
         outcome_done(&o);

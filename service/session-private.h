@@ -101,3 +101,30 @@ void session_kill_runs(Session *s);
 void session_drop_spare(Session *s);
 /* Stop the session's leader (and so every init it forked). */
 void session_stop_leader(Session *s);
+
+/* session-boot.c: a booted session's system (session.h's session_boot_state()). */
+/* Boot the session's system now (it is ready and has none running); failures are the
+ * Begin's, if one waits, or logged. */
+void session_boot_start(Session *s);
+/* End: halt it (SIGRTMIN+3 to PID 1; SIGKILL of the container after a timeout);
+ * session_continue_end() is called once it is down. */
+void session_boot_stop(Session *s);
+/* Remove what a boot left in the cgroup tree (End, once everything is dead). */
+void session_boot_remove_leftovers(Session *s);
+/* Kill it at once (the session is freed). */
+void session_boot_free(Session *s);
+/* Whether it is up and its agent takes commands. */
+bool session_boot_running(const Session *s);
+/* Give the agent a Run's request; *ret_seq numbers it among the agent's answers
+ * (session_attach_booted_run()). Returns 0 or -errno (-ENOTCONN: not running). */
+int session_boot_send(Session *s, int report_fd, const int stdio[3], int params_fd, uint64_t *ret_seq);
+
+/* session-run.c */
+/* The session's leader, started if it is not running. */
+int session_ensure_leader(Session *s, Error *e);
+/* A booted session's Runs that wait for its system: given to it (it is up), or failed
+ * with why. */
+void session_dispatch_waiting_runs(Session *s);
+void session_fail_waiting_runs(Session *s, const char *why);
+/* The agent's answer number seq: the pidfd of the child running that Run (taken). */
+void session_attach_booted_run(Session *s, uint64_t seq, int pidfd);

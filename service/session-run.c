@@ -26,6 +26,17 @@ static void session_make_spare(Session *s);
 static int on_leader_answer(sd_event_source *source, int fd, uint32_t revents, void *userdata);
 
 static void run_signal(Run *run, int sig) {
+        if (run->booted) {
+                /* The agent's child passes it on to the command; SIGKILL would take the
+                 * child alone (init.c). Until the child is known, the signal waits. */
+                if (run->pidfd < 0) {
+                        if (run->pending_signal != SIGKILL)
+                                run->pending_signal = sig;
+                        return;
+                }
+                if (sig == SIGKILL)
+                        sig = SIGRTMAX;
+        }
         if (run->pidfd >= 0)
                 (void) syscall(SYS_pidfd_send_signal, run->pidfd, sig, NULL, 0);
 }
@@ -44,7 +55,9 @@ Run *run_free(Run *run) {
         sd_event_source_unref(run->timer);
         sd_event_source_unref(run->source);
         sd_event_source_unref(run->report_source);
-        run_signal(run, SIGKILL);
+        /* A booted session's command is its system's: what it started lives on. */
+        if (!run->booted)
+                run_signal(run, SIGKILL);
         safe_close(run->pidfd);
         safe_close(run->ctl);
         systemd_job_cancel(run->job);
@@ -169,6 +182,8 @@ static void run_dispatch(Run *run) {
                 (void) systemd_set_description(s->manager->systemd, run->unit, run->description);
         if (pipe2(rp, O_CLOEXEC) < 0)
                 r = -errno;
+        else if (run->booted)
+                r = session_boot_send(s, rp[1], run->stdio, run->params_fd, &run->agent_seq);
         else
                 r = run_send_request(run->ctl, rp[1], run->stdio, run->params_fd);
         run->ctl = safe_close(run->ctl);
@@ -176,6 +191,12 @@ static void run_dispatch(Run *run) {
         for (int i = 0; i < 3; i++)
                 run->stdio[i] = safe_close(run->stdio[i]);
         run->t_dispatched = now_monotonic_usec();
+        if (r < 0 && run->booted) {
+                (void) error_set(&run->failure.error, ERROR_FAILED, -r, "Cannot give the command to the session's system: %s",
+                                 strerror(-r));
+                run_finish(run);
+                return;
+        }
         if (r < 0) {
                 run_fail(run, r, "Cannot give the command to its init", NULL);
                 return;
@@ -237,7 +258,7 @@ static int on_leader_idle(sd_event_source *source, uint64_t usec, void *userdata
         Session *s = userdata;
 
         s->leader_timer = sd_event_source_unref(s->leader_timer);
-        if (s->n_runs > 0)
+        if (s->n_runs > 0 || s->boot)
                 return 0;
         session_drop_spare(s);
         /* A host-tree session's leader stays: its view is the session's RootDirectory. */
@@ -314,7 +335,7 @@ static void session_record_leader(Session *s) {
 }
 
 /* The session's leader, started if it is not running. */
-static int session_ensure_leader(Session *s, Error *e) {
+int session_ensure_leader(Session *s, Error *e) {
         _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *error = NULL, *cache_lower = NULL,
                             *cache_upper = NULL, *cache_work = NULL;
         IdMap map;
@@ -419,6 +440,19 @@ static int run_attach(Session *s, const char *description, pid_t pid, int pidfd,
         return 0;
 }
 
+/* A booted session's Run: no init of its own; the agent in the session's system runs
+ * it, once that is up. */
+static int run_new_booted(Session *s, Run **ret, Error *e) {
+        Run *run = calloc(1, sizeof(Run));
+
+        if (!run)
+                return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
+        *run = (Run) { .session = s, .pidfd = -EBADF, .ctl = -EBADF, .report_fd = -EBADF, .params_fd = -EBADF,
+                       .stdio = { -EBADF, -EBADF, -EBADF }, .booted = true, .scope_ready = true };
+        *ret = run;
+        return 0;
+}
+
 /* A new init from the session's leader (started, or restarted once if it died). */
 static int run_new(Session *s, const char *description, Run **ret, Error *e) {
         pid_t pid = 0;
@@ -479,7 +513,7 @@ static int on_leader_answer(sd_event_source *source, int fd, uint32_t revents, v
 /* After a command got its init, the next one gets ready: asked for now, the leader's
  * answer taken in on_leader_answer(), so that the service does not wait for the fork. */
 static void session_make_spare(Session *s) {
-        if (s->spare || s->spare_requested || s->rec.state != SESSION_READY || !leader_alive(&s->leader))
+        if (s->spare || s->spare_requested || s->rec.state != SESSION_READY || s->rec.boot || !leader_alive(&s->leader))
                 return;
         s->spare_requested = leader_request_init(&s->leader) >= 0;
 }
@@ -532,7 +566,11 @@ int session_run(Session *s, const RunParams *p, Call call, Error *e) {
         /* A spare that died (with its leader, say) before we heard of it is no use. */
         if (s->spare && !pidfd_alive(s->spare->pidfd))
                 session_drop_spare(s);
-        if (s->spare) {
+        if (s->rec.boot) {
+                r = run_new_booted(s, &run, e);
+                if (r < 0)
+                        return r;
+        } else if (s->spare) {
                 run = TAKE_PTR(s->spare);
                 run->was_spare = true;
         } else {
@@ -566,9 +604,51 @@ int session_run(Session *s, const RunParams *p, Call call, Error *e) {
         s->n_runs++;
 
         /* From here on, failures reach the caller through run_finish. */
-        if (started->scope_ready)
+        if (started->booted) {
+                if (session_boot_running(s))
+                        run_dispatch(started);
+                else if (!s->boot)
+                        session_boot_start(s); /* it was off: a command boots it */
+        } else if (started->scope_ready)
                 run_dispatch(started);
         return 0;
+}
+
+void session_dispatch_waiting_runs(Session *s) {
+        /* Dispatching may finish (and free) a Run: start again after each. */
+        for (bool again = true; again;) {
+                again = false;
+                for (Run *r = s->runs; r; r = r->next)
+                        if (r->booted && r->has_command && !r->dispatched && !error_is_set(&r->failure.error)) {
+                                run_dispatch(r);
+                                again = true;
+                                break;
+                        }
+        }
+}
+
+void session_fail_waiting_runs(Session *s, const char *why) {
+        for (bool again = true; again;) {
+                again = false;
+                for (Run *r = s->runs; r; r = r->next)
+                        if (r->booted && !r->dispatched) {
+                                (void) error_set(&r->failure.error, ERROR_FAILED, EHOSTDOWN, "%s", why);
+                                run_finish(r);
+                                again = true;
+                                break;
+                        }
+        }
+}
+
+void session_attach_booted_run(Session *s, uint64_t seq, int pidfd) {
+        for (Run *r = s->runs; r; r = r->next)
+                if (r->booted && r->agent_seq == seq && r->pidfd < 0) {
+                        r->pidfd = pidfd;
+                        if (r->pending_signal)
+                                run_signal(r, r->pending_signal);
+                        return;
+                }
+        safe_close(pidfd); /* its Run is over */
 }
 
 void session_signal_runs(Session *s, int sig) {

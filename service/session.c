@@ -112,6 +112,7 @@ Session *session_free(Session *s) {
                 s->runs = r->next;
                 run_free(r);
         }
+        session_boot_free(s);
         systemd_job_cancel(s->stop_job);
         systemd_job_cancel(s->limits_job);
         free(s->repack_temp);
@@ -205,6 +206,9 @@ int session_load(Manager *m, const char *id) {
         }
         if (s->rec.state == SESSION_READY)
                 session_keep_tree(s);
+        /* A booted session's system comes back with the service. */
+        if (s->rec.state == SESSION_READY && s->rec.boot)
+                session_boot_start(s);
         if (s->rec.state != SESSION_READY) {
                 if (s->rec.state == SESSION_PREPARING)
                         log_warning("Session '%s' was interrupted while being made: removing it", id);

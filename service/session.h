@@ -127,6 +127,11 @@ struct Run {
         uint64_t started_usec;
         sd_event_source *timer; /* the Run's timeout */
         bool timed_out;
+        /* A booted session's Run: its command goes to the agent in the session's
+         * system; pidfd is then the agent's child that runs it (once it answered). */
+        bool booted;
+        uint64_t agent_seq;  /* its number among the agent's answers, once sent */
+        int pending_signal;  /* asked for before the pidfd came */
         /* CLOCK_MONOTONIC of each step, for --debug */
         uint64_t t_request, t_scope, t_dispatched;
 };
@@ -174,6 +179,9 @@ int session_end(Session *s, Call call, Error *e);
 /* A booted session's system: "off", "starting", "running", "stopping" ("" for a
  * session that is not booted). */
 const char *session_boot_state(const Session *s);
+
+/* The scope of a booted session's system, or NULL. */
+const char *session_boot_unit(const Session *s);
 
 /* Reboot a booted session's system (boot it if it is off); returns at once, the
  * BootState shows the progress. -errno with e set: not a booted session

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "boot.h"
+#include "cgroup.h"
+#include "fdpass.h"
+#include "init.h"
+#include "mounts.h"
+#include "process-util.h"
+#include "report.h"
+#include "run-request.h"
+#include "userns.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#define NOTIFY_PATH "/run/host/notify"
+
+int boot_send_request(int ctl, int report_fd, const BootRequest *req) {
+        return fdpass_send(ctl, req, sizeof(*req), &report_fd, 1);
+}
+
+void boot_answer_close(BootAnswer *a) {
+        a->pid1_pidfd = safe_close(a->pid1_pidfd);
+        a->console = safe_close(a->console);
+        a->console_peer = safe_close(a->console_peer);
+        a->notify = safe_close(a->notify);
+        a->agent = safe_close(a->agent);
+}
+
+static void close_fds(int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                safe_close(fds[i]);
+}
+
+int boot_receive_answer(int ctl, BootAnswer *ret) {
+        int32_t pid1;
+        int fds[5];
+        size_t n_fds = 0;
+        ssize_t n;
+
+        n = fdpass_recv(ctl, &pid1, sizeof(pid1), fds, 5, &n_fds);
+        if (n == 0 || n == -ECONNRESET || n == -EPIPE)
+                return -EPIPE;
+        if (n < 0)
+                return (int) n;
+        if (n != sizeof(pid1) || n_fds != 5 || pid1 <= 0) {
+                close_fds(fds, n_fds);
+                return -EBADMSG;
+        }
+        *ret = (BootAnswer) { .pid1_pidfd = fds[0], .console = fds[1], .console_peer = fds[2], .notify = fds[3],
+                              .agent = fds[4] };
+        return 0;
+}
+
+int boot_agent_send(int agent, int report_fd, const int stdio[3], int params_fd) {
+        return run_send_request(agent, report_fd, stdio, params_fd);
+}
+
+int boot_agent_receive(int agent, int *ret_pidfd) {
+        int32_t answer;
+        int fd = -EBADF;
+        size_t n_fds = 0;
+        ssize_t n;
+
+        n = fdpass_recv(agent, &answer, sizeof(answer), &fd, 1, &n_fds);
+        if (n == 0 || n == -ECONNRESET || n == -EPIPE)
+                return -EPIPE;
+        if (n < 0)
+                return (int) n;
+        if (n != sizeof(answer) || answer <= 0 || n_fds != 1) {
+                if (n_fds > 0)
+                        safe_close(fd);
+                return answer < 0 && n == sizeof(answer) ? answer : -EBADMSG;
+        }
+        *ret_pidfd = fd;
+        return 0;
+}
+
+/* ---- inside the container: the agent ---- */
+
+/* One command: a child that runs it and reports; the service gets the child's pidfd. */
+static int agent_fork(int sock, RunRequestFds *fds) {
+        int pidfd = -EBADF;
+        struct clone_args args = {
+                .flags = CLONE_PIDFD,
+                .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                .exit_signal = SIGCHLD,
+        };
+        int32_t answer;
+        pid_t pid;
+
+        pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+        if (pid == 0) {
+                int status;
+
+                safe_close(sock);
+                reset_signals();
+                spawn_rename_process("chrootd-run");
+                status = init_run_contained(fds);
+                if (status < 0)
+                        _exit(EXIT_FAILURE);
+                report_status(fds->report_fd, status);
+                _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        }
+        if (pid < 0) {
+                answer = -errno;
+                return fdpass_send(sock, &answer, sizeof(answer), NULL, 0);
+        }
+        answer = (int32_t) pid;
+        int r = fdpass_send(sock, &answer, sizeof(answer), &pidfd, 1);
+        safe_close(pidfd);
+        return r;
+}
+
+_noreturn_ static void agent_main(int sock) {
+        struct sigaction sa = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
+        int null;
+
+        spawn_rename_process("chrootd-agent");
+        (void) close_all_fds_except(&sock, 1);
+        null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int i = 0; null >= 0 && i < 3; i++)
+                (void) dup2(null, i);
+        /* Its commands are reaped by the kernel; the service watches them by pidfd. */
+        sigemptyset(&sa.sa_mask);
+        (void) sigaction(SIGCHLD, &sa, NULL);
+        for (;;) {
+                _cleanup_(run_request_fds_close) RunRequestFds fds = RUN_REQUEST_FDS_NULL;
+                int r = run_receive_request(sock, &fds);
+
+                if (r == -EBADMSG || r == -EINTR)
+                        continue;
+                if (r <= 0)
+                        _exit(r == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+                if (agent_fork(sock, &fds) < 0)
+                        _exit(EXIT_FAILURE);
+        }
+}
+
+/* ---- inside the container: PID 1 until it executes the tree's init ---- */
+
+typedef struct Boot {
+        BootRequest req;
+        const char *hostname;
+        int report_fd;
+        int cgroupfd;      /* the scope's cgroup (the boot init's), read-write */
+        int payload_procs; /* payload/cgroup.procs there */
+        int console_master, console;
+        int notify;
+        int agent[2];
+        char *os_release;
+} Boot;
+
+static void boot_done(Boot *b) {
+        b->report_fd = safe_close(b->report_fd);
+        b->cgroupfd = safe_close(b->cgroupfd);
+        b->payload_procs = safe_close(b->payload_procs);
+        b->console_master = safe_close(b->console_master);
+        b->console = safe_close(b->console);
+        b->notify = safe_close(b->notify);
+        b->agent[0] = safe_close(b->agent[0]);
+        b->agent[1] = safe_close(b->agent[1]);
+        b->os_release = mfree(b->os_release);
+}
+
+_noreturn_ static void pid1_fail(Boot *b, int r, const char *what) {
+        report_error(b->report_fd, CHILD_ERROR_FAILED, r, "Cannot %s in the container: %m", what);
+        _exit(EXIT_FAILURE);
+}
+
+/* PID 1 of the container's pid namespace: into payload/, its own namespaces, the
+ * agent, then the tree's init with the console as its streams. */
+_noreturn_ static void boot_pid1(Boot *b) {
+        static const char *const inits[] = { "/sbin/init", "/lib/systemd/systemd", "/usr/lib/systemd/systemd" };
+        unsigned long flags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC;
+        char *argv[] = { (char *) "/sbin/init", NULL };
+        char uuid_env[64];
+        char *envp[] = {
+                (char *) "container=chrootd", uuid_env, (char *) "NOTIFY_SOCKET=" NOTIFY_PATH,
+                (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", (char *) "TERM=vt220", NULL,
+        };
+        pid_t agent;
+        int r;
+
+        if (write(b->payload_procs, "0", 1) != 1)
+                pid1_fail(b, -errno, "enter the container's cgroup");
+        b->payload_procs = safe_close(b->payload_procs);
+        b->cgroupfd = safe_close(b->cgroupfd);
+        b->console_master = safe_close(b->console_master);
+        b->notify = safe_close(b->notify);
+        b->agent[0] = safe_close(b->agent[0]);
+        if (!(b->req.flags & BOOT_HOST_NETWORK))
+                flags |= CLONE_NEWNET;
+        if (unshare(flags) < 0)
+                pid1_fail(b, -errno, "make the container's namespaces");
+        if (!(b->req.flags & BOOT_HOST_NETWORK) && (r = loopback_up()) < 0)
+                pid1_fail(b, r, "bring up lo");
+        if (b->hostname && sethostname(b->hostname, strlen(b->hostname)) < 0)
+                pid1_fail(b, -errno, "set the hostname");
+        /* Mounted by the container's own user namespace: this /proc shows its pid
+         * namespace, this cgroup2 the container's cgroup namespace, payload/. */
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                pid1_fail(b, -errno, "mount /proc");
+        /* As a container's is: its files belong to the host's root anyway, and systemd
+         * skips what needs them when they are read-only. */
+        if (mount("/proc/sys", "/proc/sys", NULL, MS_BIND | MS_REC, NULL) < 0 ||
+            mount(NULL, "/proc/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                pid1_fail(b, -errno, "make /proc/sys read-only");
+        if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                pid1_fail(b, -errno, "mount /sys/fs/cgroup");
+
+        agent = fork();
+        if (agent < 0)
+                pid1_fail(b, -errno, "fork the agent");
+        if (agent == 0) {
+                safe_close(b->report_fd);
+                safe_close(b->console);
+                agent_main(b->agent[1]);
+        }
+        b->agent[1] = safe_close(b->agent[1]);
+
+        snprintf(uuid_env, sizeof(uuid_env), "container_uuid=%s", b->req.uuid);
+        (void) setsid();
+        (void) ioctl(b->console, TIOCSCTTY, 0);
+        int stdio[3] = { b->console, b->console, b->console };
+        for (int i = 0; i < 3; i++)
+                if (dup2(stdio[i], i) < 0)
+                        pid1_fail(b, -errno, "set up the console");
+        int report = fcntl(b->report_fd, F_DUPFD_CLOEXEC, 3);
+        if (report < 0 || dup3(report, 3, O_CLOEXEC) < 0)
+                pid1_fail(b, -errno, "set up the report pipe");
+        b->report_fd = 3;
+        (void) syscall(SYS_close_range, 4, ~0U, 0);
+        reset_signals();
+        for (size_t i = 0; i < ELEMENTSOF(inits); i++) {
+                execve(inits[i], argv, envp);
+                r = -errno;
+        }
+        report_error(b->report_fd, CHILD_ERROR_EXEC, r, "Cannot execute the chroot's init (/sbin/init): %m");
+        _exit(127);
+}
+
+/* The boot init's cgroup (the scope the service made for it), opened read-write
+ * before /sys becomes the container's read-only one. */
+static int open_own_cgroup(int *ret) {
+        _cleanup_free_ char *text = NULL, *path = NULL, *dir = NULL;
+        struct statfs sfs;
+        int fd, r;
+
+        r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &text);
+        if (r >= 0)
+                r = cgroup_unified_path(text, &path);
+        if (r < 0)
+                return r == -ENOENT ? -EOPNOTSUPP : r;
+        dir = strf("/sys/fs/cgroup%s", path);
+        if (!dir)
+                return -ENOMEM;
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstatfs(fd, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+                safe_close(fd);
+                return -EOPNOTSUPP;
+        }
+        *ret = fd;
+        return 0;
+}
+
+static int open_console(int rootfd, int *ret_master, int *ret_slave) {
+        struct open_how how = {
+                .flags = O_RDWR | O_NOCTTY | O_CLOEXEC,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        int unlock = 0, master, slave;
+
+        /* The container's own devpts (mounts_setup()): nothing of the host's terminals. */
+        master = (int) syscall(SYS_openat2, rootfd, "dev/pts/ptmx", &how, sizeof(how));
+        if (master < 0)
+                return -errno;
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+            (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+                int r = -errno;
+                safe_close(master);
+                return r;
+        }
+        *ret_master = master;
+        *ret_slave = slave;
+        return 0;
+}
+
+static int bind_notify_socket(int *ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = NOTIFY_PATH };
+        int one = 1, fd;
+
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+                int r = -errno;
+                safe_close(fd);
+                return r;
+        }
+        *ret = fd;
+        return 0;
+}
+
+/* Everything before PID 1: the cgroup, the file system, the console, the notify
+ * socket, the user namespace and the pid namespace PID 1 is forked into. Returns 0 or
+ * -errno with *ret_what naming the step. */
+static int boot_prepare(Boot *b, const char **ret_what) {
+        _cleanup_close_ int rootfd = -EBADF, procfd = -EBADF;
+        int r;
+
+        *ret_what = "find the session's cgroup (booting needs cgroup v2 at /sys/fs/cgroup)";
+        r = open_own_cgroup(&b->cgroupfd);
+        if (r < 0)
+                return r;
+        *ret_what = "make the container's cgroup";
+        if (mkdirat(b->cgroupfd, "payload", 0755) < 0)
+                return -errno;
+        b->payload_procs = openat(b->cgroupfd, "payload/cgroup.procs", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (b->payload_procs < 0)
+                return -errno;
+        /* The host's, read while / is still the host's. */
+        if (read_file_at(AT_FDCWD, "/etc/os-release", 64 * 1024, &b->os_release) < 0)
+                (void) read_file_at(AT_FDCWD, "/usr/lib/os-release", 64 * 1024, &b->os_release);
+
+        *ret_what = "open the session's tree";
+        rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return -errno;
+        r = mounts_setup(rootfd, ret_what);
+        if (r < 0)
+                return r;
+        *ret_what = "make the console";
+        r = open_console(rootfd, &b->console_master, &b->console);
+        if (r < 0)
+                return r;
+        r = mounts_container(rootfd, b->console, b->os_release, ret_what);
+        if (r < 0)
+                return r;
+        *ret_what = "pivot_root into the tree";
+        r = mounts_pivot(rootfd);
+        if (r < 0)
+                return r;
+        *ret_what = "make the notify socket";
+        r = bind_notify_socket(&b->notify);
+        if (r >= 0 && (*ret_what = "make /run/host read-only"))
+                r = mounts_make_readonly("/run/host");
+        if (r < 0)
+                return r;
+
+        *ret_what = "make the container's user namespace";
+        procfd = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (procfd < 0)
+                return -errno;
+        if (prctl(PR_SET_DUMPABLE, 1) < 0)
+                return -errno;
+        r = userns_enter_nested(procfd);
+        if (prctl(PR_SET_DUMPABLE, 0) < 0 && r >= 0)
+                r = -errno;
+        if (r < 0)
+                return r;
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                return -errno;
+        /* Owned by the container's user namespace, so that systemd's reboot() there
+         * ends PID 1 with SIGHUP or SIGINT instead of failing. */
+        *ret_what = "make the container's pid namespace";
+        if (unshare(CLONE_NEWPID) < 0)
+                return -errno;
+        *ret_what = "make the agent's socket";
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, b->agent) < 0)
+                return -errno;
+        return 0;
+}
+
+static int boot_detach(int ctl) {
+        _cleanup_close_ int null = -EBADF;
+
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0)
+                return -errno;
+        reset_signals();
+        if (close_all_fds_except(&ctl, 1) < 0)
+                return -errno;
+        null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null < 0)
+                return -errno;
+        for (int i = 0; i < 3; i++)
+                if (dup2(null, i) < 0)
+                        return -errno;
+        if (null <= 2)
+                TAKE_FD(null);
+        spawn_rename_process("chrootd-boot");
+        return 0;
+}
+
+static int receive_request(int ctl, BootRequest *req, int *ret_report) {
+        size_t n_fds = 0;
+        int fd = -EBADF;
+        ssize_t n;
+
+        n = fdpass_recv(ctl, req, sizeof(*req), &fd, 1, &n_fds);
+        if (n <= 0)
+                return (int) n;
+        if (n != sizeof(*req) || n_fds != 1) {
+                if (n_fds > 0)
+                        safe_close(fd);
+                return -EBADMSG;
+        }
+        req->uuid[sizeof(req->uuid) - 1] = 0;
+        *ret_report = fd;
+        return 1;
+}
+
+int boot_init_main(int ctl, const char *hostname) {
+        _cleanup_(boot_done) Boot b = {
+                .hostname = hostname, .report_fd = -EBADF, .cgroupfd = -EBADF, .payload_procs = -EBADF,
+                .console_master = -EBADF, .console = -EBADF, .notify = -EBADF, .agent = { -EBADF, -EBADF },
+        };
+        _cleanup_close_ int pidfd = -EBADF;
+        const char *what = "";
+        int32_t answer;
+        pid_t pid;
+        int r, st = 0;
+
+        if (boot_detach(ctl) < 0)
+                return EXIT_FAILURE;
+        r = receive_request(ctl, &b.req, &b.report_fd);
+        if (r <= 0)
+                return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        r = boot_prepare(&b, &what);
+        if (r < 0) {
+                report_error(b.report_fd, CHILD_ERROR_FAILED, r, "Cannot %s: %m", what);
+                if (b.cgroupfd >= 0)
+                        cgroup_remove_tree(b.cgroupfd, "payload");
+                return EXIT_FAILURE;
+        }
+        struct clone_args args = {
+                .flags = CLONE_PIDFD,
+                .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                .exit_signal = SIGCHLD,
+        };
+        pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+        if (pid == 0) {
+                safe_close(ctl);
+                boot_pid1(&b);
+        }
+        if (pid < 0) {
+                report_error(b.report_fd, CHILD_ERROR_FAILED, -errno, "Cannot fork the container's PID 1: %m");
+                cgroup_remove_tree(b.cgroupfd, "payload");
+                return EXIT_FAILURE;
+        }
+        b.agent[1] = safe_close(b.agent[1]);
+        b.payload_procs = safe_close(b.payload_procs);
+        answer = (int32_t) pid;
+        /* The service keeps the console's other end open too: a pty whose slave nobody
+         * holds reads as EIO/hangup while systemd reopens it. */
+        int fds[5] = { pidfd, b.console_master, b.console, b.notify, b.agent[0] };
+        (void) fdpass_send(ctl, &answer, sizeof(answer), fds, 5);
+        b.console = safe_close(b.console);
+        pidfd = safe_close(pidfd);
+        b.console_master = safe_close(b.console_master);
+        b.notify = safe_close(b.notify);
+        b.agent[0] = safe_close(b.agent[0]);
+        ctl = safe_close(ctl);
+
+        while (waitpid(pid, &st, 0) < 0)
+                if (errno != EINTR) {
+                        st = W_EXITCODE(255, 0);
+                        break;
+                }
+        /* The container's processes died with its PID 1: its cgroups can go. */
+        cgroup_remove_tree(b.cgroupfd, "payload");
+        report_status(b.report_fd, st);
+        return EXIT_SUCCESS;
+}
