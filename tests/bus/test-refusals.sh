@@ -199,6 +199,12 @@ not_supported_tests() {
         gcall EndSession lim-nosd
         assert_eq "0|" "$RC|$ERR" "EndSession lim-nosd"
         assert_eq "" "$(sessions_left)" "nothing is left after End"
+        # Its cached base belongs to subordinate ids: only the service can remove it
+        # (the cleanup's rm cannot), and does so in the background.
+        gcall CollectGarbage
+        wait_until 20 bash -c '[ -z "$(ls -A "$0" 2>/dev/null)" ]' "$XDG_CACHE_HOME/chrootd/bases"
+        assert_eq "0|" "$RC|$(ls -A "$XDG_CACHE_HOME/chrootd/bases" 2>/dev/null)" "CollectGarbage removes the base it used" ||
+                diag "$OUT" "$ERR"
         stop_service
 }
 if [ -z "$subuid" ] || [ -z "$subgid" ] || ! command -v newuidmap >/dev/null; then
