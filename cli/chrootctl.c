@@ -42,12 +42,14 @@ enum {
         OPT_ADD_ACCOUNT = 1 << 11,
         OPT_PACKAGE_CACHE = 1 << 12,
         OPT_LIMITS = 1 << 13,
+        OPT_BOOT = 1 << 14,
 };
 
 /* Indexed by the bit number of OPT_*. */
 static const char *const option_names[] = {
         "name", "user", "directory", "network", "preserve-environment", "no-legend", "timeout", "union-type",
         "add-login", "hold", "error-status", "add-account", "package-cache", "memory-max/tasks-max/cpu-weight",
+        "boot",
 };
 
 enum {
@@ -64,6 +66,7 @@ enum {
         ARG_MEMORY_MAX,
         ARG_TASKS_MAX,
         ARG_CPU_WEIGHT,
+        ARG_BOOT,
 };
 
 static struct {
@@ -78,6 +81,7 @@ static struct {
         bool add_login;
         bool hold;
         bool package_cache;
+        bool boot;
         uint64_t memory_max, tasks_max, cpu_weight; /* begin's limits; 0: none */
         const char *accounts[8 + 1]; /* --add-account, NULL-terminated */
         size_t n_accounts;
@@ -111,6 +115,7 @@ static const struct option options[] = {
         { "memory-max", required_argument, NULL, ARG_MEMORY_MAX },
         { "tasks-max", required_argument, NULL, ARG_TASKS_MAX },
         { "cpu-weight", required_argument, NULL, ARG_CPU_WEIGHT },
+        { "boot", no_argument, NULL, ARG_BOOT },
         {}
 };
 
@@ -334,6 +339,10 @@ static int append_begin_call(sd_bus_message *m, const char *chroot) {
                 r = append_strv_option(m, "add-accounts", (char **) arg.accounts);
         if (r >= 0 && arg.package_cache)
                 r = sd_bus_message_append(m, "{sv}", "package-cache", "b", 1);
+        if (r >= 0 && arg.boot)
+                r = sd_bus_message_append(m, "{sv}", "boot", "b", 1);
+        if (r >= 0 && arg.network)
+                r = sd_bus_message_append(m, "{sv}", "network", "s", arg.network);
         if (r >= 0 && arg.memory_max)
                 r = sd_bus_message_append(m, "{sv}", "memory-max", "t", arg.memory_max);
         if (r >= 0 && arg.tasks_max)
@@ -607,7 +616,9 @@ static int verb_info(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *path = NULL;
-        const char *id = NULL, *chroot = NULL, *state = NULL, *root = NULL, *union_type = NULL, *key;
+        const char *id = NULL, *chroot = NULL, *state = NULL, *root = NULL, *union_type = NULL, *boot_state = NULL;
+        const char *key;
+        int boot = false, host_network = false;
         uint64_t created = 0;
         uint32_t running = 0;
         char date[128] = "n/a";
@@ -643,6 +654,12 @@ static int verb_info(sd_bus *bus, char **args) {
                                 r = sd_bus_message_read(reply, "v", "t", &created);
                         else if (streq(key, "RunningCommands"))
                                 r = sd_bus_message_read(reply, "v", "u", &running);
+                        else if (streq(key, "Boot"))
+                                r = sd_bus_message_read(reply, "v", "b", &boot);
+                        else if (streq(key, "HostNetwork"))
+                                r = sd_bus_message_read(reply, "v", "b", &host_network);
+                        else if (streq(key, "BootState"))
+                                r = sd_bus_message_read(reply, "v", "s", &boot_state);
                         else
                                 r = sd_bus_message_skip(reply, "v");
                 }
@@ -669,6 +686,11 @@ static int verb_info(sd_bus *bus, char **args) {
         printf("RootDirectory: %s\n", root && *root ? root : "(only inside commands)");
         printf("CreationTimestamp: %s\n", date);
         printf("RunningCommands: %" PRIu32 "\n", running);
+        printf("Boot: %s\n", boot ? "yes" : "no");
+        if (boot) {
+                printf("BootState: %s\n", strempty(boot_state));
+                printf("HostNetwork: %s\n", host_network ? "yes" : "no");
+        }
         return 0;
 }
 
@@ -717,6 +739,53 @@ static int verb_kill(sd_bus *bus, char **args) {
         return 0;
 }
 
+static int verb_reboot(sd_bus *bus, char **args) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = get_session(bus, args[1], &path);
+        if (r < 0)
+                return r;
+        r = call(bus, path, SESSION_IFACE, "Reboot", &error, NULL, NULL);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to reboot session '%s'", args[1]);
+        return 0;
+}
+
+/* The booted system's console log, as it is now, onto stdout. */
+static int verb_log(sd_bus *bus, char **args) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL;
+        char buf[64 * 1024];
+        int fd, r;
+
+        r = get_session(bus, args[1], &path);
+        if (r < 0)
+                return r;
+        r = call(bus, path, SESSION_IFACE, "OpenConsoleLog", &error, &reply, NULL);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to open the console log of session '%s'", args[1]);
+        r = sd_bus_message_read(reply, "h", &fd); /* the reply's own: closed with it */
+        if (r < 0)
+                return log_parse_failure(r);
+        if (fflush(stdout) != 0)
+                return log_failure(NULL, -errno, "Failed to write to standard output");
+        for (;;) {
+                ssize_t n = read_full(fd, buf, sizeof buf);
+                if (n < 0)
+                        return log_failure(NULL, (int) n, "Failed to read the console log of session '%s'", args[1]);
+                if (n == 0)
+                        return 0;
+                r = write_full(STDOUT_FILENO, buf, (size_t) n);
+                if (r == -EPIPE)
+                        return 0; /* a pager or head that has seen enough */
+                if (r < 0)
+                        return log_failure(NULL, r, "Failed to write to standard output");
+        }
+}
+
 static const struct verb {
         const char *name;
         size_t min_args, max_args; /* counting the verb itself */
@@ -726,12 +795,17 @@ static const struct verb {
 } verbs[] = {
         { "list", 1, 1, OPT_NO_LEGEND, "list", verb_list },
         { "sessions", 1, 1, OPT_NO_LEGEND, "sessions", verb_sessions },
-        { "begin", 2, 2, OPT_NAME | OPT_UNION | OPT_ADD_LOGIN | OPT_ADD_ACCOUNT | OPT_PACKAGE_CACHE | OPT_LIMITS | OPT_HOLD, "begin CHROOT", verb_begin },
+        { "begin", 2, 2,
+          OPT_NAME | OPT_UNION | OPT_ADD_LOGIN | OPT_ADD_ACCOUNT | OPT_PACKAGE_CACHE | OPT_LIMITS | OPT_HOLD | OPT_BOOT |
+                  OPT_NETWORK,
+          "begin CHROOT", verb_begin },
         { "run", 3, SIZE_MAX, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV | OPT_TIMEOUT | OPT_ERROR_STATUS,
           "run SESSION [--] COMMAND...", verb_run },
         { "kill", 2, 3, 0, "kill SESSION [SIGNAL]", verb_kill },
         { "end", 2, 2, 0, "end SESSION", verb_end },
         { "info", 2, 2, 0, "info SESSION", verb_info },
+        { "reboot", 2, 2, 0, "reboot SESSION", verb_reboot },
+        { "log", 2, 2, 0, "log SESSION", verb_log },
         { "gc", 1, 1, OPT_NO_LEGEND, "gc", verb_gc },
 };
 
@@ -748,6 +822,8 @@ static void help(void) {
                "  kill SESSION [SIGNAL]       Signal every command running in a session (TERM)\n"
                "  end SESSION                 End a session and remove its tree\n"
                "  info SESSION                Show the properties of a session\n"
+               "  reboot SESSION              Reboot a booted session's system (or boot it)\n"
+               "  log SESSION                 Print a booted session's console log\n"
                "  gc                          Remove cached bases and package caches no\n"
                "                              session uses\n"
                "\n"
@@ -767,10 +843,13 @@ static void help(void) {
                "     --cpu-weight=1..10000    begin: the session's share of CPU time\n"
                "     --hold                   begin: print the id, keep the session until end\n"
                "                              of input or SIGTERM, then end it\n"
+               "     --boot                   begin: boot the tree's own init (systemd) as\n"
+               "                              PID 1 of a container\n"
                "  -u --user=USER              run: user name or uid in the chroot (root)\n"
                "  -d --directory=DIR          run: working directory in the chroot (/)\n"
                "     --network=host|none      run: share the host's network or only\n"
-               "                              get loopback (host)\n"
+               "                              get loopback (host); begin --boot: the same\n"
+               "                              for the booted system (none)\n"
                "  -p --preserve-environment   run: pass this environment, less variables\n"
                "                              that are unsafe in a chroot (as schroot)\n"
                "     --timeout=SEC            run: kill the command after SEC seconds\n"
@@ -906,6 +985,10 @@ static int parse_argv(int argc, char *argv[], char ***ret_args) {
                         arg.hold = true;
                         arg.seen |= OPT_HOLD;
                         break;
+                case ARG_BOOT:
+                        arg.boot = true;
+                        arg.seen |= OPT_BOOT;
+                        break;
                 case ARG_ERROR_STATUS: {
                         char *end;
                         errno = 0;
@@ -971,6 +1054,11 @@ int main(int argc, char *argv[]) {
         if (arg.seen & ~verb->options) {
                 usage_error("option '--%s' is not valid with '%s'",
                             option_names[__builtin_ctz(arg.seen & ~verb->options)], verb->name);
+                return EXIT_USAGE;
+        }
+        /* begin's --network is the booted system's; each command's is run's. */
+        if (streq(verb->name, "begin") && arg.network && !arg.boot) {
+                usage_error("option '--network' with 'begin' needs '--boot'");
                 return EXIT_USAGE;
         }
 

@@ -381,6 +381,13 @@ static int chroot_from_group(Catalog *cat, const char *label, const KeyFile *kf,
                 c->no_package_cache = streq(value, "false");
         }
 
+        value = keyfile_get(kf, group, "boot");
+        if (value) {
+                if (!streq(value, "true") && !streq(value, "false"))
+                        return catalog_warn(cat, "%s: boot must be true or false, not '%s', skipped", where, value);
+                c->boot = streq(value, "true");
+        }
+
         value = keyfile_get(kf, group, "max-size");
         if (value) {
                 r = parse_size(value, &c->max_size);

@@ -26,6 +26,8 @@ typedef struct Chroot {
         char *union_type;  /* "overlay", "none" or NULL when unset */
         uint64_t max_size; /* max-size=: bytes of file data a Begin may unpack; 0: the default */
         bool no_package_cache; /* package-cache=false: its sessions never share packages */
+        bool boot;         /* boot=true: its sessions are booted (session-boot.c) even when
+                            * Begin does not ask for it */
 } Chroot;
 
 Chroot *chroot_free(Chroot *c);
@@ -46,7 +48,7 @@ static inline void catalog_freep(Catalog **c) {
  * .txz, .tar.zst, .tzst, .tar.bz2, .tbz, .tbz2 (chroot NAME with alias NAME-sbuild);
  * confd_dir for *.conf key files (groups are chroot names; keys type=file|directory,
  * file=, directory=, description=, aliases= (comma separated), union-type=, max-size=
- * (bytes, with K, M, G or T for powers of 1024), package-cache= (true or false)).
+ * (bytes, with K, M, G or T for powers of 1024), package-cache= (true or false), boot= (true or false)).
  * Either directory may be missing. Invalid names, unreadable or malformed files, and
  * relative paths are skipped with a warning. When names or aliases clash, the keyfile
  * definition wins over the tarball, and earlier files (sorted by name) over later ones.

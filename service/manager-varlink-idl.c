@@ -47,6 +47,12 @@ static SD_VARLINK_DEFINE_STRUCT_TYPE(
                 SD_VARLINK_DEFINE_FIELD(writeBack, SD_VARLINK_BOOL, 0),
                 SD_VARLINK_FIELD_COMMENT("Its commands share the chroot's package cache"),
                 SD_VARLINK_DEFINE_FIELD(packageCache, SD_VARLINK_BOOL, 0),
+                SD_VARLINK_FIELD_COMMENT("Booted: the tree's own init runs as PID 1 of a container"),
+                SD_VARLINK_DEFINE_FIELD(boot, SD_VARLINK_BOOL, 0),
+                SD_VARLINK_FIELD_COMMENT("Booted with the host's network (else only lo)"),
+                SD_VARLINK_DEFINE_FIELD(hostNetwork, SD_VARLINK_BOOL, 0),
+                SD_VARLINK_FIELD_COMMENT("\"off\", \"starting\", \"running\" or \"stopping\"; null: not booted"),
+                SD_VARLINK_DEFINE_FIELD(bootState, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
                 SD_VARLINK_FIELD_COMMENT("The tree as the host sees it: host-tree sessions only"),
                 SD_VARLINK_DEFINE_FIELD(rootDirectory, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
                 SD_VARLINK_FIELD_COMMENT("The session's slice in the user manager"),
@@ -96,6 +102,10 @@ static SD_VARLINK_DEFINE_METHOD(
                 SD_VARLINK_DEFINE_INPUT(unionType, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
                 SD_VARLINK_FIELD_COMMENT("/var/cache/apt/archives shares the chroot's downloaded packages"),
                 SD_VARLINK_DEFINE_INPUT(packageCache, SD_VARLINK_BOOL, SD_VARLINK_NULLABLE),
+                SD_VARLINK_FIELD_COMMENT("Boot the tree's own init as PID 1; a chroot with boot=true boots anyway"),
+                SD_VARLINK_DEFINE_INPUT(boot, SD_VARLINK_BOOL, SD_VARLINK_NULLABLE),
+                SD_VARLINK_FIELD_COMMENT("With boot: \"none\" (only lo; null: none) or \"host\""),
+                SD_VARLINK_DEFINE_INPUT(network, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
                 SD_VARLINK_DEFINE_OUTPUT(id, SD_VARLINK_STRING, 0));
 
 static SD_VARLINK_DEFINE_METHOD(
@@ -158,6 +168,16 @@ static SD_VARLINK_DEFINE_METHOD(
                 SD_VARLINK_DEFINE_INPUT(memoryMax, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
                 SD_VARLINK_DEFINE_INPUT(tasksMax, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
                 SD_VARLINK_DEFINE_INPUT(cpuWeight, SD_VARLINK_INT, SD_VARLINK_NULLABLE));
+
+static SD_VARLINK_DEFINE_METHOD(
+                Reboot,
+                SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0));
+
+static SD_VARLINK_DEFINE_METHOD(
+                ReadConsoleLog,
+                SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0),
+                SD_VARLINK_FIELD_COMMENT("Its last 64 KiB, from a line's start; what is not UTF-8 is U+FFFD"),
+                SD_VARLINK_DEFINE_OUTPUT(log, SD_VARLINK_STRING, 0));
 
 static SD_VARLINK_DEFINE_METHOD_FULL(
                 Subscribe,
@@ -224,6 +244,12 @@ SD_VARLINK_DEFINE_INTERFACE(
                 &vl_method_Kill,
                 SD_VARLINK_SYMBOL_COMMENT("Change a session's limits; the reply comes once they apply"),
                 &vl_method_SetLimits,
+                SD_VARLINK_SYMBOL_COMMENT("Reboot a booted session's system (boot it if it is off);"),
+                SD_VARLINK_SYMBOL_COMMENT("the reply comes at once, bootState shows the progress"),
+                &vl_method_Reboot,
+                SD_VARLINK_SYMBOL_COMMENT("The end of a booted session's console log (this boot's,"),
+                SD_VARLINK_SYMBOL_COMMENT("and the one before it from \"----- reboot -----\" on)"),
+                &vl_method_ReadConsoleLog,
                 SD_VARLINK_SYMBOL_COMMENT("Follow the sessions as they come, change and go"),
                 &vl_method_Subscribe,
                 &vl_error_Failed,

@@ -17,6 +17,10 @@
 /* How often a subscriber hears of an unpack's progress. */
 #define PROGRESS_INTERVAL_USEC (500 * 1000)
 
+/* How much of a console log ReadConsoleLog answers with: the end of it (a JSON string
+ * in one reply; OpenConsoleLog on D-Bus gives all of it). */
+#define CONSOLE_LOG_TAIL_MAX (64 * 1024)
+
 typedef struct ProgressMark {
         char *id;
         double value;
@@ -388,9 +392,10 @@ typedef struct BeginParams {
         const char *chroot;
         const char *name;
         OptU64 limits[3];
-        bool add_login, write_back, host_tree, package_cache;
+        bool add_login, write_back, host_tree, package_cache, boot;
         char **add_accounts;
         const char *union_type;
+        const char *network;
 } BeginParams;
 
 static int method_begin_session(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
@@ -408,6 +413,9 @@ static int method_begin_session(sd_varlink *link, sd_json_variant *parameters, s
                   offsetof(BeginParams, package_cache), 0 },
                 { "unionType", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_const_string,
                   offsetof(BeginParams, union_type), 0 },
+                { "boot", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_bool, offsetof(BeginParams, boot), 0 },
+                { "network", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_const_string,
+                  offsetof(BeginParams, network), 0 },
                 {}
         };
         _cleanup_(error_done) Error e = {};
@@ -430,12 +438,15 @@ static int method_begin_session(sd_varlink *link, sd_json_variant *parameters, s
                 .write_back = p.write_back,
                 .host_tree = p.host_tree,
                 .package_cache = p.package_cache,
+                .boot = p.boot,
                 .union_type = p.union_type,
                 .add_accounts = TAKE_PTR(p.add_accounts),
         };
         r = vl_read_limits(p.limits, &limits, &e);
         if (r >= 0 && bf.union_type)
                 r = check_union_type(bf.union_type, &e);
+        if (r >= 0)
+                r = check_begin_network(bf.boot, p.network, &bf.host_network, &e);
         if (r < 0) {
                 begin_flags_done(&bf);
                 return reply_error(link, &e);
@@ -605,6 +616,65 @@ static int method_set_limits(sd_varlink *link, sd_json_variant *parameters, sd_v
                 return reply_error(link, &e);
         }
         return 0; /* replied once systemd applied them */
+}
+
+static int method_reboot(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                         void *userdata) {
+        _cleanup_(error_done) Error e = {};
+        VarlinkFrontend *vf = userdata;
+        IdParams p = {};
+        Session *s;
+        int r;
+
+        r = serve_caller(link);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = dispatch(link, parameters, id_table, &p);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        s = find_session(vf, link, p.id, &r);
+        if (!s)
+                return r;
+        r = session_reboot(s, &e);
+        if (r < 0)
+                return reply_error(link, &e);
+        return sd_varlink_reply(link, NULL);
+}
+
+static int method_read_console_log(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                                   void *userdata) {
+        _cleanup_free_ char *tail = NULL, *text = NULL;
+        _cleanup_(error_done) Error e = {};
+        _cleanup_close_ int fd = -EBADF;
+        VarlinkFrontend *vf = userdata;
+        IdParams p = {};
+        Session *s;
+        size_t n;
+        int r;
+
+        r = serve_caller(link);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = dispatch(link, parameters, id_table, &p);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        s = find_session(vf, link, p.id, &r);
+        if (!s)
+                return r;
+        r = session_open_console_log(s, &fd, &e);
+        if (r < 0)
+                return reply_error(link, &e);
+        /* varlink has no descriptors for a reply here: the end of the log, as a string. */
+        r = read_file_tail(fd, CONSOLE_LOG_TAIL_MAX, &tail, &n);
+        if (r < 0) {
+                (void) error_set(&e, ERROR_FAILED, r, "Cannot read the console log of session '%s': %s", s->rec.id,
+                                 strerror(-r));
+                return reply_error(link, &e);
+        }
+        text = utf8_make_valid(tail, n);
+        if (!text)
+                return reply_oom(link);
+        return sd_varlink_replybo(link, SD_JSON_BUILD_PAIR_STRING("log", text));
 }
 
 typedef struct RunCallParams {
@@ -843,6 +913,8 @@ int varlink_frontend_new(Manager *m, VarlinkFrontend **ret) {
                                 VARLINK_INTERFACE ".Run", method_run,
                                 VARLINK_INTERFACE ".Kill", method_kill,
                                 VARLINK_INTERFACE ".SetLimits", method_set_limits,
+                                VARLINK_INTERFACE ".Reboot", method_reboot,
+                                VARLINK_INTERFACE ".ReadConsoleLog", method_read_console_log,
                                 VARLINK_INTERFACE ".Subscribe", method_subscribe);
         if (r >= 0)
                 r = sd_varlink_server_bind_connect(vf->server, on_connect);

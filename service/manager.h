@@ -52,8 +52,10 @@ void manager_emit_added(Manager *m, Session *s);
 void manager_emit_removed(Manager *m, Session *s);
 void manager_emit_state_changed(Manager *m, Session *s);
 
-/* BeginSession: check the names (name may be "" for a generated id), find the chroot,
- * and begin a session of it (session_begin()); call is answered when it is ready. */
+/* BeginSession: check the names (name may be "" for a generated id) and the flags that
+ * do not go together (network without boot, a booted session written back: also one of
+ * a chroot with boot=true), find the chroot, and begin a session of it
+ * (session_begin()); call is answered when it is ready. */
 int manager_begin_session(Manager *m, const char *chroot_name, const char *name, const Limits *limits,
                           const BeginFlags *flags, Call call, Session **ret, Error *e);
 

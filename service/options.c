@@ -39,6 +39,22 @@ int check_union_type(const char *v, Error *e) {
         return 0;
 }
 
+int check_begin_network(bool boot, const char *network, bool *ret_host_network, Error *e) {
+        if (!network) {
+                *ret_host_network = false;
+                return 0;
+        }
+        if (!streq(network, "host") && !streq(network, "none"))
+                return error_set(e, ERROR_INVALID_ARGUMENT, EINVAL,
+                                 "Option 'network' must be the string \"host\" or \"none\", not '%.300s'", network);
+        /* An ordinary session's network is each command's (Run's network); only a booted
+         * system has one of its own. */
+        if (!boot)
+                return error_set(e, ERROR_INVALID_ARGUMENT, EINVAL, "Option 'network' needs 'boot'");
+        *ret_host_network = streq(network, "host");
+        return 0;
+}
+
 int check_accounts(char *const *accounts, Error *e) {
         for (char *const *a = accounts; a && *a; a++)
                 if (!**a || strlen(*a) > ACCOUNT_NAME_MAX || strpbrk(*a, ":\n/"))

@@ -32,6 +32,10 @@ uint64_t *limits_field(Limits *l, const char *key);
 /* union-type: "overlay" or "none". */
 int check_union_type(const char *v, Error *e);
 
+/* Begin's network: "host" or "none" (NULL: not given, which is "none"), for a booted
+ * session only (boot: Begin's boot option is true); *ret_host_network says "host". */
+int check_begin_network(bool boot, const char *network, bool *ret_host_network, Error *e);
+
 /* add-accounts: names that can be looked up (no ':', '\n' or '/', 1..256 bytes). */
 int check_accounts(char *const *accounts, Error *e);
 

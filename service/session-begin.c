@@ -173,12 +173,16 @@ static int begin_record(const Chroot *chroot, const char *id, const Limits *limi
                 .base = overlay && chroot->type == CHROOT_FILE ? strdup(key) : NULL,
                 .lower = overlay && chroot->type == CHROOT_DIRECTORY ? strdup(chroot->path) : NULL,
                 .host_tree = flags->host_tree,
-                /* A write-back session's apt cache is the chroot's own, as written. */
-                .package_cache = flags->package_cache && !flags->write_back && !chroot->no_package_cache,
+                /* A write-back session's apt cache is the chroot's own, as written; a
+                 * booted one's apt runs on its own (its timers), not only when asked. */
+                .package_cache = flags->package_cache && !flags->write_back && !chroot->no_package_cache &&
+                                 !(flags->boot || chroot->boot),
                 /* Only a tree the host reads and writes by path needs the user to be
                  * themselves inside (docs/design.md, "The session map"). */
                 .map_self = flags->host_tree,
                 .caller = flags->caller ? strdup(flags->caller) : NULL,
+                .boot = flags->boot || chroot->boot,
+                .host_network = (flags->boot || chroot->boot) && flags->host_network,
         };
 
         if (!rec.id || !rec.chroot || !rec.chroot_type || !rec.source || (overlay && !rec.base && !rec.lower) ||

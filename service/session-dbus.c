@@ -63,8 +63,10 @@ void bus_emit_state_changed(void *userdata, Session *s) {
         BusFrontend *bf = userdata;
         _cleanup_free_ char *path = NULL;
 
+        /* The core says so for either: the session's state or its booted system's. */
         if (bus_session_path(s, &path) >= 0)
-                (void) sd_bus_emit_properties_changed(bf->bus, path, "org.chrootd1.Session", "State", NULL);
+                (void) sd_bus_emit_properties_changed(bf->bus, path, "org.chrootd1.Session", "State",
+                                                      s->rec.boot ? "BootState" : NULL, NULL);
 }
 
 void bus_emit_added(void *userdata, Session *s) {
@@ -107,6 +109,7 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
         _cleanup_strv_free_ char **seen = NULL;
         _cleanup_(error_done) Error e = {};
         _cleanup_(begin_flags_done) BeginFlags flags = {};
+        const char *network = NULL;
         Limits l = {};
         int r;
 
@@ -124,7 +127,8 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                 if (r < 0)
                         return r;
                 if (ret_flags && (streq(key, "add-login") || streq(key, "write-back") || streq(key, "host-tree") ||
-                                  streq(key, "end-with-caller") || streq(key, "package-cache"))) {
+                                  streq(key, "end-with-caller") || streq(key, "package-cache") ||
+                                  streq(key, "boot"))) {
                         int b;
 
                         r = sd_bus_message_read(m, "v", "b", &b);
@@ -145,6 +149,8 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                                 flags.write_back = b;
                         else if (streq(key, "package-cache"))
                                 flags.package_cache = b;
+                        else if (streq(key, "boot"))
+                                flags.boot = b;
                         else
                                 flags.host_tree = b;
                         r = sd_bus_message_exit_container(m);
@@ -181,6 +187,18 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
                                 return r;
                         continue;
                 }
+                if (ret_flags && streq(key, "network")) {
+                        /* Judged once all options are read: it needs boot, which may
+                         * come after it. */
+                        r = sd_bus_message_read(m, "v", "s", &network);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                                                         "Option 'network' must be a string (s)");
+                        r = sd_bus_message_exit_container(m);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 dest = limits_field(&l, key);
                 if (!dest)
                         return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument", "Unknown option '%s'", key);
@@ -201,6 +219,11 @@ int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bu
         r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
+        if (ret_flags) {
+                r = checked(check_begin_network(flags.boot, network, &flags.host_network, &e), &e, error);
+                if (r < 0)
+                        return r;
+        }
         *ret = l;
         if (ret_flags) {
                 *ret_flags = flags;
@@ -256,6 +279,28 @@ static int method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
 static int method_end(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return bus_session_end(userdata, m, error);
+}
+
+static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(error_done) Error e = {};
+        int r;
+
+        r = session_reboot(userdata, &e);
+        if (r < 0)
+                return bus_set_error(error, &e);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_open_console_log(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(error_done) Error e = {};
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = session_open_console_log(userdata, &fd, &e);
+        if (r < 0)
+                return bus_set_error(error, &e);
+        /* sd-bus sends a copy of the descriptor; ours closes on return. */
+        return sd_bus_reply_method_return(m, "h", fd);
 }
 
 /* A Run as read from its message: strings point into it, lists are owned. */
@@ -398,7 +443,8 @@ static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
-        return sd_bus_message_append(reply, "s", session_state_to_string(s->rec.state));
+        return sd_bus_message_append(reply, "s", streq(property, "BootState") ? session_boot_state(s)
+                                                                               : session_state_to_string(s->rec.state));
 }
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -468,8 +514,11 @@ static int property_get_usage(sd_bus *bus, const char *path, const char *interfa
 static int property_get_flag(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
-        return sd_bus_message_append(reply, "b", streq(property, "WriteBack") ? s->rec.write_back
-                                                                              : s->rec.package_cache);
+        bool v = streq(property, "WriteBack")     ? s->rec.write_back
+                 : streq(property, "Boot")        ? s->rec.boot
+                 : streq(property, "HostNetwork") ? s->rec.host_network
+                                                  : s->rec.package_cache;
+        return sd_bus_message_append(reply, "b", v);
 }
 
 const sd_bus_vtable session_vtable[] = {
@@ -488,6 +537,9 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("Slice", "s", NULL, offsetof(Session, slice), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("WriteBack", "b", property_get_flag, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("PackageCache", "b", property_get_flag, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Boot", "b", property_get_flag, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("HostNetwork", "b", property_get_flag, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("BootState", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("UnionType", "s", property_get_string, 0, 0),
         SD_BUS_PROPERTY("Commands", "a(asust)", property_get_commands, 0, 0),
         SD_BUS_PROPERTY("TasksCurrent", "t", property_get_usage, 0, 0),
@@ -506,5 +558,10 @@ const sd_bus_vtable session_vtable[] = {
                                 SD_BUS_NO_RESULT,
                                 method_set_limits, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("End", NULL, NULL, method_end, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reboot", NULL, NULL, method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("OpenConsoleLog",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("h", log),
+                                method_open_console_log, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

@@ -41,9 +41,9 @@ int session_object_find(sd_bus *bus, const char *path, const char *interface, vo
 int session_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 
 /* Read Begin's and SetLimits' options (an a{sv}): memory-max, tasks-max, cpu-weight (t),
- * and for Begin (ret_flags not NULL) add-login, write-back, host-tree (b), union-type
- * (s) and add-accounts (as). Types are checked here, values by the core (options.h).
- * Unknown options are refused. */
+ * and for Begin (ret_flags not NULL) add-login, write-back, host-tree, end-with-caller,
+ * package-cache, boot (b), union-type, network (s) and add-accounts (as). Types are
+ * checked here, values by the core (options.h). Unknown options are refused. */
 int bus_read_limits(sd_bus_message *m, Limits *ret, BeginFlags *ret_flags, sd_bus_error *error);
 
 /* Shared by Manager.EndSession and Session.End. */

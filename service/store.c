@@ -49,13 +49,14 @@ char *session_record_format(const SessionRecord *r) {
                 (void) snprintf(limits + n, sizeof(limits) - n, "CPUWeight=%" PRIu64 "\n", r->limits.cpu_weight);
         return strf("# chrootd session state; written atomically, do not edit\n"
                     "[Session]\nId=%s\nChroot=%s\nType=%s\nSource=%s\nState=%s\nCreated=%" PRIu64 "\n%s%s%s%s%s%s%s%s%s"
-                    "%sMapSelf=%s\n%s%s%s",
+                    "%sMapSelf=%s\n%s%s%s%s%s",
                     r->id, r->chroot, r->chroot_type, r->source, session_state_to_string(r->state),
                     r->created_usec, limits, r->write_back ? "WriteBack=yes\n" : "",
                     r->base ? "Base=" : "", strempty(r->base), r->base ? "\n" : "",
                     r->host_tree ? "HostTree=yes\n" : "", r->lower ? "Lower=" : "", strempty(r->lower),
                     r->lower ? "\n" : "", r->package_cache ? "PackageCache=yes\n" : "", r->map_self ? "yes" : "no", r->caller ? "Caller=" : "",
-                    strempty(r->caller), r->caller ? "\n" : "");
+                    strempty(r->caller), r->caller ? "\n" : "", r->boot ? "Boot=yes\n" : "",
+                    r->host_network ? "HostNetwork=yes\n" : "");
 }
 
 /* An optional number: absent is 0, anything but digits is an error. */
@@ -94,6 +95,8 @@ int session_record_parse(const char *text, SessionRecord *ret) {
         r.write_back = streq_ptr(keyfile_get(kf, "Session", "WriteBack"), "yes");
         r.host_tree = streq_ptr(keyfile_get(kf, "Session", "HostTree"), "yes");
         r.package_cache = streq_ptr(keyfile_get(kf, "Session", "PackageCache"), "yes");
+        r.boot = streq_ptr(keyfile_get(kf, "Session", "Boot"), "yes");
+        r.host_network = streq_ptr(keyfile_get(kf, "Session", "HostNetwork"), "yes");
         /* Sessions from before MapSelf= had the user's ids mapped, and their files are
          * owned accordingly. */
         r.map_self = !streq_ptr(keyfile_get(kf, "Session", "MapSelf"), "no");

@@ -79,44 +79,14 @@ static int fail(Unpacker *u, int r, const char *fmt, ...) {
         return r;
 }
 
-/* Length of the well-formed UTF-8 sequence at s, or 0 (overlong forms, surrogates and
- * code points above U+10FFFF are not well-formed: D-Bus refuses them). */
-static size_t utf8_sequence(const unsigned char *s) {
-        unsigned char lo = 0x80, hi = 0xbf;
-        size_t n;
-
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                n = 2;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-                n = 3;
-                if (s[0] == 0xe0)
-                        lo = 0xa0;
-                else if (s[0] == 0xed)
-                        hi = 0x9f;
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-                n = 4;
-                if (s[0] == 0xf0)
-                        lo = 0x90;
-                else if (s[0] == 0xf4)
-                        hi = 0x8f;
-        } else
-                return 0;
-
-        if (s[1] < lo || s[1] > hi)
-                return 0;
-        for (size_t i = 2; i < n; i++)
-                if (s[i] < 0x80 || s[i] > 0xbf)
-                        return 0;
-        return n;
-}
-
 const char *unpack_quote_name(char buf[static UNPACK_QUOTE_SIZE], const char *name) {
         const unsigned char *s = (const unsigned char *) strempty(name);
         char *p = buf;
         size_t used = 0;
 
         while (*s) {
-                size_t n = *s >= 0x80 ? utf8_sequence(s) : 1;
+                /* A sequence has at most 4 bytes, and none holds the NUL that ends s. */
+                size_t n = *s >= 0x80 ? utf8_sequence(s, strnlen((const char *) s, 4)) : 1;
 
                 if (used >= SHOW_MAX) {
                         p = stpcpy(p, "...");

@@ -148,6 +148,113 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret) {
         return 0;
 }
 
+int read_file_tail(int fd, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        off_t start;
+        size_t n = 0;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISDIR(st.st_mode))
+                return -EBADFD;
+        buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        if (!S_ISREG(st.st_mode)) {
+                ssize_t k = read_full(fd, buf, max);
+                if (k < 0)
+                        return (int) k;
+                buf[k] = 0;
+                *ret = TAKE_PTR(buf);
+                if (ret_size)
+                        *ret_size = (size_t) k;
+                return 0;
+        }
+        start = (uint64_t) st.st_size > max ? st.st_size - (off_t) max : 0;
+        /* The file may grow meanwhile: what was there when we looked is enough. */
+        while (n < max) {
+                ssize_t k = pread(fd, buf + n, max - n, start + (off_t) n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        buf[n] = 0;
+        if (start > 0) {
+                /* Not a line cut in its middle (nor a character), unless it is all there is. */
+                char *nl = memchr(buf, '\n', n);
+                if (nl && nl + 1 < buf + n) {
+                        n -= (size_t) (nl + 1 - buf);
+                        memmove(buf, nl + 1, n + 1);
+                }
+        }
+        *ret = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = n;
+        return 0;
+}
+
+size_t utf8_sequence(const unsigned char *s, size_t n) {
+        unsigned char lo = 0x80, hi = 0xbf;
+        size_t len;
+
+        if (n == 0)
+                return 0;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                len = 2;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+                len = 3;
+                if (s[0] == 0xe0)
+                        lo = 0xa0;
+                else if (s[0] == 0xed)
+                        hi = 0x9f;
+        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+                len = 4;
+                if (s[0] == 0xf0)
+                        lo = 0x90;
+                else if (s[0] == 0xf4)
+                        hi = 0x8f;
+        } else
+                return 0;
+
+        if (n < len || s[1] < lo || s[1] > hi)
+                return 0;
+        for (size_t i = 2; i < len; i++)
+                if (s[i] < 0x80 || s[i] > 0xbf)
+                        return 0;
+        return len;
+}
+
+char *utf8_make_valid(const char *s, size_t n) {
+        const unsigned char *u = (const unsigned char *) s;
+        char *out, *p;
+
+        /* At worst every byte becomes the three of U+FFFD. */
+        if (n > (SIZE_MAX - 1) / 3)
+                return NULL;
+        out = p = malloc(n * 3 + 1);
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < n;) {
+                size_t len = u[i] >= 0x80 ? utf8_sequence(u + i, n - i) : 1;
+
+                if (len == 0 || u[i] == 0) {
+                        p = stpcpy(p, "\xef\xbf\xbd");
+                        i++;
+                } else {
+                        memcpy(p, u + i, len);
+                        p += len;
+                        i += len;
+                }
+        }
+        *p = 0;
+        return out;
+}
+
 static int replace_file_at(int dirfd, const char *name, const char *contents, mode_t mode, bool sync) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;

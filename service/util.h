@@ -179,6 +179,22 @@ uint64_t rlimit_nofile_current(void);
 /* Read a whole (small) file relative to dirfd, refusing anything larger than max. */
 int read_file_at(int dirfd, const char *path, size_t max, char **ret);
 
+/* The end of the file fd: a regular file's last max bytes (read with pread(), whatever
+ * fd's offset), from the first line that begins in them when the file holds more and has
+ * one; of a character device (/dev/null, say), what one read of at most max bytes gives.
+ * NUL-terminated, *ret_size without the NUL. Returns 0, -EBADFD for a pipe, socket or
+ * directory (reading a pipe to its end would wait for its writer), or -errno. */
+int read_file_tail(int fd, size_t max, char **ret, size_t *ret_size);
+
+/* Length of the well-formed multi-byte UTF-8 sequence at s, of which at most n bytes are
+ * there, or 0 (ASCII; a stray or truncated byte; overlong forms, surrogates and code
+ * points above U+10FFFF, which D-Bus and JSON refuse). */
+size_t utf8_sequence(const unsigned char *s, size_t n);
+
+/* s[0..n) as valid UTF-8 for D-Bus or JSON: every byte that is not part of a
+ * well-formed sequence, and every NUL, becomes U+FFFD. NULL when out of memory. */
+char *utf8_make_valid(const char *s, size_t n);
+
 /* Write a file atomically: a temporary in the same directory, fsync, rename. */
 int write_file_atomic_at(int dirfd, const char *name, const char *contents, mode_t mode);
 

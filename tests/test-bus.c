@@ -497,6 +497,46 @@ static void test_unknown_option(Fixture *f, gconstpointer data) {
         test_list_sessions_empty(f, data);
 }
 
+/* boot and network: wrong types, a network without boot or with a bad value, and a
+ * booted session written back (asked for, or a chroot with boot=true) are refused
+ * before anything is made. */
+static void test_boot_options(Fixture *f, gconstpointer data) {
+        g_autofree char *booted = g_build_filename(f->sbuild, "booted.tar", NULL);
+        g_autofree char *conf = g_strdup_printf("[booted]\nfile=%s\nboot=true\n", booted);
+        static const struct {
+                const char *chroot;
+                const char *json; /* the options, in GVariant text */
+                const char *needle;
+        } cases[] = {
+                { "exists", "{'network': <'host'>}", "Option 'network' needs 'boot'" },
+                { "exists", "{'network': <'none'>}", "Option 'network' needs 'boot'" },
+                { "exists", "{'boot': <false>, 'network': <'host'>}", "Option 'network' needs 'boot'" },
+                /* A boot=true chroot boots without being asked, but its network is asked
+                 * for with boot. */
+                { "booted", "{'network': <'host'>}", "Option 'network' needs 'boot'" },
+                { "exists", "{'network': <'bogus'>, 'boot': <true>}", "not 'bogus'" },
+                { "exists", "{'boot': <true>, 'network': <true>}", "Option 'network' must be a string (s)" },
+                { "exists", "{'boot': <'yes'>}", "Option 'boot' must be a boolean (b)" },
+                { "exists", "{'boot': <true>, 'write-back': <true>}", "A booted session cannot be written back" },
+                { "booted", "{'write-back': <true>}", "has boot=true" },
+                { "exists", "{'boot': <true>, 'boot': <true>}", "Option 'boot' is given twice" },
+        };
+
+        put(f->sbuild, "exists.tar", "");
+        put(f->sbuild, "booted.tar", "");
+        put(f->confd, "booted.conf", conf);
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autoptr(GError) error = NULL;
+                GVariant *options = g_variant_parse(G_VARIANT_TYPE("a{sv}"), cases[i].json, NULL, NULL, &error);
+
+                g_assert_no_error(error);
+                expect_error(f, "BeginSession", g_variant_new("(ss@a{sv})", cases[i].chroot, "", options),
+                             "org.chrootd1.Error.InvalidArgument", cases[i].needle);
+        }
+        /* Nothing was made. */
+        test_list_sessions_empty(f, data);
+}
+
 /* ---- sessions: these need subordinate ids and the test root filesystem ---- */
 
 /* Whether sessions can be tested here; installs busybox.tar.gz as chroot "busybox". */
@@ -701,6 +741,25 @@ static void test_session_run(Fixture *f, gconstpointer data) {
         v = tl_get_property(f->conn, path, TL_SESSION_IFACE, "RunningCommands", &error);
         g_assert_no_error(error);
         g_assert_cmpuint(g_variant_get_uint32(v), ==, 0);
+        /* Not a booted session: no boot state, no system to reboot, no console. */
+        for (const char *const *b = (const char *const[]) { "Boot", "HostNetwork", NULL }; *b; b++) {
+                g_clear_pointer(&v, g_variant_unref);
+                v = tl_get_property(f->conn, path, TL_SESSION_IFACE, *b, &error);
+                g_assert_no_error(error);
+                g_assert_true(g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN));
+                g_assert_false(g_variant_get_boolean(v));
+        }
+        g_free(got);
+        got = session_prop_string(f, path, "BootState");
+        g_assert_cmpstr(got, ==, "");
+        for (const char *const *m = (const char *const[]) { "Reboot", "OpenConsoleLog", NULL }; *m; m++) {
+                g_autoptr(GVariant) r = tl_call(f->conn, path, TL_SESSION_IFACE, *m, NULL, NULL, &error);
+
+                g_assert_null(r);
+                tl_assert_remote_error(error, "org.chrootd1.Error.NotSupported");
+                g_assert_nonnull(strstr(error->message, "is not a booted session"));
+                g_clear_error(&error);
+        }
 
         /* The command's streams are the fds we pass, its status the reply. */
         assert_run(f, path, argv, NULL, NULL, "exited", 3, "out\n", "err\n");
@@ -981,6 +1040,7 @@ int main(int argc, char *argv[]) {
         ADD("/bus/manager/no-such-chroot", test_no_such_chroot, MODE_SPAWN);
         ADD("/bus/manager/no-such-session", test_no_such_session, MODE_SPAWN);
         ADD("/bus/manager/unknown-option", test_unknown_option, MODE_SPAWN);
+        ADD("/bus/manager/boot-options", test_boot_options, MODE_SPAWN);
         ADD("/bus/session/run", test_session_run, MODE_SPAWN);
         ADD("/bus/session/run-options", test_session_run_options, MODE_SPAWN);
         ADD("/bus/session/overlay", test_session_overlay, MODE_SPAWN);

@@ -134,6 +134,7 @@ static void test_suffixes(Fixture *f, gconstpointer data) {
                 g_assert_cmpstr(ch->description, ==, "");
                 g_assert_null(ch->union_type);
                 g_assert_cmpuint(ch->max_size, ==, 0); /* tarballs found get the default */
+                g_assert_false(ch->boot);
                 g_assert_cmpuint(strv_length(ch->aliases), ==, 1);
                 g_assert_cmpstr(ch->aliases[0], ==, alias);
                 g_assert_true(catalog_find(c, alias) == ch);
@@ -237,9 +238,11 @@ static void test_keyfile(Fixture *f, gconstpointer data) {
             "file=~/images/bookworm.tar.gz\n"
             "union-type=none\n"
             "max-size=512M\n"
+            "boot=true\n"
             "\n"
             "[trixie]\n"
             "file=/srv/trixie.tar.zst\n"
+            "boot=false\n"
             "\n"
             "[old]\n"
             "type=plain\n"
@@ -261,6 +264,7 @@ static void test_keyfile(Fixture *f, gconstpointer data) {
         g_assert_cmpstr(ch->aliases[2], ==, "default");
         g_assert_true(catalog_find(c, "unstable") == ch);
         g_assert_true(catalog_find(c, "default") == ch);
+        g_assert_false(ch->boot); /* not given: Begin decides */
 
         ch = catalog_find(c, "bookworm");
         g_assert_nonnull(ch);
@@ -269,6 +273,7 @@ static void test_keyfile(Fixture *f, gconstpointer data) {
         g_assert_cmpstr(ch->description, ==, "");
         g_assert_cmpstr(ch->union_type, ==, "none");
         g_assert_cmpuint(ch->max_size, ==, UINT64_C(512) << 20);
+        g_assert_true(ch->boot);
         g_assert_nonnull(ch->aliases);
         g_assert_null(ch->aliases[0]);
 
@@ -278,6 +283,7 @@ static void test_keyfile(Fixture *f, gconstpointer data) {
         g_assert_cmpint(ch->type, ==, CHROOT_FILE);
         g_assert_null(ch->union_type);
         g_assert_cmpuint(ch->max_size, ==, 0); /* the default */
+        g_assert_false(ch->boot);
 
         /* schroot's "plain" is a directory. */
         ch = catalog_find(c, "old");
@@ -308,6 +314,8 @@ static void test_keyfile_bad_entries(Fixture *f, gconstpointer data) {
             "[size-zero]\ntype=file\nfile=/x.tar\nmax-size=0\n"
             "[size-huge]\ntype=file\nfile=/x.tar\nmax-size=16777216T\n"
             "[size-unit]\ntype=file\nfile=/x.tar\nmax-size=16GiB\n"
+            "[boot-yes]\ntype=file\nfile=/x.tar\nboot=yes\n"
+            "[boot-empty]\ntype=file\nfile=/x.tar\nboot=\n"
             "[badalias]\ntype=directory\ndirectory=/srv/ok\naliases=fine, not fine,/abs\n");
 
         g_assert_cmpint(catalog_load(f->sbuild, f->confd, &c), ==, 0);
@@ -336,9 +344,13 @@ static void test_keyfile_bad_entries(Fixture *f, gconstpointer data) {
         g_assert_true(has_warning(c, "[size-zero]: invalid max-size '0'"));
         g_assert_true(has_warning(c, "[size-huge]: invalid max-size '16777216T'"));
         g_assert_true(has_warning(c, "[size-unit]: invalid max-size '16GiB'"));
+        /* Only true and false, as for package-cache=: a chroot that may or may not boot
+         * is not guessed at. */
+        g_assert_true(has_warning(c, "[boot-yes]: boot must be true or false, not 'yes', skipped"));
+        g_assert_true(has_warning(c, "[boot-empty]: boot must be true or false, not '', skipped"));
         g_assert_true(has_warning(c, "[badalias]: invalid alias 'not fine'"));
         g_assert_true(has_warning(c, "[badalias]: invalid alias '/abs'"));
-        g_assert_cmpuint(strv_length(c->warnings), ==, 18);
+        g_assert_cmpuint(strv_length(c->warnings), ==, 20);
 }
 
 static void test_keyfile_files(Fixture *f, gconstpointer data) {

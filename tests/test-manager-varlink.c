@@ -101,7 +101,8 @@ static void test_session(void) {
         g_assert_cmpstr(text, ==,
                         "{\"id\":\"s1\",\"chroot\":\"bookworm-amd64\",\"state\":\"ready\","
                         "\"creationTimestamp\":1700000000000000,\"unionType\":\"overlay\","
-                        "\"writeBack\":false,\"packageCache\":false,\"rootDirectory\":\"/state/sessions/s1/tree\","
+                        "\"writeBack\":false,\"packageCache\":false,\"boot\":false,\"hostNetwork\":false,"
+                        "\"rootDirectory\":\"/state/sessions/s1/tree\","
                         "\"slice\":\"chrootd-s1.slice\",\"memoryMax\":0,\"tasksMax\":64,\"cpuWeight\":0,"
                         "\"runningCommands\":1,\"commands\":[{\"argv\":[\"make\",\"check\"],\"pid\":42,"
                         "\"unit\":\"chrootd-run-s1-42.scope\",\"startedUSec\":5}]}");
@@ -117,6 +118,19 @@ static void test_session(void) {
         g_assert_null(sd_json_variant_by_key(v, "rootDirectory"));
         g_assert_cmpstr(sd_json_variant_string(sd_json_variant_by_key(v, "state")), ==, "preparing");
         g_assert_cmpuint(sd_json_variant_elements(sd_json_variant_by_key(v, "commands")), ==, 0);
+        /* Not booted: no bootState at all (D-Bus says ""). */
+        g_assert_null(sd_json_variant_by_key(v, "bootState"));
+        sd_json_variant_unref(v);
+
+        /* Booted, with the host's network: its system's state, as the core tells it. */
+        s.rec.boot = true;
+        s.rec.host_network = true;
+        v = NULL;
+        g_assert_cmpint(vl_build_session(&s, &v), >=, 0);
+        g_assert_true(sd_json_variant_boolean(sd_json_variant_by_key(v, "boot")));
+        g_assert_true(sd_json_variant_boolean(sd_json_variant_by_key(v, "hostNetwork")));
+        g_assert_cmpstr(sd_json_variant_string(sd_json_variant_by_key(v, "bootState")), ==, session_boot_state(&s));
+        g_assert_cmpstr(session_boot_state(&s), !=, "");
         sd_json_variant_unref(v);
 }
 

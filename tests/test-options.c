@@ -58,6 +58,30 @@ static void test_begin_values(void) {
         assert_refused(check_accounts(empty, &e), &e, ERROR_INVALID_ARGUMENT, "is not an account name");
 }
 
+/* A booted session's network: "host" or "none", and only with boot; not given is none. */
+static void test_begin_network(void) {
+        Error e = ERROR_NULL;
+        bool host = true;
+
+        g_assert_cmpint(check_begin_network(true, NULL, &host, &e), ==, 0);
+        g_assert_false(host);
+        g_assert_cmpint(check_begin_network(false, NULL, &host, &e), ==, 0);
+        g_assert_false(host);
+        g_assert_cmpint(check_begin_network(true, "host", &host, &e), ==, 0);
+        g_assert_true(host);
+        g_assert_cmpint(check_begin_network(true, "none", &host, &e), ==, 0);
+        g_assert_false(host);
+        host = true;
+        assert_refused(check_begin_network(false, "host", &host, &e), &e, ERROR_INVALID_ARGUMENT,
+                       "Option 'network' needs 'boot'");
+        assert_refused(check_begin_network(false, "none", &host, &e), &e, ERROR_INVALID_ARGUMENT,
+                       "Option 'network' needs 'boot'");
+        assert_refused(check_begin_network(true, "bogus", &host, &e), &e, ERROR_INVALID_ARGUMENT,
+                       "\"host\" or \"none\", not 'bogus'");
+        assert_refused(check_begin_network(true, "", &host, &e), &e, ERROR_INVALID_ARGUMENT, "not ''");
+        g_assert_true(host); /* written only on success */
+}
+
 static void test_run(void) {
         char *argv[] = { "true", NULL }, *none[] = { NULL }, *empty0[] = { "", NULL };
         char *env[] = { "A=1", "B=", NULL }, *bad_env[] = { "=x", NULL }, *no_eq[] = { "A", NULL };
@@ -146,6 +170,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/options/names", test_names);
         g_test_add_func("/options/limits", test_limits);
         g_test_add_func("/options/begin-values", test_begin_values);
+        g_test_add_func("/options/begin-network", test_begin_network);
         g_test_add_func("/options/run", test_run);
         g_test_add_func("/options/run-sizes", test_run_sizes);
         g_test_add_func("/options/stream-fds", test_stream_fds);

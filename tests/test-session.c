@@ -239,6 +239,87 @@ static void test_refusals(Fixture *f, gconstpointer data) {
         g_assert_cmpint(r.answers, ==, 0);
 }
 
+/* What a booted session cannot be, refused before anything is made: a network
+ * without boot, and written back, also when its chroot's .conf says boot=true. */
+static void test_boot_refusals(Fixture *f, gconstpointer data) {
+        g_autofree char *confd = g_build_filename(f->tmp, "config", "chrootd", "chroots.d", NULL);
+        g_autofree char *conf = g_build_filename(confd, "booted.conf", NULL);
+        g_autofree char *tarball = g_build_filename(f->tmp, "booted.tar", NULL);
+        g_autofree char *text = g_strdup_printf("[booted]\nfile=%s\nboot=true\n", tarball);
+        static const struct {
+                BeginFlags flags;
+                const char *chroot, *message;
+        } cases[] = {
+                { { .host_network = true }, "busybox", "Option 'network' needs 'boot'" },
+                { { .boot = true, .write_back = true }, "busybox", "A booted session cannot be written back" },
+                { { .write_back = true }, "booted", "cannot be written back (chroot 'booted' has boot=true)" },
+                { { .boot = true, .write_back = true }, "booted", "A booted session cannot be written back" },
+        };
+
+        g_assert_cmpint(g_mkdir_with_parents(confd, 0700), ==, 0);
+        g_assert_true(g_file_set_contents(conf, text, -1, NULL));
+        g_assert_true(g_file_set_contents(tarball, "", 0, NULL));
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                Limits limits = {};
+                Reply r = {};
+                Error e = ERROR_NULL;
+                Session *s = NULL;
+
+                g_test_message("case %zu: %s", i, cases[i].message);
+                g_assert_cmpint(manager_begin_session(f->manager, cases[i].chroot, "b", &limits, &cases[i].flags,
+                                                      call_of(f, &r), &s, &e),
+                                <, 0);
+                g_assert_cmpuint(e.kind, ==, ERROR_INVALID_ARGUMENT);
+                g_assert_nonnull(strstr(e.message, cases[i].message));
+                error_done(&e);
+                g_assert_null(s);
+                g_assert_cmpint(r.answers, ==, 0);
+        }
+        g_assert_null(f->manager->sessions);
+        g_assert_cmpuint(f->events->len, ==, 0);
+}
+
+/* A booted session's record: booted when Begin asks or the chroot says boot=true, with
+ * the network asked for, and never a package cache (its apt runs on timers of its own). */
+static void test_boot_record(Fixture *f, gconstpointer data) {
+        BeginFlags asked = { .boot = true, .host_network = true, .package_cache = true };
+        BeginFlags plain = { .package_cache = true };
+        Limits limits = {};
+        Reply b = {};
+        Error e = ERROR_NULL;
+        Session *s = NULL;
+
+        if (!require_sessions(f))
+                return;
+        if (manager_begin_session(f->manager, "busybox", "boot1", &limits, &asked, call_of(f, &b), &s, &e) < 0) {
+                /* The core may refuse to boot where it cannot (no user manager here). */
+                g_autofree char *msg = g_strdup_printf("a booted Begin was refused here: %s", e.message);
+                g_assert_cmpuint(e.kind, ==, ERROR_NOT_SUPPORTED);
+                error_done(&e);
+                g_test_skip(msg);
+                return;
+        }
+        g_assert_true(s->rec.boot);
+        g_assert_true(s->rec.host_network);
+        g_assert_false(s->rec.package_cache);
+        g_assert_false(s->rec.write_back);
+        end(f, s, "boot1");
+        g_free(b.message);
+
+        /* Not asked: an ordinary session, with the package cache it asked for. */
+        b = (Reply) {};
+        s = begin(f, "plain1", &plain, &b);
+        g_assert_false(s->rec.boot);
+        g_assert_false(s->rec.host_network);
+        g_assert_true(s->rec.package_cache);
+        g_assert_cmpstr(session_boot_state(s), ==, "");
+        g_assert_cmpint(session_reboot(s, &e), <, 0);
+        g_assert_cmpuint(e.kind, ==, ERROR_NOT_SUPPORTED);
+        error_done(&e);
+        end(f, s, "plain1");
+        g_free(b.message);
+}
+
 static void test_begin_run_end(Fixture *f, gconstpointer data) {
         char *hello[] = { "sh", "-c", "echo hello from $(hostname); exit 3", NULL };
         char *killed[] = { "sh", "-c", "kill -TERM $$", NULL };
@@ -433,6 +514,8 @@ int main(int argc, char *argv[]) {
         signal(SIGPIPE, SIG_IGN);
         g_test_init(&argc, &argv, NULL);
         g_test_add("/session/refusals", Fixture, NULL, fixture_setup, test_refusals, fixture_teardown);
+        g_test_add("/session/boot-refusals", Fixture, NULL, fixture_setup, test_boot_refusals, fixture_teardown);
+        g_test_add("/session/boot-record", Fixture, NULL, fixture_setup, test_boot_record, fixture_teardown);
         g_test_add("/session/begin-run-end", Fixture, NULL, fixture_setup, test_begin_run_end, fixture_teardown);
         g_test_add("/session/run-refusals", Fixture, NULL, fixture_setup, test_run_refusals, fixture_teardown);
         g_test_add("/session/progress", Fixture, NULL, fixture_setup, test_progress, fixture_teardown);

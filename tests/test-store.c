@@ -55,6 +55,8 @@ static void assert_record_eq(const SessionRecord *a, const SessionRecord *b) {
         g_assert_cmpstr(a->base, ==, b->base);
         g_assert_cmpint(a->host_tree, ==, b->host_tree);
         g_assert_cmpint(a->map_self, ==, b->map_self);
+        g_assert_cmpint(a->boot, ==, b->boot);
+        g_assert_cmpint(a->host_network, ==, b->host_network);
 }
 
 /* Whether the user's ids are mapped is always written; a state file from before the key
@@ -86,6 +88,45 @@ static void test_map_self(void) {
         g_assert_true(old.map_self);
 }
 
+static bool has_line(const char *text, const char *key, const char *value);
+static char *record_with(const SessionRecord *rec, const char *key, const char *repl);
+
+/* A booted session stays booted across a restart of the service (which boots it again),
+ * with the network it was given. The keys are written only when true, so the state files
+ * of every other session read as before. */
+static void test_boot(void) {
+        static const struct {
+                bool boot, host_network;
+        } cases[] = { { false, false }, { true, false }, { true, true } };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                SessionRecord in = sample;
+                g_auto(SessionRecord) out = {};
+                g_autofree char *text = NULL;
+
+                in.boot = cases[i].boot;
+                in.host_network = cases[i].host_network;
+                text = session_record_format(&in);
+                g_test_message("case %zu:\n%s", i, text);
+                g_assert_true(has_line(text, "Boot", in.boot ? "yes" : NULL));
+                g_assert_true(has_line(text, "HostNetwork", in.host_network ? "yes" : NULL));
+                g_assert_cmpint(session_record_parse(text, &out), ==, 0);
+                assert_record_eq(&in, &out);
+        }
+        {
+                /* Anything but "yes" is not set, as for the other flags. */
+                SessionRecord in = sample;
+                g_auto(SessionRecord) out = {};
+                g_autofree char *text = NULL;
+
+                in.boot = in.host_network = true;
+                text = record_with(&in, "Boot", "no");
+                g_assert_cmpint(session_record_parse(text, &out), ==, 0);
+                g_assert_false(out.boot);
+                g_assert_true(out.host_network);
+        }
+}
+
 static void test_states(void) {
         for (int i = 0; i < _SESSION_STATE_MAX; i++) {
                 const char *s = session_state_to_string(i);
@@ -104,7 +145,6 @@ static void test_states(void) {
 }
 
 /* A copy-on-write session's base and host-tree flag survive; a bad base is refused. */
-static char *record_with(const SessionRecord *rec, const char *key, const char *repl);
 
 static void test_base_round_trip(void) {
         SessionRecord in = sample;
@@ -692,6 +732,7 @@ int main(int argc, char *argv[]) {
 
         g_test_add_func("/store/states", test_states);
         g_test_add_func("/store/map-self", test_map_self);
+        g_test_add_func("/store/record/boot", test_boot);
         g_test_add_func("/store/record/round-trip", test_round_trip);
         g_test_add_func("/store/record/base", test_base_round_trip);
         g_test_add_func("/store/record/missing-keys", test_missing_keys);

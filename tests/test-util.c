@@ -166,6 +166,113 @@ static void put(Fixture *f, const char *name, const char *contents, gssize len) 
         g_assert_no_error(error);
 }
 
+static int open_at(Fixture *f, const char *name) {
+        int fd = openat(f->dirfd, name, O_RDONLY | O_CLOEXEC);
+        g_assert_cmpint(fd, >=, 0);
+        return fd;
+}
+
+/* A console log's end: the last bytes from a line's start, read whatever the fd's offset. */
+static void test_read_file_tail(Fixture *f, gconstpointer data) {
+        static const struct {
+                const char *contents, *want;
+                size_t max;
+        } cases[] = {
+                { "", "", 16 },
+                { "short\n", "short\n", 16 },
+                { "0123456789", "0123456789", 10 },            /* exactly max: all of it */
+                { "first line\nsecond\n", "second\n", 10 },  /* the cut line goes */
+                { "aaaa\nbbbb\ncc", "bbbb\ncc", 10 },         /* from the first line begun in them */
+                { "one long line without end", "line without end", 16 }, /* no line begins in them */
+                { "xxxxxxxxxxxxxxxxxxxx\n", "xxxxxxxxxxxxxxx\n", 16 },  /* only the last byte is a newline */
+        };
+        int p[2];
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                _cleanup_free_ char *s = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                size_t n = 42;
+
+                g_test_message("case %zu: '%s', max %zu", i, cases[i].contents, cases[i].max);
+                put(f, "log", cases[i].contents, -1);
+                fd = open_at(f, "log");
+                /* The offset is not where reading starts. */
+                g_assert_cmpint(lseek(fd, 0, SEEK_END), >=, 0);
+                g_assert_cmpint(read_file_tail(fd, cases[i].max, &s, &n), ==, 0);
+                g_assert_cmpstr(s, ==, cases[i].want);
+                g_assert_cmpuint(n, ==, strlen(cases[i].want));
+        }
+        {
+                /* Bytes, NULs included, come as they are. */
+                _cleanup_free_ char *s = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                size_t n;
+
+                put(f, "nul", "a\0b", 3);
+                fd = open_at(f, "nul");
+                g_assert_cmpint(read_file_tail(fd, 64, &s, &n), ==, 0);
+                g_assert_cmpuint(n, ==, 3);
+                g_assert_cmpint(memcmp(s, "a\0b\0", 4), ==, 0);
+        }
+        {
+                /* A pipe would be read until its writer closes it: refused. */
+                char *s = (char *) "untouched";
+
+                g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+                g_assert_cmpint(read_file_tail(p[0], 64, &s, NULL), ==, -EBADFD);
+                g_assert_cmpstr(s, ==, "untouched");
+                close(p[0]), close(p[1]);
+                g_assert_cmpint(read_file_tail(f->dirfd, 64, &s, NULL), ==, -EBADFD);
+        }
+        {
+                /* A device is read once, at most max bytes: /dev/null (a log not there
+                 * yet) is empty, /dev/zero does not go on for ever. */
+                _cleanup_free_ char *empty = NULL, *zeros = NULL;
+                _cleanup_close_ int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                _cleanup_close_ int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+                size_t n = 42;
+
+                g_assert_cmpint(read_file_tail(null, 64, &empty, &n), ==, 0);
+                g_assert_cmpstr(empty, ==, "");
+                g_assert_cmpuint(n, ==, 0);
+                g_assert_cmpint(read_file_tail(zero, 64, &zeros, &n), ==, 0);
+                g_assert_cmpuint(n, ==, 64);
+        }
+}
+
+/* What becomes a JSON or D-Bus string: valid UTF-8 stays as it is, the rest is U+FFFD. */
+static void test_utf8_make_valid(void) {
+        static const struct {
+                const char *in;
+                size_t n;
+                const char *want;
+        } cases[] = {
+                { "", 0, "" },
+                { "plain ASCII\n", 12, "plain ASCII\n" },
+                { "gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x90\xa7", 15, "gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x90\xa7" },
+                { "a\0b", 3, "a\xef\xbf\xbd" "b" },                    /* NUL */
+                { "\xff", 1, "\xef\xbf\xbd" },                         /* never UTF-8 */
+                { "\xbf\x80x", 3, "\xef\xbf\xbd\xef\xbf\xbdx" },       /* stray continuations */
+                { "x\xe2\x82", 3, "x\xef\xbf\xbd\xef\xbf\xbd" },       /* cut at the end */
+                { "\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd" },         /* overlong '/' */
+                { "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* a surrogate */
+                { "\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* > U+10FFFF */
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                _cleanup_free_ char *out = utf8_make_valid(cases[i].in, cases[i].n);
+
+                g_test_message("case %zu", i);
+                g_assert_nonnull(out);
+                g_assert_cmpstr(out, ==, cases[i].want);
+                g_assert_true(g_utf8_validate(out, -1, NULL));
+        }
+        /* Only n bytes are looked at: a sequence is not completed from beyond them. */
+        g_assert_cmpuint(utf8_sequence((const unsigned char *) "\xc3\xbc", 1), ==, 0);
+        g_assert_cmpuint(utf8_sequence((const unsigned char *) "\xc3\xbc", 2), ==, 2);
+        g_assert_cmpuint(utf8_sequence((const unsigned char *) "a", 1), ==, 0);
+}
+
 static void test_read_file_at(Fixture *f, gconstpointer data) {
         _cleanup_free_ char *s = NULL;
         char *untouched = (char *) "untouched";
@@ -436,7 +543,9 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/util/pidfd-alive", test_pidfd_alive);
         g_test_add_func("/util/pidfd-pid-and-start-time", test_pidfd_pid_and_start_time);
         g_test_add_func("/util/log-errno", test_log_errno);
+        g_test_add_func("/util/utf8-make-valid", test_utf8_make_valid);
         g_test_add("/util/read-file-at", Fixture, NULL, fixture_setup, test_read_file_at, fixture_teardown);
+        g_test_add("/util/read-file-tail", Fixture, NULL, fixture_setup, test_read_file_tail, fixture_teardown);
         g_test_add("/util/write-file-atomic-at", Fixture, NULL, fixture_setup, test_write_file_atomic_at,
                    fixture_teardown);
         g_test_add("/util/write-file-atomic-at/symlink", Fixture, NULL, fixture_setup,

@@ -17,6 +17,7 @@
 : "${CHROOTD_BINARY:?run by meson}"
 command -v gdbus >/dev/null || skip_all "gdbus (libglib2.0-bin) is not installed"
 command -v dbus-daemon >/dev/null || skip_all "dbus-daemon is not installed"
+: "${CHROOTCTL_BINARY:?run by meson}"
 
 me=$(id -un)
 subuid=$(awk -F: -v u="$me" -v id="$(id -u)" '($1 == u || $1 == id) && $3 >= 65536 { print $2; exit }' /etc/subuid)
@@ -184,9 +185,26 @@ not_supported_tests() {
         done
         scall $spath Run "['true']" "{}"
         assert_eq "('exited', 0)" "$OUT" "the session still runs commands $ERR"
+        # Not a booted session: chrootctl info says so, reboot and log are refused by the
+        # service (NotSupported), each in one line on stderr, exit status 1.
+        capture "$CHROOTCTL_BINARY" info lim-nosd
+        assert_eq "0|Boot: no|" "$RC|$(grep '^Boot:' <<<"$OUT")|$(grep -E '^(BootState|HostNetwork):' <<<"$OUT")" \
+                "chrootctl info of a session that is not booted: Boot: no, no BootState" || diag "$OUT" "$ERR"
+        for verb in reboot log; do
+                capture "$CHROOTCTL_BINARY" $verb lim-nosd
+                assert_eq "1||1" "$RC|$OUT|$(grep -c '' <<<"$ERR")" "chrootctl $verb of a session that is not booted fails" ||
+                        diag "$ERR"
+                assert_contains "Session 'lim-nosd' is not a booted session" "$ERR" "  and says why"
+        done
         gcall EndSession lim-nosd
         assert_eq "0|" "$RC|$ERR" "EndSession lim-nosd"
         assert_eq "" "$(sessions_left)" "nothing is left after End"
+        # Its cached base belongs to subordinate ids: only the service can remove it
+        # (the cleanup's rm cannot), and does so in the background.
+        gcall CollectGarbage
+        wait_until 20 bash -c '[ -z "$(ls -A "$0" 2>/dev/null)" ]' "$XDG_CACHE_HOME/chrootd/bases"
+        assert_eq "0|" "$RC|$(ls -A "$XDG_CACHE_HOME/chrootd/bases" 2>/dev/null)" "CollectGarbage removes the base it used" ||
+                diag "$OUT" "$ERR"
         stop_service
 }
 if [ -z "$subuid" ] || [ -z "$subgid" ] || ! command -v newuidmap >/dev/null; then
@@ -195,6 +213,21 @@ if [ -z "$subuid" ] || [ -z "$subgid" ] || ! command -v newuidmap >/dev/null; th
 else
         not_supported_tests
 fi
+
+# --- chrootctl's usage errors for booted sessions: exit 2, before any call ---
+for args in "begin --network host busybox" "begin --network=none busybox" "begin --boot --network=bogus busybox" \
+        "run --boot s1 true" "reboot" "reboot s1 s2" "log" "log --boot s1"; do
+        # shellcheck disable=SC2086 # the words are the arguments
+        capture "$CHROOTCTL_BINARY" $args
+        assert_eq "2||1" "$RC|$OUT|$(grep -c '' <<<"$ERR")" "chrootctl $args: a usage error (exit 2, one line)" ||
+                diag "$ERR"
+done
+capture "$CHROOTCTL_BINARY" begin --network host busybox
+assert_contains "'--network' with 'begin' needs '--boot'" "$ERR" "  begin --network without --boot says so"
+capture "$CHROOTCTL_BINARY" --help
+assert_contains "reboot SESSION" "$OUT" "chrootctl --help lists reboot"
+assert_contains "log SESSION" "$OUT" "  and log"
+assert_contains "--boot" "$OUT" "  and begin's --boot"
 
 # --- NoSubordinateIds ---
 if ! unshare --map-current-user --keep-caps --mount true 2>/dev/null; then

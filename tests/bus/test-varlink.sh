@@ -172,13 +172,18 @@ assert_eq "org.chrootd.Manager.InvalidName" "$(error_of)" "BeginSession of a bad
 vcall BeginSession '{"chroot":"busybox","name":"x y"}'
 assert_eq "org.chrootd.Manager.InvalidName" "$(error_of)" "BeginSession with a bad session name: InvalidName"
 for p in '"memoryMax":0' '"tasksMax":0' '"cpuWeight":0' '"cpuWeight":10001' '"unionType":"bogus"' \
-        '"addLogin":true,"addAccounts":["a:b"]'; do
+        '"addLogin":true,"addAccounts":["a:b"]' '"network":"host"' '"boot":false,"network":"none"' \
+        '"boot":true,"network":"bogus"' '"boot":true,"writeBack":true'; do
         vcall BeginSession "{\"chroot\":\"busybox\",\"name\":\"refused\",$p}"
         assert_eq "org.chrootd.Manager.InvalidArgument" "$(error_of)" "BeginSession with {$p}: InvalidArgument" ||
                 diag "$OUT" "$ERR"
 done
 vcall BeginSession '{"chroot":"busybox","memoryMax":0}'
 assert_contains "Option 'memory-max' out of range: 0" "$OUT" "  the core's message, naming the option as D-Bus does"
+vcall BeginSession '{"chroot":"busybox","network":"host"}'
+assert_contains "Option 'network' needs 'boot'" "$OUT" "  a network without boot: the core's message, as on D-Bus"
+vcall BeginSession '{"chroot":"busybox","boot":true,"writeBack":true}'
+assert_contains "A booted session cannot be written back" "$OUT" "  a booted session written back: the core's message"
 vcall BeginSession '{"chroot":"busybox","bogus":1}'
 assert_eq "org.varlink.service.InvalidParameter|bogus" "$(error_of)|$(pyj 'd["parameter"]')" \
         "an unknown parameter: the protocol's InvalidParameter, naming it"
@@ -234,6 +239,17 @@ assert_eq "vl1|busybox|ready|1.0|0|[]" \
         "GetSession: id, chroot, state ready, progress 1, no commands" || diag "$OUT"
 vcall ListSessions
 assert_eq "['vl1']" "$(pyj '[s["id"] for s in d["sessions"]]')" "ListSessions lists it"
+assert_eq "False|False|False" \
+        "$(pyj '"|".join(str(x) for x in (d["sessions"][0]["boot"], d["sessions"][0]["hostNetwork"], "bootState" in d["sessions"][0]))')" \
+        "  not booted: boot and hostNetwork false, no bootState" || diag "$OUT"
+vcall Reboot '{"id":"vl1"}'
+assert_eq "org.chrootd.Manager.NotSupported" "$(error_of)" "Reboot of a session that is not booted: NotSupported" ||
+        diag "$OUT" "$ERR"
+vcall ReadConsoleLog '{"id":"vl1"}'
+assert_eq "org.chrootd.Manager.NotSupported" "$(error_of)" "ReadConsoleLog of a session that is not booted: NotSupported" ||
+        diag "$OUT" "$ERR"
+vcall Reboot '{"id":"nope"}'
+assert_eq "org.chrootd.Manager.NoSuchSession" "$(error_of)" "Reboot of no session: NoSuchSession"
 
 pycall --more --fd /dev/null --pipe out --pipe err "$sock" org.chrootd.Manager.Run \
         '{"id":"vl1","argv":["echo","hello from varlink"],"stdin":0,"stdout":1,"stderr":2}'

@@ -92,7 +92,7 @@ assert_eq "$(list_sessions_tsv | cut -f1 | sort)" "$(awk '{ print $1 }' <<<"$OUT
 
 capture chrootctl info cli-named
 assert_eq 0 "$RC" "chrootctl info succeeds $ERR"
-assert_eq "Id: cli-named|Chroot: cli-conf|State: ready|UnionType: overlay|RootDirectory: (only inside commands)|RunningCommands: 0" \
+assert_eq "Id: cli-named|Chroot: cli-conf|State: ready|UnionType: overlay|RootDirectory: (only inside commands)|RunningCommands: 0|Boot: no" \
         "$(grep -v '^CreationTimestamp:' <<<"$OUT" | paste -sd'|')" "chrootctl info shows the session's properties"
 assert_match '^CreationTimestamp: [A-Z][a-z]{2} [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}' \
         "$(grep '^CreationTimestamp:' <<<"$OUT")" "chrootctl info shows when the session was begun"
