@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
@@ -19,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -181,6 +183,43 @@ _noreturn_ static void pid1_fail(Boot *b, int r, const char *what) {
         _exit(EXIT_FAILURE);
 }
 
+/* /proc/sys/kernel/random/boot_id is the kernel's, the same for every container and
+ * every boot of one: each boot of the container gets one of its own instead (as
+ * systemd-nspawn does), a file of ours bound over it. */
+static int bind_boot_id(void) {
+        static const char path[] = "/run/.chrootd-boot-id";
+        uint8_t u[16];
+        char text[40];
+        int fd, r = 0;
+
+        if (getrandom(u, sizeof(u), 0) != sizeof(u))
+                return -EIO;
+        u[6] = (u[6] & 0x0f) | 0x40;
+        u[8] = (u[8] & 0x3f) | 0x80;
+        snprintf(text, sizeof(text), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\n", u[0], u[1],
+                 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+        fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
+        if (fd < 0)
+                return -errno;
+        if (write_full(fd, text, strlen(text)) < 0 ||
+            mount(path, "/proc/sys/kernel/random/boot_id", NULL, MS_BIND, NULL) < 0 ||
+            mount(NULL, "/proc/sys/kernel/random/boot_id", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  NULL) < 0)
+                r = -errno;
+        safe_close(fd);
+        (void) unlink(path);
+        return r;
+}
+
+/* Capabilities that reach only what belongs to the host's root (modules, raw I/O, the
+ * clock, audit, MAC policy, kernel tracing): of no use in a user namespace, and
+ * systemd asks for them (ConditionCapability=) before it tries such things, as in any
+ * container. Dropped from PID 1's bounding set, and so from everything inside. */
+static const int dropped_caps[] = {
+        CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_PACCT, CAP_SYS_TIME, CAP_MAC_OVERRIDE, CAP_MAC_ADMIN,
+        CAP_AUDIT_CONTROL, CAP_AUDIT_READ, CAP_SYSLOG, CAP_WAKE_ALARM, CAP_BLOCK_SUSPEND, CAP_PERFMON, CAP_BPF,
+};
+
 /* PID 1 of the container's pid namespace: into payload/, its own namespaces, the
  * agent, then the tree's init with the console as its streams. */
 _noreturn_ static void boot_pid1(Boot *b) {
@@ -214,6 +253,9 @@ _noreturn_ static void boot_pid1(Boot *b) {
          * namespace, this cgroup2 the container's cgroup namespace, payload/. */
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 pid1_fail(b, -errno, "mount /proc");
+        r = bind_boot_id();
+        if (r < 0)
+                pid1_fail(b, r, "give the container a boot id of its own");
         /* As a container's is: its files belong to the host's root anyway, and systemd
          * skips what needs them when they are read-only. */
         if (mount("/proc/sys", "/proc/sys", NULL, MS_BIND | MS_REC, NULL) < 0 ||
@@ -221,6 +263,10 @@ _noreturn_ static void boot_pid1(Boot *b) {
                 pid1_fail(b, -errno, "make /proc/sys read-only");
         if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 pid1_fail(b, -errno, "mount /sys/fs/cgroup");
+
+        for (size_t i = 0; i < ELEMENTSOF(dropped_caps); i++)
+                if (prctl(PR_CAPBSET_DROP, dropped_caps[i], 0, 0, 0) < 0 && errno != EINVAL)
+                        pid1_fail(b, -errno, "drop capabilities from the bounding set");
 
         agent = fork();
         if (agent < 0)

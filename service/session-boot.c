@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <sys/random.h>
+#include <inttypes.h>
 
 #define BOOT_TIMEOUT_USEC (120 * 1000 * 1000ULL)  /* until READY=1 */
 #define STOP_TIMEOUT_USEC (10 * 1000 * 1000ULL)   /* from SIGRTMIN+3 to SIGKILL */
@@ -464,11 +464,19 @@ static int on_boot_answer(sd_event_source *source, int fd, uint32_t revents, voi
         return 0;
 }
 
-/* container_uuid: 128 random bits, as 32 hex digits. */
-static void make_uuid(char ret[33]) {
-        uint8_t bytes[16] = {};
+/* container_uuid: the same for every boot of a session (systemd makes the machine id
+ * of a tree without one from it), another for every session: from its id and the time
+ * it was made (FNV-1a, twice), as 32 hex digits. */
+static void make_uuid(const Session *s, char ret[33]) {
+        uint64_t h[2] = { UINT64_C(0xcbf29ce484222325), UINT64_C(0x84222325cbf29ce4) };
+        uint8_t bytes[16];
+        char key[300];
 
-        (void) getrandom(bytes, sizeof(bytes), 0);
+        snprintf(key, sizeof(key), "chrootd %s %" PRIu64, s->rec.id, s->rec.created_usec);
+        for (int k = 0; k < 2; k++)
+                for (const char *c = key; *c; c++)
+                        h[k] = (h[k] ^ (uint8_t) *c) * UINT64_C(0x100000001b3);
+        memcpy(bytes, h, sizeof(bytes));
         bytes[6] = (bytes[6] & 0x0f) | 0x40;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
         for (size_t i = 0; i < sizeof(bytes); i++)
@@ -523,7 +531,7 @@ static void on_boot_scope(int r, const char *message, void *userdata) {
                 return;
         }
         req.flags = s->rec.host_network ? BOOT_HOST_NETWORK : 0;
-        make_uuid(req.uuid);
+        make_uuid(s, req.uuid);
         r = boot_send_request(b->ctl, rp[1], &req);
         if (r < 0) {
                 boot_failed(s, ERROR_FAILED, r, "Cannot start the session's system: %s", strerror(-r));
@@ -652,8 +660,16 @@ void session_boot_stop(Session *s) {
 }
 
 void session_boot_remove_leftovers(Session *s) {
-        if (s->rec.boot)
-                boot_remove_leftovers(s);
+        static const char *const files[] = { "console", "console.previous" };
+
+        if (!s->rec.boot)
+                return;
+        boot_remove_leftovers(s);
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *path = boot_path(s, files[i]);
+                if (path)
+                        (void) unlink(path);
+        }
 }
 
 int session_reboot(Session *s, Error *e) {

@@ -75,7 +75,6 @@ void session_continue_end(Session *s) {
         /* Its commands are gone: so goes the overlay they shared. */
         session_drop_spare(s);
         session_stop_leader(s);
-        session_boot_remove_leftovers(s);
         if (session_start_removal(s, &o.error) < 0)
                 on_removed(NULL, &o, s);
         outcome_done(&o);
@@ -199,6 +198,8 @@ static void on_removed(Operation *op, Outcome *o, void *userdata) {
         if (failed)
                 log_error("Failed to remove session '%s': %s", s->rec.id, o->error.message);
         else {
+                /* A booted session's console logs and cgroups go with it. */
+                session_boot_remove_leftovers(s);
                 r = store_remove(s->manager->sessions_dirfd, s->rec.id);
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove the state of session '%s': %m", s->rec.id);
