@@ -196,7 +196,7 @@ assert_eq "0|again" "$RC|$OUT" "a new Run in the session works $ERR"
 if [ -z "$old_scope" ]; then
         not_ok "the old scope unit is gone" "no scope was seen"
 elif wait_until 5 eval '! units_of $SR | grep -qxF -- "$old_scope"'; then
-        ok "the old scope unit $old_scope is gone"
+        ok "the old scope unit is gone"
 else
         not_ok "the old scope unit is gone" "$(systemctl --user status --no-pager -- "$old_scope" 2>&1 | head -n 8)"
 fi
