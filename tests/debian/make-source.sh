@@ -131,5 +131,43 @@ exec sleep 3000
 EOF
         chmod 755 "$src/debian/tests/slow"
 fi
+if [ -n "${BOOT:-}" ]; then
+        # Tests for a booted testbed (autopkgtest-virt-chrootd --boot) alone: no build
+        # needed (autopkgtest --no-built-binaries), nothing but the booted system.
+        cat >"$src/debian/tests/control" <<'EOF'
+Tests: booted
+Depends: systemd
+Restrictions: isolation-container, needs-root
+
+Tests: rebooting
+Depends: systemd
+Restrictions: needs-reboot, needs-root
+EOF
+        cat >"$src/debian/tests/booted" <<'EOF'
+#!/bin/sh
+set -e
+test "$(cat /proc/1/comm)" = systemd
+state=$(systemctl is-system-running --wait || true)
+systemd-run --quiet --unit=chrootd-booted-test --wait true
+echo "booted ok: PID 1 is systemd, the system is $state, and runs a unit"
+EOF
+        cat >"$src/debian/tests/rebooting" <<'EOF'
+#!/bin/sh
+set -e
+id=$(cat /proc/sys/kernel/random/boot_id)
+case "${AUTOPKGTEST_REBOOT_MARK:-}" in
+"")
+        echo "$id" >/var/tmp/chrootd-boot-before
+        echo kept >/var/tmp/chrootd-kept
+        echo "rebooting: first boot"
+        /tmp/autopkgtest-reboot after-reboot ;;
+after-reboot)
+        test "$(cat /var/tmp/chrootd-boot-before)" != "$id"
+        test "$(cat /var/tmp/chrootd-kept)" = kept
+        echo "rebooting ok: a new boot, and the tree kept what was written" ;;
+esac
+EOF
+        chmod 755 "$src/debian/tests/booted" "$src/debian/tests/rebooting"
+fi
 (cd "$dir" && dpkg-source -b "$name-$ver" >/dev/null)
 echo "$dir/${name}_$ver.dsc"
