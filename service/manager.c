@@ -174,6 +174,8 @@ int manager_begin_session(Manager *m, const char *chroot_name, const char *name,
                 r = error_set(e, ERROR_INVALID_ARGUMENT, EINVAL, "Option 'network' needs 'boot'");
         if (r >= 0 && flags->boot && flags->write_back)
                 r = error_set(e, ERROR_INVALID_ARGUMENT, EINVAL, "A booted session cannot be written back");
+        if (r >= 0 && flags->boot && flags->host_tree)
+                r = error_set(e, ERROR_INVALID_ARGUMENT, EINVAL, "A booted session has no tree on the host (host-tree)");
         if (r < 0)
                 return r;
         r = manager_load_catalog(m, &c);
@@ -185,11 +187,6 @@ int manager_begin_session(Manager *m, const char *chroot_name, const char *name,
         if (!chroot)
                 return error_set(e, ERROR_NO_SUCH_CHROOT, ENOENT, "No chroot '%s': none in %s or %s has that name or alias",
                                  chroot_name, m->paths.sbuild_dir, m->paths.confd_dir);
-        /* What a booted system leaves in its tree (journal, machine-id, units' state)
-         * must not go into the tarball every later session starts from. */
-        if (chroot->boot && flags->write_back)
-                return error_set(e, ERROR_INVALID_ARGUMENT, EINVAL,
-                                 "A booted session cannot be written back (chroot '%s' has boot=true)", chroot->name);
         if (!*name) {
                 r = session_id_generate(chroot->name, &generated);
                 if (r < 0)

@@ -161,6 +161,11 @@ static int begin_login(Manager *m, const BeginFlags *flags, LoginEntries **ret, 
 /* The session's record, as Begin first writes it. */
 static int begin_record(const Chroot *chroot, const char *id, const Limits *limits, const BeginFlags *flags,
                         bool overlay, const char *key, SessionRecord *ret) {
+        /* A chroot's boot=true is its sessions' default; not for maintenance (a
+         * write-back session: what a booted system leaves in its tree would go into
+         * the tarball every later session starts from) nor for a tree the host reads
+         * (host-tree: sbuild and autopkgtest through unschroot). */
+        bool boot = flags->boot || (chroot->boot && !flags->write_back && !flags->host_tree);
         SessionRecord rec = {
                 .id = strdup(id),
                 .chroot = strdup(chroot->name),
@@ -176,13 +181,13 @@ static int begin_record(const Chroot *chroot, const char *id, const Limits *limi
                 /* A write-back session's apt cache is the chroot's own, as written; a
                  * booted one's apt runs on its own (its timers), not only when asked. */
                 .package_cache = flags->package_cache && !flags->write_back && !chroot->no_package_cache &&
-                                 !(flags->boot || chroot->boot),
+                                 !boot,
                 /* Only a tree the host reads and writes by path needs the user to be
                  * themselves inside (docs/design.md, "The session map"). */
                 .map_self = flags->host_tree,
                 .caller = flags->caller ? strdup(flags->caller) : NULL,
-                .boot = flags->boot || chroot->boot,
-                .host_network = (flags->boot || chroot->boot) && flags->host_network,
+                .boot = boot,
+                .host_network = boot && flags->host_network,
         };
 
         if (!rec.id || !rec.chroot || !rec.chroot_type || !rec.source || (overlay && !rec.base && !rec.lower) ||

@@ -518,7 +518,7 @@ static void test_boot_options(Fixture *f, gconstpointer data) {
                 { "exists", "{'boot': <true>, 'network': <true>}", "Option 'network' must be a string (s)" },
                 { "exists", "{'boot': <'yes'>}", "Option 'boot' must be a boolean (b)" },
                 { "exists", "{'boot': <true>, 'write-back': <true>}", "A booted session cannot be written back" },
-                { "booted", "{'write-back': <true>}", "has boot=true" },
+                { "exists", "{'boot': <true>, 'host-tree': <true>}", "A booted session has no tree on the host" },
                 { "exists", "{'boot': <true>, 'boot': <true>}", "Option 'boot' is given twice" },
         };
 
