@@ -368,7 +368,7 @@ static int bind_notify_socket(int *ret) {
  * socket, the user namespace and the pid namespace PID 1 is forked into. Returns 0 or
  * -errno with *ret_what naming the step. */
 static int boot_prepare(Boot *b, const char **ret_what) {
-        _cleanup_close_ int rootfd = -EBADF, procfd = -EBADF;
+        _cleanup_close_ int rootfd = -EBADF;
         int r;
 
         *ret_what = "find the session's cgroup (booting needs cgroup v2 at /sys/fs/cgroup)";
@@ -411,14 +411,7 @@ static int boot_prepare(Boot *b, const char **ret_what) {
                 return r;
 
         *ret_what = "make the container's user namespace";
-        procfd = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (procfd < 0)
-                return -errno;
-        if (prctl(PR_SET_DUMPABLE, 1) < 0)
-                return -errno;
-        r = userns_enter_nested(procfd);
-        if (prctl(PR_SET_DUMPABLE, 0) < 0 && r >= 0)
-                r = -errno;
+        r = userns_enter_nested_undumpable();
         if (r < 0)
                 return r;
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -431,26 +424,6 @@ static int boot_prepare(Boot *b, const char **ret_what) {
         *ret_what = "make the agent's socket";
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, b->agent) < 0)
                 return -errno;
-        return 0;
-}
-
-static int boot_detach(int ctl) {
-        _cleanup_close_ int null = -EBADF;
-
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0)
-                return -errno;
-        reset_signals();
-        if (close_all_fds_except(&ctl, 1) < 0)
-                return -errno;
-        null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null < 0)
-                return -errno;
-        for (int i = 0; i < 3; i++)
-                if (dup2(null, i) < 0)
-                        return -errno;
-        if (null <= 2)
-                TAKE_FD(null);
-        spawn_rename_process("chrootd-boot");
         return 0;
 }
 
@@ -483,7 +456,7 @@ int boot_init_main(int ctl, const char *hostname) {
         pid_t pid;
         int r, st = 0;
 
-        if (boot_detach(ctl) < 0)
+        if (init_process_detach(ctl, "chrootd-boot") < 0)
                 return EXIT_FAILURE;
         r = receive_request(ctl, &b.req, &b.report_fd);
         if (r <= 0)

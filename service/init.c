@@ -260,18 +260,10 @@ void run_init_signals_report_to(int report_fd) {
  * written (only the owner of /proc/1 may write them, and nothing of a command runs
  * yet). */
 static int init_enter_userns(const char *hostname, const char **ret_what) {
-        _cleanup_close_ int procfd = -EBADF;
         int r;
 
         *ret_what = "make the command's user namespace";
-        procfd = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (procfd < 0)
-                return -errno;
-        if (prctl(PR_SET_DUMPABLE, 1) < 0)
-                return -errno;
-        r = userns_enter_nested(procfd);
-        if (prctl(PR_SET_DUMPABLE, 0) < 0 && r >= 0)
-                r = -errno;
+        r = userns_enter_nested_undumpable();
         if (r < 0)
                 return r;
         /* Owned by the new user namespace, so that root inside may change what is its
@@ -315,33 +307,13 @@ static int init_prepare(const char *hostname, const char **ret_what) {
 /* Leave behind what the init inherited from the leader: its fds but ctl, its standard
  * streams (the journal's), its signal handlers and its dumpability. */
 static int init_detach(int ctl) {
-        _cleanup_close_ int null = -EBADF;
-        int r;
+        /* If the leader died before this, ctl's other end is gone too and the receive
+         * of the request sees EOF. */
+        int r = init_process_detach(ctl, "chrootd-spare");
 
-        /* Die with the leader; if it died before this, ctl's other end is gone too and
-         * the receive of the request sees EOF. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-                return -errno;
-        /* The leader is dumpable (for /proc/<leader>/root); its inits must not be: the
-         * command runs as root in the same user namespace and could ptrace its pid 1. */
-        if (prctl(PR_SET_DUMPABLE, 0) < 0)
-                return -errno;
-        reset_signals();
-        run_init_catch_signals();
-        r = close_all_fds_except(&ctl, 1);
-        if (r < 0)
-                return r;
-        null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null < 0)
-                return -errno;
-        for (int i = 0; i < 3; i++)
-                if (dup2(null, i) < 0)
-                        return -errno;
-        /* Had null been one of 0..2, dup2() onto itself left it there: keep it. */
-        if (null <= 2)
-                TAKE_FD(null);
-        spawn_rename_process("chrootd-spare");
-        return 0;
+        if (r >= 0)
+                run_init_catch_signals();
+        return r;
 }
 
 /* The command's request, read from its memfd (closed then); the command's streams are

@@ -2,6 +2,7 @@
 #include "process-util.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -84,4 +85,27 @@ void pidfd_sigkill_close(int pidfd) {
                 return;
         (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
         (void) safe_close(pidfd);
+}
+
+int init_process_detach(int keep, const char *name) {
+        _cleanup_close_ int null = -EBADF;
+        int r;
+
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0)
+                return -errno;
+        reset_signals();
+        r = close_all_fds_except(&keep, 1);
+        if (r < 0)
+                return r;
+        null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null < 0)
+                return -errno;
+        for (int i = 0; i < 3; i++)
+                if (dup2(null, i) < 0)
+                        return -errno;
+        /* Had null been one of 0..2, dup2() onto itself left it there: keep it. */
+        if (null <= 2)
+                TAKE_FD(null);
+        spawn_rename_process(name);
+        return 0;
 }

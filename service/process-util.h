@@ -18,6 +18,13 @@ int close_all_fds_except(const int *keep, size_t n);
  * signal unblocked, every handler the default one. */
 void reset_signals(void);
 
+/* What an init forked by a session's leader (a command's, a booted session's) does
+ * first: die with the leader (PR_SET_PDEATHSIG), stop being dumpable (the leader is,
+ * for /proc/<leader>/root; an init must not be: what it starts runs as root in the
+ * same user namespace and could ptrace it), reset signals, close every fd but keep,
+ * put /dev/null on 0..2 and take name. Returns 0 or -errno. */
+int init_process_detach(int keep, const char *name);
+
 /* Remember main()'s argv so that children can rename themselves. */
 void spawn_save_argv(int argc, char **argv);
 

@@ -202,3 +202,17 @@ int userns_enter_nested(int proc_dirfd) {
                 return -errno;
         return 0;
 }
+
+int userns_enter_nested_undumpable(void) {
+        _cleanup_close_ int procfd = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int r;
+
+        if (procfd < 0)
+                return -errno;
+        if (prctl(PR_SET_DUMPABLE, 1) < 0)
+                return -errno;
+        r = userns_enter_nested(procfd);
+        if (prctl(PR_SET_DUMPABLE, 0) < 0 && r >= 0)
+                r = -errno;
+        return r;
+}

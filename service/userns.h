@@ -43,3 +43,8 @@ int userns_spawn(const SpawnParams *p, pid_t *ret_pid, int *ret_pidfd, char **re
  * or -errno. The caller must be dumpable (PR_SET_DUMPABLE) meanwhile: otherwise its
  * child may not write its maps (-EACCES). */
 int userns_enter_nested(int proc_dirfd);
+
+/* userns_enter_nested() for a process that is not dumpable (an init, whose command
+ * or container runs as root in the same namespaces): dumpable only while its maps are
+ * written, through the /proc of its mount namespace. Returns 0 or -errno. */
+int userns_enter_nested_undumpable(void);
