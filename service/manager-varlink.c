@@ -342,6 +342,22 @@ static Session *find_session(VarlinkFrontend *vf, sd_varlink *link, const char *
         return s;
 }
 
+/* The start of every method on one session: the caller checked, the parameters
+ * dispatched by table into p, and the session named by *id (a field of p) found.
+ * Returns it, or NULL with *ret_r what the method returns (any reply already sent). */
+static Session *method_session(VarlinkFrontend *vf, sd_varlink *link, sd_json_variant *parameters,
+                               const sd_json_dispatch_field table[], void *p, const char *const *id, int *ret_r) {
+        int r = serve_caller(link);
+
+        if (r == 0)
+                r = dispatch(link, parameters, table, p);
+        if (r != 0) {
+                *ret_r = r < 0 ? r : 0;
+                return NULL;
+        }
+        return find_session(vf, link, *id, ret_r);
+}
+
 /* ---- methods ---- */
 
 static int method_list_chroots(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
@@ -482,13 +498,7 @@ static int method_end_session(sd_varlink *link, sd_json_variant *parameters, sd_
         Session *s;
         int r;
 
-        r = serve_caller(link);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        r = dispatch(link, parameters, id_table, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        s = find_session(vf, link, p.id, &r);
+        s = method_session(vf, link, parameters, id_table, &p, &p.id, &r);
         if (!s)
                 return r;
         Call call = varlink_call(vf, link, flags);
@@ -510,13 +520,7 @@ static int method_get_session(sd_varlink *link, sd_json_variant *parameters, sd_
         Session *s;
         int r;
 
-        r = serve_caller(link);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        r = dispatch(link, parameters, id_table, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        s = find_session(vf, link, p.id, &r);
+        s = method_session(vf, link, parameters, id_table, &p, &p.id, &r);
         if (!s)
                 return r;
         if (vl_build_session(s, &v) < 0)
@@ -560,13 +564,7 @@ static int method_kill(sd_varlink *link, sd_json_variant *parameters, sd_varlink
         Session *s;
         int r;
 
-        r = serve_caller(link);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        r = dispatch(link, parameters, table, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        s = find_session(vf, link, p.id, &r);
+        s = method_session(vf, link, parameters, table, &p, &p.id, &r);
         if (!s)
                 return r;
         r = session_kill(s, p.signal, &e);
@@ -595,13 +593,7 @@ static int method_set_limits(sd_varlink *link, sd_json_variant *parameters, sd_v
         Session *s;
         int r;
 
-        r = serve_caller(link);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        r = dispatch(link, parameters, table, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        s = find_session(vf, link, p.id, &r);
+        s = method_session(vf, link, parameters, table, &p, &p.id, &r);
         if (!s)
                 return r;
         r = vl_read_limits(p.limits, &l, &e);
@@ -626,13 +618,7 @@ static int method_reboot(sd_varlink *link, sd_json_variant *parameters, sd_varli
         Session *s;
         int r;
 
-        r = serve_caller(link);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        r = dispatch(link, parameters, id_table, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        s = find_session(vf, link, p.id, &r);
+        s = method_session(vf, link, parameters, id_table, &p, &p.id, &r);
         if (!s)
                 return r;
         r = session_reboot(s, &e);
@@ -652,13 +638,7 @@ static int method_read_console_log(sd_varlink *link, sd_json_variant *parameters
         size_t n;
         int r;
 
-        r = serve_caller(link);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        r = dispatch(link, parameters, id_table, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        s = find_session(vf, link, p.id, &r);
+        s = method_session(vf, link, parameters, id_table, &p, &p.id, &r);
         if (!s)
                 return r;
         r = session_open_console_log(s, &fd, &e);
@@ -764,13 +744,7 @@ static int method_run(sd_varlink *link, sd_json_variant *parameters, sd_varlink_
         r = passed_fds_take(link, &passed);
         if (r < 0)
                 return reply_oom(link);
-        r = serve_caller(link);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        r = dispatch(link, parameters, table, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        s = find_session(vf, link, p.id, &r);
+        s = method_session(vf, link, parameters, table, &p, &p.id, &r);
         if (!s)
                 return r;
         if (!p.argv && !(p.argv = calloc(1, sizeof(char *)))) /* empty: the login shell */
