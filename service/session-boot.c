@@ -110,7 +110,8 @@ static int cgroup_helper_after_map(void *userdata) {
         return 0;
 }
 
-/* Run the helper and wait for it (a few ms: newuidmap and newgidmap). */
+/* Run the helper and wait for it (a few ms: newuidmap and newgidmap), in the event
+ * loop: only when a boot starts or ends, never on a Run's path. */
 static int cgroup_helper(Session *s, const char *path, bool hand_over, char **ret_error) {
         CgroupHelper h = { .path = path, .hand_over = hand_over };
         _cleanup_close_ int pidfd = -EBADF;
@@ -189,24 +190,16 @@ static void boot_changed(Session *s) {
 
 /* The last lines of this boot's console, for an error message. */
 static char *console_tail(Session *s) {
-        _cleanup_free_ char *path = boot_path(s, "console"), *text = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        char buf[1024];
-        off_t size;
-        ssize_t n;
+        _cleanup_free_ char *path = boot_path(s, "console");
+        _cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -EBADF;
+        char *tail = NULL;
+        size_t n;
 
-        if (!path || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+        if (fd < 0 || read_file_tail(fd, 1023, &tail, &n) < 0)
                 return NULL;
-        size = lseek(fd, 0, SEEK_END);
-        if (size < 0 || lseek(fd, size > (off_t) sizeof(buf) - 1 ? size - (off_t) sizeof(buf) + 1 : 0, SEEK_SET) < 0)
-                return NULL;
-        n = read(fd, buf, sizeof(buf) - 1);
-        if (n <= 0)
-                return NULL;
-        buf[n] = 0;
-        /* From the first whole line. */
-        char *start = size > (off_t) sizeof(buf) - 1 ? strchr(buf, '\n') : NULL;
-        return strdup(start ? start + 1 : buf);
+        if (n == 0)
+                tail = mfree(tail);
+        return tail;
 }
 
 /* The boot could not finish (or its system stopped before it was up). During Begin the
@@ -485,7 +478,7 @@ static void make_uuid(const Session *s, char ret[33]) {
 
 /* The scope holds the boot init: hand its cgroup to the session's root, and boot. */
 static void on_boot_scope(int r, const char *message, void *userdata) {
-        _cleanup_free_ char *procfile = NULL, *text = NULL, *path = NULL, *error = NULL, *record = NULL;
+        _cleanup_free_ char *procfile = NULL, *text = NULL, *path = NULL, *error = NULL;
         _cleanup_close_pair_ int rp[2] = { -EBADF, -EBADF };
         Session *s = userdata;
         Boot *b = s->boot;
@@ -513,8 +506,7 @@ static void on_boot_scope(int r, const char *message, void *userdata) {
                 return;
         }
         /* Recorded first: whatever happens next, the next boot or End removes it. */
-        record = boot_path(s, "boot-cgroup");
-        if (record) {
+        {
                 _cleanup_close_ int dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 _cleanup_free_ char *line = strf("%s\n", b->cgroup);
                 if (dirfd >= 0 && line)
