@@ -106,7 +106,7 @@ static void run_finish(Run *run) {
         /* Where a Run's time goes (docs/performance.md): --debug shows it. */
         log_debug("Run %d in '%s' (%s init): waited %.2f ms for its scope, %.2f ms from the request to the "
                   "command, %.2f ms to the exit",
-                  (int) run->pid, s->rec.id, run->was_spare ? "spare" : "new",
+                  (int) run->pid, s->rec.id, run->booted ? "the agent's" : run->was_spare ? "spare" : "new",
                   run->t_scope > run->t_request ? (run->t_scope - run->t_request) / 1000.0 : 0.0,
                   run->t_dispatched ? (run->t_dispatched - run->t_request) / 1000.0 : 0.0,
                   run->t_dispatched ? (t_exit - run->t_dispatched) / 1000.0 : 0.0);
@@ -405,20 +405,31 @@ void session_keep_tree(Session *s) {
                 log_warning("Session '%s' has no tree on the host: %s", s->rec.id, e.message);
 }
 
+/* A Run with nothing yet: no init, no fds. NULL: out of memory. */
+static Run *run_alloc(Session *s) {
+        Run *run = calloc(1, sizeof(Run));
+
+        if (run)
+                *run = (Run) { .session = s, .pidfd = -EBADF, .ctl = -EBADF, .report_fd = -EBADF, .params_fd = -EBADF,
+                               .stdio = { -EBADF, -EBADF, -EBADF } };
+        return run;
+}
+
 /* A Run of a new init (from leader_receive_init()), in a scope that is being made
  * (description NULL: a spare's, whose command is not known). Takes the fds. */
 static int run_attach(Session *s, const char *description, pid_t pid, int pidfd, int ctl, Run **ret, Error *e) {
         _cleanup_(run_freep) Run *run = NULL;
         int r;
 
-        run = calloc(1, sizeof(Run));
+        run = run_alloc(s);
         if (!run) {
                 safe_close(pidfd);
                 safe_close(ctl);
                 return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
         }
-        *run = (Run) { .session = s, .pid = pid, .pidfd = pidfd, .ctl = ctl, .report_fd = -EBADF, .params_fd = -EBADF,
-                       .stdio = { -EBADF, -EBADF, -EBADF } };
+        run->pid = pid;
+        run->pidfd = pidfd;
+        run->ctl = ctl;
         r = sd_event_add_io(s->manager->event, &run->source, run->pidfd, EPOLLIN, on_init_exit, run);
         if (r < 0)
                 return error_set(e, ERROR_FAILED, r, "Cannot watch the command's init: %s", strerror(-r));
@@ -443,12 +454,11 @@ static int run_attach(Session *s, const char *description, pid_t pid, int pidfd,
 /* A booted session's Run: no init of its own; the agent in the session's system runs
  * it, once that is up. */
 static int run_new_booted(Session *s, Run **ret, Error *e) {
-        Run *run = calloc(1, sizeof(Run));
+        Run *run = run_alloc(s);
 
         if (!run)
                 return error_set(e, ERROR_FAILED, ENOMEM, "Out of memory");
-        *run = (Run) { .session = s, .pidfd = -EBADF, .ctl = -EBADF, .report_fd = -EBADF, .params_fd = -EBADF,
-                       .stdio = { -EBADF, -EBADF, -EBADF }, .booted = true, .scope_ready = true };
+        run->booted = run->scope_ready = true;
         *ret = run;
         return 0;
 }
