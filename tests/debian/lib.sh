@@ -8,6 +8,10 @@
 #   deb_require CMD...        skip the script unless every CMD is installed
 #   deb_tarball               make (once) ~/.cache/sbuild/bookworm-ARCH.tar.zst, or skip
 #                             the script when the Debian mirror cannot be reached
+#   deb_boot_chroot           make (once) a tree that boots (SUITE-systemd, with systemd
+#                             as init) and define, for the script's run, chroot
+#                             DEB_BOOT_CHROOT (booted on request) and DEB_BOOT_CHROOT-booted
+#                             (boot=true) in chroots.d; or skip as deb_tarball does
 #   deb_workdir NAME          a fresh work directory (printed), removed at exit
 #   deb_sbuildrc FILE SCHROOT write the README's ~/.sbuildrc into FILE, with SCHROOT
 #                             as the binary it names
@@ -16,7 +20,7 @@
 #                             no chrootd-run scope, no process of a subordinate id, the
 #                             same mounts as at deb_snapshot
 #
-# Variables: DEB_CHROOT (bookworm-ARCH), DEB_TARBALL, unschroot, compat (the dir with
+# Variables: DEB_CHROOT (bookworm-ARCH), DEB_TARBALL, DEB_BOOT_CHROOT, DEB_BOOT_TARBALL, unschroot, compat (the dir with
 # the compat schroot; the scripts put it first in PATH), deb_here (this directory).
 
 # shellcheck source=../system/tap.sh
@@ -29,6 +33,8 @@ DEB_SUITE=${DEB_SUITE:-bookworm}
 DEB_ARCH=$(dpkg --print-architecture)
 DEB_CHROOT=$DEB_SUITE-$DEB_ARCH
 DEB_TARBALL=${XDG_CACHE_HOME:-$HOME/.cache}/sbuild/$DEB_CHROOT.tar.zst
+DEB_BOOT_CHROOT=$DEB_SUITE-systemd
+DEB_BOOT_TARBALL=${XDG_CACHE_HOME:-$HOME/.cache}/chrootd-debian/$DEB_BOOT_CHROOT.tar.zst
 prefix=$(chrootd_prefix)
 unschroot=$prefix/libexec/chrootd/unschroot
 compat=$prefix/libexec/chrootd/schroot-compat
@@ -43,20 +49,45 @@ deb_require() {
         done
 }
 
-deb_tarball() {
+# deb_make_tarball ARGS...: make-tarball.sh ARGS, or skip the script when the mirror
+# cannot be reached, or bail out with mmdebstrap's last words.
+deb_make_tarball() {
         local log
         log=$(mktemp)
-        if ! bash "$deb_here/make-tarball.sh" "$DEB_SUITE" >"$log" 2>&1; then
+        if ! bash "$deb_here/make-tarball.sh" "$@" >"$log" 2>&1; then
                 if ! timeout 10 bash -c 'exec 3<>/dev/tcp/deb.debian.org/80' 2>/dev/null; then
                         rm -f "$log"
                         skip_all "deb.debian.org cannot be reached: no Debian chroot can be made"
                 fi
                 diag "$(tail -n 30 "$log")"
                 rm -f "$log"
-                bail_out "mmdebstrap could not make $DEB_TARBALL"
+                bail_out "mmdebstrap could not make the tarball (make-tarball.sh $*)"
         fi
         rm -f "$log"
+}
+
+deb_tarball() {
+        deb_make_tarball "$DEB_SUITE"
         [ -s "$DEB_TARBALL" ] || bail_out "$DEB_TARBALL is missing after make-tarball.sh"
+}
+
+deb_boot_chroot() {
+        local conf
+        deb_make_tarball "$DEB_SUITE" systemd
+        [ -s "$DEB_BOOT_TARBALL" ] || bail_out "$DEB_BOOT_TARBALL is missing after make-tarball.sh"
+        conf=${XDG_CONFIG_HOME:-$HOME/.config}/chrootd/chroots.d/$DEB_BOOT_CHROOT.conf
+        mkdir -p "${conf%/*}" || bail_out "mkdir ${conf%/*}"
+        cat >"$conf" <<EOF || bail_out "cannot write $conf"
+[$DEB_BOOT_CHROOT]
+file=$DEB_BOOT_TARBALL
+description=Debian $DEB_SUITE with systemd, booted on request
+
+[$DEB_BOOT_CHROOT-booted]
+file=$DEB_BOOT_TARBALL
+description=Debian $DEB_SUITE with systemd, always booted
+boot=true
+EOF
+        deb_workdirs+=("$conf")
 }
 
 deb_workdir() {

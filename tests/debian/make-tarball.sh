@@ -1,26 +1,51 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Make (once) the bookworm buildd tarball that sbuild and autopkgtest use through
-# unschroot, unprivileged: mmdebstrap --mode=unshare into ~/.cache/sbuild.
-# Kept between runs; a hard link in ~/.cache/chrootd-debian survives scripts that clean
-# ~/.cache/sbuild (tests/run-all's helpers do).
+# make-tarball.sh [SUITE] [systemd]: make (once), unprivileged, with mmdebstrap
+# --mode=unshare:
+#   SUITE (default bookworm): the buildd tarball sbuild and autopkgtest use through
+#     unschroot, ~/.cache/sbuild/SUITE-ARCH.tar.zst;
+#   SUITE systemd: a tree that boots (minbase, systemd-sysv, dbus, procps) for booted
+#     sessions, ~/.cache/chrootd-debian/SUITE-systemd.tar.zst only: the boot tests
+#     describe it in a chroots.d .conf, so other tests' chroot lists do not change.
+# Kept between runs in ~/.cache/chrootd-debian; a hard link from there survives scripts
+# that clean ~/.cache/sbuild (tests/run-all's helpers do).
 set -u
 suite=${1:-bookworm}
+flavour=${2:-buildd}
 arch=$(dpkg --print-architecture)
 dir=${XDG_CACHE_HOME:-$HOME/.cache}/sbuild
 keep=${XDG_CACHE_HOME:-$HOME/.cache}/chrootd-debian
-tar=$dir/$suite-$arch.tar.zst
 mkdir -p "$dir" "$keep"
+
+# make_one OUT MMDEBSTRAP-OPTION...: mmdebstrap into a part of this run's own (two runs
+# at once, for two flavours, must not take each other's), renamed to OUT when whole.
+make_one() {
+        local out=$1 part=$keep/part.$$.tar.zst start=$SECONDS
+        shift
+        mmdebstrap --mode=unshare "$@" "$suite" "$part" || { rm -f "$part"; exit 1; }
+        mv "$part" "$out"
+        echo "mmdebstrap: $((SECONDS - start))s" >&2
+}
+
+case $flavour in
+systemd)
+        tar=$keep/$suite-systemd.tar.zst
+        [ -s "$tar" ] || make_one "$tar" --variant=minbase --include=systemd-sysv,dbus,procps
+        ls -l "$tar"
+        exit 0 ;;
+buildd) ;;
+*)
+        echo "make-tarball.sh: unknown flavour '$flavour' (buildd or systemd)" >&2
+        exit 2 ;;
+esac
+
+tar=$dir/$suite-$arch.tar.zst
 if [ ! -s "$tar" ] && [ -s "$keep/${tar##*/}" ]; then
         ln "$keep/${tar##*/}" "$tar" || cp "$keep/${tar##*/}" "$tar"
 fi
 if [ ! -s "$tar" ]; then
-        start=$SECONDS
-        rm -f "$keep/part.tar.zst"
-        mmdebstrap --mode=unshare --variant=buildd "$suite" "$keep/part.tar.zst" || exit 1
-        mv "$keep/part.tar.zst" "$keep/${tar##*/}"
+        make_one "$keep/${tar##*/}" --variant=buildd
         ln -f "$keep/${tar##*/}" "$tar" || cp "$keep/${tar##*/}" "$tar"
-        echo "mmdebstrap: $((SECONDS - start))s" >&2
 fi
 [ -e "$keep/${tar##*/}" ] || ln "$tar" "$keep/${tar##*/}" 2>/dev/null || cp "$tar" "$keep/"
 ls -l "$tar"
