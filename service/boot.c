@@ -71,6 +71,10 @@ int boot_agent_send(int agent, int report_fd, const int stdio[3], int params_fd)
         return run_send_request(agent, report_fd, stdio, params_fd);
 }
 
+int boot_agent_signal(int agent, int sig) {
+        return run_send_signal(agent, sig);
+}
+
 int boot_agent_receive(int agent, int *ret_pidfd) {
         int32_t answer;
         int fd = -EBADF;
@@ -93,8 +97,46 @@ int boot_agent_receive(int agent, int *ret_pidfd) {
 
 /* ---- inside the container: the agent ---- */
 
+/* The cgroup every command of the session joins (under the root of the container's
+ * cgroup namespace, beside systemd's slices): Session.Kill signals all of it, so that
+ * it reaches what a Run left behind, as ending a login reaches its processes. */
+#define RUNS_CGROUP "chrootd-runs"
+
+/* Its cgroup.procs, made again if root inside removed it. */
+static int runs_cgroup_procs(int cgroot) {
+        if (mkdirat(cgroot, RUNS_CGROUP, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        int fd = openat(cgroot, RUNS_CGROUP "/cgroup.procs", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+/* Session.Kill: sig to each process of the commands' cgroup (SIGKILL through
+ * cgroup.kill where the kernel has it, which also catches what forks meanwhile). */
+static void agent_signal(int cgroot, int sig) {
+        _cleanup_fclose_ FILE *f = NULL;
+        int fd;
+        long pid;
+
+        if (sig == SIGKILL) {
+                _cleanup_close_ int kfd = openat(cgroot, RUNS_CGROUP "/cgroup.kill", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (kfd >= 0 && write(kfd, "1", 1) == 1)
+                        return;
+        }
+        fd = openat(cgroot, RUNS_CGROUP "/cgroup.procs", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        f = fdopen(fd, "r");
+        if (!f) {
+                safe_close(fd);
+                return;
+        }
+        while (fscanf(f, "%ld", &pid) == 1)
+                if (pid > 1)
+                        (void) kill((pid_t) pid, sig);
+}
+
 /* One command: a child that runs it and reports; the service gets the child's pidfd. */
-static int agent_fork(int sock, RunRequestFds *fds) {
+static int agent_fork(int sock, int cgroot, RunRequestFds *fds) {
         int pidfd = -EBADF;
         struct clone_args args = {
                 .flags = CLONE_PIDFD,
@@ -106,12 +148,21 @@ static int agent_fork(int sock, RunRequestFds *fds) {
 
         pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
         if (pid == 0) {
+                _cleanup_close_ int procs = -EBADF;
                 int status;
 
                 safe_close(sock);
                 reset_signals();
                 spawn_rename_process("chrootd-run");
-                status = init_run_contained(fds);
+                procs = runs_cgroup_procs(cgroot);
+                if (procs < 0) {
+                        errno = -procs;
+                        report_error(fds->report_fd, CHILD_ERROR_FAILED, procs,
+                                     "Cannot open the cgroup of the session's commands (/sys/fs/cgroup/" RUNS_CGROUP
+                                     "): %m");
+                        _exit(EXIT_FAILURE);
+                }
+                status = init_run_contained(fds, procs);
                 if (status < 0)
                         _exit(EXIT_FAILURE);
                 report_status(fds->report_fd, status);
@@ -129,10 +180,14 @@ static int agent_fork(int sock, RunRequestFds *fds) {
 
 _noreturn_ static void agent_main(int sock) {
         struct sigaction sa = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
-        int null;
+        int null, cgroot;
 
         spawn_rename_process("chrootd-agent");
         (void) close_all_fds_except(&sock, 1);
+        /* The container's cgroup2, opened before anything inside can mount over it. */
+        cgroot = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cgroot < 0)
+                _exit(EXIT_FAILURE);
         null = open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int i = 0; null >= 0 && i < 3; i++)
                 (void) dup2(null, i);
@@ -141,13 +196,15 @@ _noreturn_ static void agent_main(int sock) {
         (void) sigaction(SIGCHLD, &sa, NULL);
         for (;;) {
                 _cleanup_(run_request_fds_close) RunRequestFds fds = RUN_REQUEST_FDS_NULL;
-                int r = run_receive_request(sock, &fds);
+                int sig, r = run_receive_message(sock, &fds, &sig);
 
                 if (r == -EBADMSG || r == -EINTR)
                         continue;
                 if (r <= 0)
                         _exit(r == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-                if (agent_fork(sock, &fds) < 0)
+                if (r == 2)
+                        agent_signal(cgroot, sig);
+                else if (agent_fork(sock, cgroot, &fds) < 0)
                         _exit(EXIT_FAILURE);
         }
 }

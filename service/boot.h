@@ -52,6 +52,11 @@ void boot_answer_close(BootAnswer *a);
 int boot_agent_send(int agent, int report_fd, const int stdio[3], int params_fd);
 int boot_agent_receive(int agent, int *ret_pidfd);
 
+/* Have the agent send sig to every process of the container's commands' cgroup
+ * (/sys/fs/cgroup/chrootd-runs inside): what Runs started, running or left behind, not
+ * the system's own services. No answer. Returns 0 or -errno. */
+int boot_agent_signal(int agent, int sig);
+
 /* The body of the boot init: forked by the leader into new pid and mount namespaces
  * with its working directory at the session's tree. Returns the exit status for
  * _exit(). */

@@ -134,13 +134,19 @@ int init_command_prepare(int rootfd, const RunParams *p, int fd, InitCommand *re
 
 /* In the vfork()ed child: system calls only, nothing written to memory the init uses,
  * and environ is already the command's (execvp() searches its PATH). */
-_noreturn_ static void command_exec(const InitCommand *c, int fd) {
+_noreturn_ static void command_exec(const InitCommand *c, int join_procs, int fd) {
         const RunParams *p = &c->run;
         int stdio[3] = { p->stdio[0], p->stdio[1], p->stdio[2] }, r;
 
         reset_signals();
         (void) setsid();
         umask(022);
+        /* A booted session's command joins the cgroup Session.Kill signals (boot.c). */
+        if (join_procs >= 0 && write(join_procs, "0", 1) != 1) {
+                report_error(fd, CHILD_ERROR_FAILED, -errno,
+                             "Cannot join the cgroup of the session's commands (/sys/fs/cgroup/chrootd-runs): %m");
+                _exit(127);
+        }
         /* The raw calls: glibc's wrappers may coordinate threads, which the init has none of. */
         if (syscall(SYS_setgroups, c->n_groups, c->groups) < 0 ||
             syscall(SYS_setresgid, c->pw.gid, c->pw.gid, c->pw.gid) < 0 ||
@@ -169,11 +175,11 @@ _noreturn_ static void command_exec(const InitCommand *c, int fd) {
 }
 
 /* vfork() in a function of its own: nothing of the caller's frame can be clobbered. */
-static __attribute__((noinline)) pid_t command_spawn(const InitCommand *c, int report_fd) {
+static __attribute__((noinline)) pid_t command_spawn(const InitCommand *c, int join_procs, int report_fd) {
         pid_t pid = vfork();
 
         if (pid == 0)
-                command_exec(c, report_fd);
+                command_exec(c, join_procs, report_fd);
         return pid;
 }
 
@@ -352,9 +358,9 @@ static int init_enter_command_namespaces(const RunParams *p, bool booted, int re
         return r;
 }
 
-/* Fork the command, from then on passing signals on to it. Returns its pid, or -errno
- * after reporting why. */
-static pid_t init_start_command(const InitCommand *cmd, bool booted, int report_fd) {
+/* Fork the command, from then on passing signals on to it; join_procs: a cgroup.procs
+ * it joins first, or -EBADF. Returns its pid, or -errno after reporting why. */
+static pid_t init_start_command(const InitCommand *cmd, bool booted, int join_procs, int report_fd) {
         sigset_t all, old;
         pid_t pid;
         int r = 0;
@@ -364,7 +370,7 @@ static pid_t init_start_command(const InitCommand *cmd, bool booted, int report_
         (void) sigprocmask(SIG_SETMASK, &all, &old);
         install_forwarding();
         environ = cmd->env;
-        pid = command_spawn(cmd, report_fd);
+        pid = command_spawn(cmd, join_procs, report_fd);
         if (pid < 0)
                 r = -errno;
         else if (booted)
@@ -418,8 +424,8 @@ static int init_prepare_in_root(const RunParams *p, int report_fd, InitCommand *
 
 /* Run the command received in fds to its end. Returns its wait status, or -errno after
  * reporting why it did not start. booted: a booted session's, in its system's
- * namespaces; what it leaves behind lives on. */
-static int init_run_command(RunRequestFds *fds, bool booted) {
+ * namespaces, in the cgroup of join_procs; what it leaves behind lives on. */
+static int init_run_command(RunRequestFds *fds, bool booted, int join_procs) {
         _cleanup_(run_params_unpacked_done) RunParams p = {};
         _cleanup_(init_command_done) InitCommand cmd = {};
         _cleanup_(relays_close) Relays relays = RELAYS_NULL;
@@ -443,7 +449,7 @@ static int init_run_command(RunRequestFds *fds, bool booted) {
                 report_error(fds->report_fd, CHILD_ERROR_FAILED, r, "Cannot set up the command's streams: %m");
                 return r;
         }
-        pid = init_start_command(&cmd, booted, fds->report_fd);
+        pid = init_start_command(&cmd, booted, join_procs, fds->report_fd);
         for (int i = 0; i < 3; i++)
                 mine[i] = safe_close(mine[i]);
         if (pid < 0)
@@ -463,8 +469,8 @@ static int init_run_command(RunRequestFds *fds, bool booted) {
         return status;
 }
 
-int init_run_contained(RunRequestFds *fds) {
-        return init_run_command(fds, true);
+int init_run_contained(RunRequestFds *fds, int join_procs) {
+        return init_run_command(fds, true, join_procs);
 }
 
 /* PID 1 of the command's pid namespace, forked by the session's leader (leader.h) with
@@ -491,7 +497,7 @@ int run_init_main(int ctl, const char *hostname) {
                 report_error(fds.report_fd, CHILD_ERROR_FAILED, setup_error, "Cannot %s: %m", what);
                 return EXIT_FAILURE;
         }
-        status = init_run_command(&fds, false);
+        status = init_run_command(&fds, false, -EBADF);
         if (status < 0)
                 return EXIT_FAILURE;
         report_status(fds.report_fd, status);

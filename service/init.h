@@ -30,9 +30,10 @@ int loopback_up(void);
  * request in fds is run as run_init_main() runs it, but in the container's own
  * namespaces (only a network one with only lo is made, for network_none), with signals
  * passed on to the command's session alone, and what it leaves behind keeps running
- * (output it writes once the command is gone may be lost). Returns the command's wait
- * status, or -errno after reporting why it did not start. */
-int init_run_contained(RunRequestFds *fds);
+ * (output it writes once the command is gone may be lost). The command joins the
+ * cgroup whose cgroup.procs is join_procs before it executes (failing to is an error).
+ * Returns the command's wait status, or -errno after reporting why it did not start. */
+int init_run_contained(RunRequestFds *fds, int join_procs);
 
 /* A command's init is PID 1 of its pid namespace, and so ignores every signal it has
  * no handler for. Until its command exists, it ends on a signal whose default action

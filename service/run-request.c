@@ -3,6 +3,7 @@
 #include "fdpass.h"
 #include "util.h"
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -285,24 +286,45 @@ void run_request_fds_close(RunRequestFds *f) {
         f->params_fd = safe_close(f->params_fd);
 }
 
-int run_receive_request(int ctl, RunRequestFds *ret) {
+int run_send_signal(int ctl, int sig) {
+        char msg[1 + sizeof(int32_t)] = { 'k' };
+        int32_t v = sig;
+
+        memcpy(msg + 1, &v, sizeof(v));
+        return fdpass_send(ctl, msg, sizeof(msg), NULL, 0);
+}
+
+int run_receive_message(int ctl, RunRequestFds *ret, int *ret_signal) {
+        char msg[1 + sizeof(int32_t)];
         int fds[REQ_FDS];
         size_t n_fds;
         ssize_t n;
-        char byte;
+        int32_t sig;
 
-        n = fdpass_recv(ctl, &byte, 1, fds, REQ_FDS, &n_fds);
+        n = fdpass_recv(ctl, msg, sizeof(msg), fds, REQ_FDS, &n_fds);
         if (n <= 0)
                 return (int) n;
-        if (n_fds != REQ_FDS) {
-                for (size_t i = 0; i < n_fds; i++)
-                        (void) close(fds[i]);
-                return -EBADMSG;
+        if (msg[0] == 'r' && n == 1 && n_fds == REQ_FDS) {
+                *ret = (RunRequestFds) {
+                        .report_fd = fds[REQ_REPORT],
+                        .stdio = { fds[REQ_STDIN], fds[REQ_STDOUT], fds[REQ_STDERR] },
+                        .params_fd = fds[REQ_PARAMS],
+                };
+                return 1;
         }
-        *ret = (RunRequestFds) {
-                .report_fd = fds[REQ_REPORT],
-                .stdio = { fds[REQ_STDIN], fds[REQ_STDOUT], fds[REQ_STDERR] },
-                .params_fd = fds[REQ_PARAMS],
-        };
-        return 1;
+        for (size_t i = 0; i < n_fds; i++)
+                (void) close(fds[i]);
+        if (msg[0] != 'k' || n != (ssize_t) sizeof(msg) || n_fds != 0)
+                return -EBADMSG;
+        memcpy(&sig, msg + 1, sizeof(sig));
+        if (sig <= 0 || sig >= _NSIG)
+                return -EBADMSG;
+        *ret_signal = sig;
+        return 2;
+}
+
+int run_receive_request(int ctl, RunRequestFds *ret) {
+        int sig, r = run_receive_message(ctl, ret, &sig);
+
+        return r == 2 ? -EBADMSG : r;
 }

@@ -65,6 +65,14 @@ void run_request_fds_close(RunRequestFds *f);
  * (none of which is left open), or another -errno of the receive. */
 int run_receive_request(int ctl, RunRequestFds *ret);
 
+/* A booted session's agent is also told to signal everything its commands started
+ * (boot.c): sig, by itself, over ctl. Returns 0 or -errno. */
+int run_send_signal(int ctl, int sig);
+
+/* As run_receive_request(), and also run_send_signal()'s message: then returns 2 with
+ * the signal (1.._NSIG-1) in *ret_signal and nothing in *ret. */
+int run_receive_message(int ctl, RunRequestFds *ret, int *ret_signal);
+
 /* The command's environment: base (or a clean one: HOME, LOGNAME, USER, SHELL, PATH)
  * with USER and LOGNAME set to the target user and a default PATH if it has none;
  * then each KEY=VALUE of setenv (may be NULL), replacing an entry of the same KEY.

@@ -433,6 +433,12 @@ int session_boot_send(Session *s, int report_fd, const int stdio[3], int params_
         return 0;
 }
 
+int session_boot_signal(Session *s, int sig) {
+        if (!session_boot_running(s))
+                return -ENOTCONN;
+        return boot_agent_signal(s->boot->fds.agent, sig);
+}
+
 /* The boot init has forked PID 1: the service takes its fds. */
 static int on_boot_answer(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Session *s = userdata;

@@ -119,6 +119,11 @@ bool session_boot_running(const Session *s);
  * (session_attach_booted_run()). Returns 0 or -errno (-ENOTCONN: not running). */
 int session_boot_send(Session *s, int report_fd, const int stdio[3], int params_fd, uint64_t *ret_seq);
 
+/* Session.Kill of a booted session whose system runs: the agent signals every command
+ * and what the commands left (boot_agent_signal()). Returns 0, or -ENOTCONN when the
+ * system is not running, or -errno. */
+int session_boot_signal(Session *s, int sig);
+
 /* session-run.c */
 /* The session's leader, started if it is not running. */
 int session_ensure_leader(Session *s, Error *e);

@@ -274,6 +274,10 @@ int session_kill(Session *s, int sig, Error *e) {
                 r = session_check_ready(s, e);
         if (r < 0)
                 return r;
-        session_signal_runs(s, sig);
+        /* A booted session's commands are all in one cgroup of its system, with what
+         * they left behind: the agent signals that (once each). SIGKILL also goes the
+         * usual way, which counts the Runs as killed and ends those still waiting. */
+        if (session_boot_signal(s, sig) < 0 || sig == SIGKILL)
+                session_signal_runs(s, sig);
         return 0;
 }

@@ -370,6 +370,36 @@ static void test_receive_refused(void) {
         g_assert_cmpint(lowest_free_fd(), ==, before);
 }
 
+/* A booted session's agent also takes a signal for its commands' cgroup; an init, which
+ * takes only requests, refuses it; a signal with fds or out of range is refused and
+ * leaves no fd behind. */
+static void test_signal_message(void) {
+        _cleanup_close_pair_ int ctl[2] = { -EBADF, -EBADF };
+        RunRequestFds got = RUN_REQUEST_FDS_NULL;
+        char msg[5] = { 'k' };
+        int32_t bad = 4096;
+        int sig = 0, before;
+
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl), ==, 0);
+        g_assert_cmpint(run_send_signal(ctl[0], SIGTERM), ==, 0);
+        g_assert_cmpint(run_receive_message(ctl[1], &got, &sig), ==, 2);
+        g_assert_cmpint(sig, ==, SIGTERM);
+        g_assert_cmpint(got.report_fd, ==, -EBADF);
+
+        g_assert_cmpint(run_send_signal(ctl[0], SIGKILL), ==, 0);
+        g_assert_cmpint(run_receive_request(ctl[1], &got), ==, -EBADMSG);
+
+        memcpy(msg + 1, &bad, sizeof(bad));
+        g_assert_cmpint(fdpass_send(ctl[0], msg, sizeof(msg), NULL, 0), ==, 0);
+        g_assert_cmpint(run_receive_message(ctl[1], &got, &sig), ==, -EBADMSG);
+
+        msg[1] = SIGTERM, msg[2] = msg[3] = msg[4] = 0; /* a good signal, but with an fd */
+        g_assert_cmpint(fdpass_send(ctl[0], msg, sizeof(msg), &ctl[0], 1), ==, 0);
+        before = lowest_free_fd();
+        g_assert_cmpint(run_receive_message(ctl[1], &got, &sig), ==, -EBADMSG);
+        g_assert_cmpint(lowest_free_fd(), ==, before);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -385,5 +415,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/run-request/params/read", test_params_read);
         g_test_add_func("/run-request/fds/send-receive", test_send_receive);
         g_test_add_func("/run-request/fds/refused", test_receive_refused);
+        g_test_add_func("/run-request/signal", test_signal_message);
         return g_test_run();
 }
