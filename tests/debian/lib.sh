@@ -16,6 +16,8 @@
 #   deb_sbuildrc FILE SCHROOT write the README's ~/.sbuildrc into FILE, with SCHROOT
 #                             as the binary it names
 #   deb_snapshot              remember what "nothing left behind" compares against
+#   deb_chrootd_snapshot, deb_chrootd_nothing_left LABEL
+#                             the same for chrootctl's and the virt server's sessions
 #   deb_nothing_left LABEL    5 checks: no session (schroot's list, chrootd's state),
 #                             no chrootd-run scope, no process of a subordinate id, the
 #                             same mounts as at deb_snapshot
@@ -112,6 +114,27 @@ deb_mounts() {
 
 deb_snapshot() {
         deb_mounts_before=$(deb_mounts)
+}
+
+# deb_chrootd_snapshot / deb_chrootd_nothing_left LABEL: the same for sessions that
+# chrootctl and the virt server begin: no session, no chrootd-* unit that was not there
+# at the snapshot (earlier suites may leave their own), no process of a subordinate id,
+# the same mounts.
+deb_chrootd_units() {
+        systemctl --user list-units --all --plain --no-legend --no-pager 'chrootd-*' | awk '{ print $1 }'
+}
+
+deb_chrootd_snapshot() {
+        deb_snapshot
+        deb_units_before=$(deb_chrootd_units)
+}
+
+deb_chrootd_nothing_left() {
+        assert_eq "" "$(chrootctl --no-legend sessions 2>&1)" "$1: chrootctl sessions lists none"
+        assert_eq "$deb_units_before" "$(deb_chrootd_units)" "$1: no chrootd-* slice or scope is left"
+        wait_until 20 eval '[ -z "$(subid_processes)$(leader_processes)" ]'
+        assert_eq "" "$(subid_processes)$(leader_processes)" "$1: no process runs as a subordinate id"
+        assert_eq "$deb_mounts_before" "$(deb_mounts)" "$1: the mount table is as before"
 }
 
 deb_nothing_left() {

@@ -23,9 +23,7 @@ deb_boot_chroot
 export PATH=$prefix/bin:$PATH
 C=$DEB_BOOT_CHROOT
 cd / || bail_out "cannot cd /"
-deb_snapshot
-chrootd_units() { systemctl --user list-units --all --plain --no-legend --no-pager 'chrootd-*' | awk '{ print $1 }'; }
-units_before=$(chrootd_units)
+deb_chrootd_snapshot
 me_uid=$(id -u)
 
 # inside S CMD...: run CMD in session S as root; RC, OUT, ERR.
@@ -43,14 +41,6 @@ boot_cgroup() { cat "$(sessions_dir)/$1/boot-cgroup" 2>/dev/null; }
 # cgroup_of PID: the process's cgroup v2 directory on the host.
 cgroup_of() { sed -n 's|^0::|/sys/fs/cgroup|p' "/proc/$1/cgroup" 2>/dev/null; }
 
-boot_nothing_left() {
-        assert_eq "" "$(chrootctl --no-legend sessions 2>&1)" "$1: chrootctl sessions lists none"
-        assert_eq "$units_before" "$(chrootd_units)" "$1: no chrootd-* slice or scope is left"
-        wait_until 20 eval '[ -z "$(subid_processes)$(leader_processes)" ]'
-        assert_eq "" "$(subid_processes)$(leader_processes)" "$1: no process runs as a subordinate id"
-        assert_eq "$deb_mounts_before" "$(deb_mounts)" "$1: the mount table is as before"
-}
-
 # ======================= 1. What cannot be booted, and says so =======================
 install_test_chroot boot-busybox || bail_out "cannot install the busybox chroot"
 start=$SECONDS
@@ -59,7 +49,7 @@ assert_eq 1 "$RC" "begin --boot of a tree without an init fails"
 assert_contains "Cannot execute the chroot's init (/sbin/init)" "$ERR" "and says it has no /sbin/init"
 check "and says so at once" test $((SECONDS - start)) -lt 30
 rm -f "${XDG_CACHE_HOME:-$HOME/.cache}/sbuild/boot-busybox.tar.zst"
-boot_nothing_left "after a tree without an init"
+deb_chrootd_nothing_left "after a tree without an init"
 
 capture chrootctl begin --network=none "$C"
 assert_eq 2 "$RC" "--network with begin but without --boot is a usage error"
@@ -310,7 +300,7 @@ note "end of a booted session: $took ms"
 check "End shut it down in under 5 s ($took ms)" test "$took" -lt 5000
 check "its cgroup is removed" test ! -e "$cg"
 check "its state (console logs, records) is removed" test ! -e "$(sessions_dir)/$S"
-boot_nothing_left "after End"
+deb_chrootd_nothing_left "after End"
 
 # ======================= 9. The host's network, on request =======================
 S=$(chrootctl begin --boot --network=host "$C")
@@ -321,6 +311,6 @@ assert_eq "0|$host_ifs" "$RC|$OUT" "the booted system has the host's interfaces"
 inside "$S" sh -c 'mount -o remount,rw /proc/sys && echo 1 >/proc/sys/net/ipv4/conf/all/forwarding'
 check "root inside cannot change the host network's settings (/proc/sys/net remounted read-write)" test "$RC" -ne 0
 chrootctl end "$S"
-boot_nothing_left "after a session with the host's network"
+deb_chrootd_nothing_left "after a session with the host's network"
 
 done_testing

@@ -14,16 +14,7 @@ deb_boot_chroot
 export PATH=$prefix/bin:$PATH
 C=$DEB_BOOT_CHROOT
 cd / || bail_out "cannot cd /"
-deb_snapshot
-chrootd_units() { systemctl --user list-units --all --plain --no-legend --no-pager 'chrootd-*' | awk '{ print $1 }'; }
-units_before=$(chrootd_units)
-virt_nothing_left() {
-        assert_eq "" "$(chrootctl --no-legend sessions 2>&1)" "$1: chrootctl sessions lists none"
-        assert_eq "$units_before" "$(chrootd_units)" "$1: no chrootd-* slice or scope is left"
-        wait_until 20 eval '[ -z "$(subid_processes)$(leader_processes)" ]'
-        assert_eq "" "$(subid_processes)$(leader_processes)" "$1: no process runs as a subordinate id"
-        assert_eq "$deb_mounts_before" "$(deb_mounts)" "$1: the mount table is as before"
-}
+deb_chrootd_snapshot
 
 # ---- capabilities: isolation-container and reboot only with --boot ----
 capture bash -c 'printf "capabilities\nquit\n" | autopkgtest-virt-chrootd --boot '"$C"
@@ -63,7 +54,7 @@ assert_eq "0|kept" "$RC|$OUT" "and the tree kept what was written before the reb
 kill -KILL "$VIRT_PID"
 wait "$VIRT_PID" 2>/dev/null
 wait_until 30 eval '[ -z "$(chrootctl --no-legend sessions)" ]'
-virt_nothing_left "after kill -9 of the server with a booted testbed"
+deb_chrootd_nothing_left "after kill -9 of the server with a booted testbed"
 
 # ---- a package's isolation-container and needs-reboot tests through autopkgtest ----
 # (-U: autopkgtest unpacks the source inside, with dpkg-dev, which the tree lacks)
@@ -79,6 +70,6 @@ assert_match "rebooting +PASS" "$summary" "the needs-reboot test passed"
 assert_contains "booted ok: PID 1 is systemd, the system is running" "$OUT$ERR" \
         "the isolation-container test saw PID 1 systemd and a running system"
 assert_contains "rebooting ok: a new boot" "$OUT$ERR" "the needs-reboot test saw a new boot after /tmp/autopkgtest-reboot"
-virt_nothing_left "after autopkgtest with a booted testbed"
+deb_chrootd_nothing_left "after autopkgtest with a booted testbed"
 
 done_testing
