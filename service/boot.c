@@ -102,11 +102,16 @@ int boot_agent_receive(int agent, int *ret_pidfd) {
  * it reaches what a Run left behind, as ending a login reaches its processes. */
 #define RUNS_CGROUP "chrootd-runs"
 
-/* Its cgroup.procs, made again if root inside removed it. */
+/* Its cgroup.procs; the cgroup is made by the first Run (and again if root inside
+ * removed it). */
 static int runs_cgroup_procs(int cgroot) {
-        if (mkdirat(cgroot, RUNS_CGROUP, 0755) < 0 && errno != EEXIST)
-                return -errno;
         int fd = openat(cgroot, RUNS_CGROUP "/cgroup.procs", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (fd < 0 && errno == ENOENT) {
+                if (mkdirat(cgroot, RUNS_CGROUP, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                fd = openat(cgroot, RUNS_CGROUP "/cgroup.procs", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        }
         return fd < 0 ? -errno : fd;
 }
 
@@ -156,7 +161,6 @@ static int agent_fork(int sock, int cgroot, RunRequestFds *fds) {
                 spawn_rename_process("chrootd-run");
                 procs = runs_cgroup_procs(cgroot);
                 if (procs < 0) {
-                        errno = -procs;
                         report_error(fds->report_fd, CHILD_ERROR_FAILED, procs,
                                      "Cannot open the cgroup of the session's commands (/sys/fs/cgroup/" RUNS_CGROUP
                                      "): %m");

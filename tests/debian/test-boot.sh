@@ -189,13 +189,15 @@ assert_eq "none" "$OUT" "a Run gets no address of the user's bus"
 inside "$S" sh -c 'cat /sys/fs/cgroup/cgroup.procs | while read p; do test -e /proc/$p || echo "$p"; done'
 assert_eq "0|" "$RC|$OUT" "every process in the container's cgroup tree is one of its own"
 
-# Root inside attacks what it was given; every attempt fails.
-attack() {
-        local desc=$1
-        shift
-        inside "$S" sh -c "$*"
+# Root inside attacks what it was given; every attempt fails. attack_in SESSION DESC CMD;
+# attack DESC CMD: in S.
+attack_in() {
+        local s=$1 desc=$2
+        shift 2
+        inside "$s" sh -c "$*"
         if [ "$RC" -ne 0 ]; then ok "$desc: refused"; else not_ok "$desc: refused" "it succeeded: $OUT"; fi
 }
+attack() { attack_in "$S" "$@"; }
 attack "remount /sys read-write" mount -o remount,rw /sys
 attack "write into /sys" 'echo 1 >/sys/kernel/mm/ksm/run'
 attack "write /proc/sys" 'echo 1 >/proc/sys/kernel/sysrq'
@@ -260,21 +262,15 @@ check "a session that sbuild and autopkgtest use (--begin-session: the tree on t
 "$compat/schroot" --end-session -c "$u"
 
 # Root inside takes its own system apart; the host keeps what it had, End still cleans up.
-attack_t() {
-        local desc=$1
-        shift
-        inside "$T" sh -c "$*"
-        if [ "$RC" -ne 0 ]; then ok "$desc: refused"; else not_ok "$desc: refused" "it succeeded: $OUT"; fi
-}
 inside "$T" sh -c 'umount /proc/sys/kernel/random/boot_id; umount /proc/sys/kernel/random/boot_id; umount /proc/sys; umount -l /proc'
 assert_eq 0 "$RC" "root inside may unmount PID 1's own /proc $ERR"
 inside "$T" sh -c 'for p in /proc/[0-9]*; do cat $p/comm; done | sort -u | tr "\n" " "'
 check "beneath it only the container's processes and its boot init ($OUT)" \
         test -n "$OUT" -a -z "$(tr ' ' '\n' <<<"$OUT" | grep -vxE 'chrootd-(boot|agent|run)|systemd.*|\(sd-.*|dbus-daemon|agetty|sh|cat|sort|tr|')"
-attack_t "read the boot init's environment beneath" 'cat /proc/1/environ'
-attack_t "open the boot init's root beneath" 'ls /proc/1/root/'
-attack_t "open the boot init's fds beneath" 'ls /proc/1/fd/'
-attack_t "unmount the locked mounts beneath" 'umount -l /sys || umount -l /dev || umount -l /run/host'
+attack_in "$T" "read the boot init's environment beneath" 'cat /proc/1/environ'
+attack_in "$T" "open the boot init's root beneath" 'ls /proc/1/root/'
+attack_in "$T" "open the boot init's fds beneath" 'ls /proc/1/fd/'
+attack_in "$T" "unmount the locked mounts beneath" 'umount -l /sys || umount -l /dev || umount -l /run/host'
 chrootctl end "$T"
 
 # ======================= 7. kill -9 of the service =======================
