@@ -18,6 +18,7 @@
 #include <systemd/sd-bus.h>
 
 #include "client.h"
+#include "terminal.h"
 #include "config.h"
 #include "util.h"
 
@@ -43,13 +44,14 @@ enum {
         OPT_PACKAGE_CACHE = 1 << 12,
         OPT_LIMITS = 1 << 13,
         OPT_BOOT = 1 << 14,
+        OPT_TTY = 1 << 15,
 };
 
 /* Indexed by the bit number of OPT_*. */
 static const char *const option_names[] = {
         "name", "user", "directory", "network", "preserve-environment", "no-legend", "timeout", "union-type",
         "add-login", "hold", "error-status", "add-account", "package-cache", "memory-max/tasks-max/cpu-weight",
-        "boot",
+        "boot", "tty",
 };
 
 enum {
@@ -82,6 +84,7 @@ static struct {
         bool hold;
         bool package_cache;
         bool boot;
+        bool tty;
         uint64_t memory_max, tasks_max, cpu_weight; /* begin's limits; 0: none */
         const char *accounts[8 + 1]; /* --add-account, NULL-terminated */
         size_t n_accounts;
@@ -94,7 +97,7 @@ static struct {
 
 /* "+": stop at the first non-option, so a command's own options are left alone;
  * ":": report missing arguments ourselves, in one line. */
-#define OPTSTRING "+:hn:u:d:p"
+#define OPTSTRING "+:hn:u:d:pt"
 
 static const struct option options[] = {
         { "help", no_argument, NULL, 'h' },
@@ -116,6 +119,7 @@ static const struct option options[] = {
         { "tasks-max", required_argument, NULL, ARG_TASKS_MAX },
         { "cpu-weight", required_argument, NULL, ARG_CPU_WEIGHT },
         { "boot", no_argument, NULL, ARG_BOOT },
+        { "tty", no_argument, NULL, 't' },
         {}
 };
 
@@ -525,12 +529,34 @@ static int get_session(sd_bus *bus, const char *id, char **ret) {
         return *ret ? 0 : log_oom();
 }
 
+/* A terminal's options: its size, and the caller's TERM, COLORTERM and LANG (unless
+ * the whole environment goes anyway), so that programs inside draw as they would here. */
+static int append_terminal_options(sd_bus_message *m) {
+        static const char *const pass[] = { "TERM", "COLORTERM", "LANG" };
+        _cleanup_strv_free_ char **set = NULL;
+        struct winsize ws;
+        int r;
+
+        r = sd_bus_message_append(m, "{sv}", "pty", "b", 1);
+        if (r >= 0 && terminal_size(STDIN_FILENO, &ws) && ws.ws_row > 0 && ws.ws_col > 0)
+                r = sd_bus_message_append(m, "{sv}{sv}", "pty-rows", "q", ws.ws_row, "pty-columns", "q", ws.ws_col);
+        for (size_t i = 0; r >= 0 && !arg.preserve_environment && i < ELEMENTSOF(pass); i++) {
+                const char *v = getenv(pass[i]);
+                _cleanup_free_ char *e = v ? strf("%s=%s", pass[i], v) : NULL;
+                if (v && (!e || strv_extend(&set, e) < 0))
+                        return -ENOMEM;
+        }
+        if (r >= 0 && set)
+                r = append_strv_option(m, "setenv", set);
+        return r;
+}
+
 static int append_run_options(sd_bus_message *m) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0)
-                r = append_stdio_options(m);
+                r = arg.tty ? append_terminal_options(m) : append_stdio_options(m);
         if (r < 0)
                 return r;
 
@@ -561,6 +587,9 @@ static int append_run_options(sd_bus_message *m) {
         return sd_bus_message_close_container(m);
 }
 
+static int exit_status_of(const char *result, int32_t value, const char *what, const char *id);
+static int run_terminal(sd_bus *bus, const char *id, char **argv);
+
 static int verb_run(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
@@ -569,6 +598,8 @@ static int verb_run(sd_bus *bus, char **args) {
         int32_t value;
         int r;
 
+        if (arg.tty)
+                return run_terminal(bus, id, args + 2);
         /* A session's object path follows from its id: no GetSession round trip. An
          * unknown object means no such session; GetSession then says so properly. */
         r = sd_bus_path_encode(SESSION_PATH_PREFIX, id, &path);
@@ -597,7 +628,11 @@ static int verb_run(sd_bus *bus, char **args) {
         r = sd_bus_message_read(reply, "si", &result, &value);
         if (r < 0)
                 return log_parse_failure(r);
+        return exit_status_of(result, value, args[2], id);
+}
 
+/* run's exit status: the command's, as a shell gives it. */
+static int exit_status_of(const char *result, int32_t value, const char *what, const char *id) {
         if (streq(result, "exited"))
                 return value & 0xff;
         if (streq(result, "killed"))
@@ -607,9 +642,63 @@ static int verb_run(sd_bus *bus, char **args) {
                 fprintf(stderr, "chrootctl: Command timed out after %" PRIu64 " s\n", arg.timeout_sec);
                 return 124;
         }
-        fprintf(stderr, "chrootctl: Failed to run '%s' in session '%s': unknown result '%s'\n",
-                args[2], id, result);
+        fprintf(stderr, "chrootctl: Failed to run '%s' in session '%s': unknown result '%s'\n", what, id, result);
         return -EPROTO;
+}
+
+/* run -t and shell: Start with a terminal, relayed to ours until Wait answers. */
+static int run_terminal(sd_bus *bus, const char *id, char **argv) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL, *term = NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *what = argv[0] ? argv[0] : "the login shell", *command, *result;
+        _cleanup_free_ char *command_path = NULL;
+        int32_t value;
+        int master, r;
+
+        if (!isatty(STDIN_FILENO)) {
+                fprintf(stderr, "chrootctl: A terminal (-t, shell) needs one on standard input, which is none\n");
+                return -ENOTTY;
+        }
+        r = get_session(bus, id, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, path, SESSION_IFACE, "Start");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, argv);
+        if (r >= 0)
+                r = append_run_options(m);
+        if (r < 0)
+                return log_failure(NULL, r, "Failed to build the Start request");
+        r = sd_bus_call(bus, m, CALL_TIMEOUT, &error, &reply);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &command);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to run '%s' in session '%s'", what, id);
+        command_path = strdup(command);
+        if (!command_path)
+                return log_oom();
+        r = call(bus, command_path, "org.chrootd1.Command", "OpenTerminal", &error, &term, NULL);
+        if (r >= 0)
+                r = sd_bus_message_read(term, "h", &master);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to open the terminal of '%s' in session '%s'", what, id);
+        sd_bus_message_unref(reply);
+        reply = NULL;
+        r = terminal_relay(bus, master, command_path, &error, &reply);
+        if (r < 0)
+                return log_failure(&error, r, "Lost '%s' in session '%s'", what, id);
+        r = sd_bus_message_read(reply, "si", &result, &value);
+        if (r < 0)
+                return log_parse_failure(r);
+        return exit_status_of(result, value, what, id);
+}
+
+static int verb_shell(sd_bus *bus, char **args) {
+        char *none[] = { NULL };
+
+        arg.tty = true;
+        return run_terminal(bus, args[1], none);
 }
 
 static int verb_info(sd_bus *bus, char **args) {
@@ -799,8 +888,11 @@ static const struct verb {
           OPT_NAME | OPT_UNION | OPT_ADD_LOGIN | OPT_ADD_ACCOUNT | OPT_PACKAGE_CACHE | OPT_LIMITS | OPT_HOLD | OPT_BOOT |
                   OPT_NETWORK,
           "begin CHROOT", verb_begin },
-        { "run", 3, SIZE_MAX, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV | OPT_TIMEOUT | OPT_ERROR_STATUS,
+        { "run", 3, SIZE_MAX,
+          OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV | OPT_TIMEOUT | OPT_ERROR_STATUS | OPT_TTY,
           "run SESSION [--] COMMAND...", verb_run },
+        { "shell", 2, 2, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV | OPT_TIMEOUT | OPT_ERROR_STATUS,
+          "shell SESSION", verb_shell },
         { "kill", 2, 3, 0, "kill SESSION [SIGNAL]", verb_kill },
         { "end", 2, 2, 0, "end SESSION", verb_end },
         { "info", 2, 2, 0, "info SESSION", verb_info },
@@ -819,6 +911,8 @@ static void help(void) {
                "  sessions                    List sessions\n"
                "  begin CHROOT                Begin a session of CHROOT and print its id\n"
                "  run SESSION [--] CMD...     Run a command in a session\n"
+               "  shell SESSION               Run the user's login shell in a session, on a\n"
+               "                              terminal of its own (as run -t)\n"
                "  kill SESSION [SIGNAL]       Signal every command running in a session (TERM)\n"
                "  end SESSION                 End a session and remove its tree\n"
                "  info SESSION                Show the properties of a session\n"
@@ -852,6 +946,8 @@ static void help(void) {
                "                              for the booted system (none)\n"
                "  -p --preserve-environment   run: pass this environment, less variables\n"
                "                              that are unsafe in a chroot (as schroot)\n"
+               "  -t --tty                    run: on a terminal made in the session, relayed to\n"
+               "                              this one (TERM, COLORTERM, LANG pass through)\n"
                "     --timeout=SEC            run: kill the command after SEC seconds\n"
                "                              (exit status 124)\n"
                "     --error-status=N         run: exit with N on chrootctl's own failures (1)\n");
@@ -924,6 +1020,10 @@ static int parse_argv(int argc, char *argv[], char ***ret_args) {
                         }
                         arg.union_type = optarg;
                         arg.seen |= OPT_UNION;
+                        break;
+                case 't':
+                        arg.tty = true;
+                        arg.seen |= OPT_TTY;
                         break;
                 case 'p':
                         arg.preserve_environment = true;

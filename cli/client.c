@@ -118,6 +118,17 @@ void forwarded_signals(sigset_t *mask) {
         sigaddset(mask, SIGQUIT);
 }
 
+int bus_poll_timeout(sd_bus *bus) {
+        struct timespec ts;
+        uint64_t until, now;
+
+        if (sd_bus_get_timeout(bus, &until) < 0 || until == UINT64_MAX)
+                return -1;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+        return until <= now ? 0 : (int) ((until - now + 999) / 1000);
+}
+
 int call_run_forwarding_signals(sd_bus *bus, sd_bus_message *m, const char *session_path, sd_bus_error *error,
                                 sd_bus_message **ret) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
@@ -133,8 +144,6 @@ int call_run_forwarding_signals(sd_bus *bus, sd_bus_message *m, const char *sess
         r = sd_bus_call_async(bus, &slot, m, async_call_on_reply, &w, CALL_TIMEOUT);
         while (r >= 0 && !w.done) {
                 struct pollfd p[2];
-                uint64_t until;
-                int timeout = -1;
 
                 r = sd_bus_process(bus, NULL);
                 if (r < 0 || w.done)
@@ -144,14 +153,7 @@ int call_run_forwarding_signals(sd_bus *bus, sd_bus_message *m, const char *sess
 
                 p[0] = (struct pollfd) { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) };
                 p[1] = (struct pollfd) { .fd = sfd, .events = POLLIN };
-                if (sd_bus_get_timeout(bus, &until) >= 0 && until != UINT64_MAX) {
-                        struct timespec ts;
-                        uint64_t now;
-                        clock_gettime(CLOCK_MONOTONIC, &ts);
-                        now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-                        timeout = until <= now ? 0 : (int) ((until - now + 999) / 1000);
-                }
-                if (poll(p, sfd >= 0 ? 2 : 1, timeout) < 0) {
+                if (poll(p, sfd >= 0 ? 2 : 1, bus_poll_timeout(bus)) < 0) {
                         if (errno == EINTR)
                                 continue;
                         r = -errno;

@@ -36,6 +36,9 @@ typedef struct AsyncCall {
 int async_call_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *unused);
 int async_call_take(AsyncCall *call, sd_bus_error *error, sd_bus_message **ret);
 
+/* How long poll() may wait for the bus (sd_bus_get_timeout()), in ms; -1: forever. */
+int bus_poll_timeout(sd_bus *bus);
+
 /* The signals a client passes on to its command: SIGINT, SIGTERM, SIGHUP, SIGQUIT. */
 void forwarded_signals(sigset_t *mask);
 

@@ -67,8 +67,8 @@ int boot_receive_answer(int ctl, BootAnswer *ret) {
         return 0;
 }
 
-int boot_agent_send(int agent, int report_fd, const int stdio[3], int params_fd) {
-        return run_send_request(agent, report_fd, stdio, params_fd);
+int boot_agent_send(int agent, int report_fd, const int stdio[3], int params_fd, int terminal_fd) {
+        return run_send_request(agent, report_fd, stdio, params_fd, terminal_fd);
 }
 
 int boot_agent_signal(int agent, int sig) {
@@ -386,28 +386,6 @@ static int open_own_cgroup(int *ret) {
         return 0;
 }
 
-static int open_console(int rootfd, int *ret_master, int *ret_slave) {
-        struct open_how how = {
-                .flags = O_RDWR | O_NOCTTY | O_CLOEXEC,
-                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-        };
-        int unlock = 0, master, slave;
-
-        /* The container's own devpts (mounts_setup()): nothing of the host's terminals. */
-        master = (int) syscall(SYS_openat2, rootfd, "dev/pts/ptmx", &how, sizeof(how));
-        if (master < 0)
-                return -errno;
-        if (ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
-            (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-                int r = -errno;
-                safe_close(master);
-                return r;
-        }
-        *ret_master = master;
-        *ret_slave = slave;
-        return 0;
-}
-
 static int bind_notify_socket(int *ret) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = NOTIFY_PATH };
         int one = 1, fd;
@@ -454,7 +432,7 @@ static int boot_prepare(Boot *b, const char **ret_what) {
         if (r < 0)
                 return r;
         *ret_what = "make the console";
-        r = open_console(rootfd, &b->console_master, &b->console);
+        r = mounts_open_pty(rootfd, &b->console_master, &b->console);
         if (r < 0)
                 return r;
         r = mounts_container(rootfd, b->console, b->os_release, ret_what);

@@ -49,7 +49,7 @@ void boot_answer_close(BootAnswer *a);
 /* Give the agent a command (run-request.h's request), and receive its answer: a pidfd
  * of the child that runs it (which reports into report_fd and exits with it). Returns
  * 0 or -errno. */
-int boot_agent_send(int agent, int report_fd, const int stdio[3], int params_fd);
+int boot_agent_send(int agent, int report_fd, const int stdio[3], int params_fd, int terminal_fd);
 int boot_agent_receive(int agent, int *ret_pidfd);
 
 /* Have the agent send sig to every process of the container's commands' cgroup

@@ -14,6 +14,7 @@
 typedef struct Manager Manager;
 typedef struct Session Session;
 typedef struct Run Run;
+typedef struct Command Command;
 
 /* How something the core did for a call ended: an error, or for a Run its result. */
 typedef struct Outcome {
@@ -35,11 +36,18 @@ typedef struct FrontendOps {
         /* A Run's command has been handed to its init (may be NULL); then run_done. */
         void (*run_started)(void *call, Run *run);
         void (*run_done)(void *call, Run *run, const Outcome *o);
+        /* Start: the command has started (o has no error), or could not (its error; the
+         * command is freed after this returns), or ended before it started (its result). */
+        void (*start_done)(void *call, Command *c, const Outcome *o);
+        /* Wait: the command's result (the command is freed after this returns). */
+        void (*wait_done)(void *call, Command *c, const Outcome *o);
 
         /* Events, to every attached front end (userdata: the Frontend's). */
         void (*session_added)(void *userdata, Session *s);
         void (*session_removed)(void *userdata, Session *s);
         void (*state_changed)(void *userdata, Session *s);
+        /* A started command has ended; c->outcome is its result (may be NULL). */
+        void (*command_exited)(void *userdata, Command *c);
 } FrontendOps;
 
 typedef struct Frontend {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "init.h"
+#include "fdpass.h"
 #include "mounts.h"
 #include "report.h"
 #include "run-request.h"
@@ -140,6 +141,11 @@ _noreturn_ static void command_exec(const InitCommand *c, int join_procs, int fd
 
         reset_signals();
         (void) setsid();
+        /* Its terminal becomes the controlling one of its new session: job control. */
+        if (p->pty && ioctl(p->stdio[0], TIOCSCTTY, 0) < 0) {
+                report_error(fd, CHILD_ERROR_FAILED, -errno, "Cannot make the terminal the command's own: %m");
+                _exit(127);
+        }
         umask(022);
         /* A booted session's command joins the cgroup Session.Kill signals (boot.c). */
         if (join_procs >= 0 && write(join_procs, "0", 1) != 1) {
@@ -422,6 +428,62 @@ static int init_prepare_in_root(const RunParams *p, int report_fd, InitCommand *
         return init_command_prepare(rootfd, p, report_fd, ret);
 }
 
+/* The command's terminal (RunParams.pty): a pty of the devpts in the command's root
+ * (the session's own instance, or a booted session's system's), in the window size
+ * asked for, its slave the command's user's, its master sent to the service on
+ * terminal_fd. Returns the slave, or -errno after reporting why. */
+static int init_open_terminal(const InitCommand *cmd, int terminal_fd, int report_fd) {
+        _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), master = -EBADF, slave = -EBADF;
+        struct winsize ws = { .ws_row = cmd->run.pty_rows, .ws_col = cmd->run.pty_columns };
+        int r;
+
+        r = rootfd < 0 ? -errno : mounts_open_pty(rootfd, &master, &slave);
+        if (r >= 0 && ioctl(master, TIOCSWINSZ, &ws) < 0)
+                r = -errno;
+        /* Its group stays devpts' tty (5), as a login's terminal is. */
+        if (r >= 0 && fchown(slave, cmd->pw.uid, (gid_t) -1) < 0)
+                r = -errno;
+        if (r < 0) {
+                report_error(report_fd, CHILD_ERROR_FAILED, r, "Cannot make the command's terminal: %m");
+                return r;
+        }
+        r = fdpass_send(terminal_fd, "t", 1, &master, 1);
+        if (r < 0) {
+                report_error(report_fd, CHILD_ERROR_FAILED, r, "Cannot pass the command's terminal on: %m");
+                return r;
+        }
+        return TAKE_FD(slave);
+}
+
+/* The command's streams: its terminal's slave, or the caller's pipes through pipes of
+ * its user's (relay.h). mine[] are the command's ends. Returns 0, or -errno after
+ * reporting why. */
+static int init_setup_streams(InitCommand *cmd, RunRequestFds *fds, Relays *relays, int mine[3]) {
+        int r;
+
+        if (cmd->run.pty != (fds->terminal_fd >= 0)) {
+                report_error(fds->report_fd, CHILD_ERROR_FAILED, -EBADMSG, "A terminal came without a request for one");
+                return -EBADMSG;
+        }
+        if (cmd->run.pty) {
+                r = init_open_terminal(cmd, fds->terminal_fd, fds->report_fd);
+                if (r < 0)
+                        return r;
+                mine[0] = r;
+                mine[1] = fcntl(r, F_DUPFD_CLOEXEC, 3);
+                mine[2] = fcntl(r, F_DUPFD_CLOEXEC, 3);
+                r = mine[1] < 0 || mine[2] < 0 ? -errno : 0;
+                memcpy(cmd->run.stdio, mine, sizeof(cmd->run.stdio));
+        } else
+                r = relays_setup(cmd->run.stdio, cmd->pw.uid, cmd->pw.gid, relays, mine);
+        if (r < 0) {
+                report_error(fds->report_fd, CHILD_ERROR_FAILED, r, "Cannot set up the command's streams: %m");
+                return r;
+        }
+        fds->terminal_fd = safe_close(fds->terminal_fd);
+        return 0;
+}
+
 /* Run the command received in fds to its end. Returns its wait status, or -errno after
  * reporting why it did not start. booted: a booted session's, in its system's
  * namespaces, in the cgroup of join_procs; what it leaves behind lives on. */
@@ -431,7 +493,7 @@ static int init_run_command(RunRequestFds *fds, bool booted, int join_procs) {
         _cleanup_(relays_close) Relays relays = RELAYS_NULL;
         _cleanup_free_ char *buf = NULL;
         int mine[3] = { -EBADF, -EBADF, -EBADF }, status;
-        pid_t pid;
+        pid_t pid = -1;
         int r;
 
         r = init_read_command(fds, &buf, &p);
@@ -441,19 +503,16 @@ static int init_run_command(RunRequestFds *fds, bool booted, int join_procs) {
                 r = init_prepare_in_root(&p, fds->report_fd, &cmd);
         if (r < 0)
                 return r;
-        /* The caller's pipes reach the command through pipes of its user's (relay.h). */
-        r = relays_setup(cmd.run.stdio, cmd.pw.uid, cmd.pw.gid, &relays, mine);
-        if (r < 0) {
-                for (int i = 0; i < 3; i++)
-                        safe_close(mine[i]);
-                report_error(fds->report_fd, CHILD_ERROR_FAILED, r, "Cannot set up the command's streams: %m");
-                return r;
-        }
-        pid = init_start_command(&cmd, booted, join_procs, fds->report_fd);
+        r = init_setup_streams(&cmd, fds, &relays, mine);
+        if (r >= 0)
+                pid = init_start_command(&cmd, booted, join_procs, fds->report_fd);
         for (int i = 0; i < 3; i++)
                 mine[i] = safe_close(mine[i]);
+        if (r < 0)
+                return r;
         if (pid < 0)
                 return (int) pid;
+        report_started(fds->report_fd);
         /* The init keeps only the report pipe and the relays' ends. */
         for (int i = 0; i < 3; i++)
                 fds->stdio[i] = safe_close(fds->stdio[i]);

@@ -68,13 +68,35 @@ static void on_run_done(void *call, Run *run, const Outcome *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = call;
         int r;
 
+        r = bus_reply_outcome(m, o);
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to Run: %m");
+}
+
+static void on_wait_done(void *call, Command *c, const Outcome *o) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = call;
+        int r;
+
+        r = bus_reply_outcome(m, o);
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to Wait: %m");
+}
+
+/* Start's reply: the command's object, also for one that ended before it started. */
+static void on_start_done(void *call, Command *c, const Outcome *o) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = call;
+        _cleanup_free_ char *path = NULL;
+        int r;
+
         if (error_is_set(&o->error)) {
                 reply_error(m, o);
                 return;
         }
-        r = sd_bus_reply_method_return(m, "si", o->timed_out ? "timeout" : o->killed ? "killed" : "exited", o->value);
+        r = bus_command_path(c, &path);
+        if (r >= 0)
+                r = sd_bus_reply_method_return(m, "o", path);
         if (r < 0)
-                log_warning_errno(r, "Failed to reply to Run: %m");
+                log_warning_errno(r, "Failed to reply to Start: %m");
 }
 
 static const FrontendOps bus_ops = {
@@ -82,6 +104,9 @@ static const FrontendOps bus_ops = {
         .end_done = reply_empty,
         .limits_done = reply_empty,
         .run_done = on_run_done,
+        .start_done = on_start_done,
+        .wait_done = on_wait_done,
+        .command_exited = bus_emit_command_exited,
         .session_added = bus_emit_added,
         .session_removed = bus_emit_removed,
         .state_changed = bus_emit_state_changed,
@@ -366,6 +391,10 @@ int bus_frontend_new(Manager *m, sd_bus *bus, BusFrontend **ret) {
                 return r;
         r = sd_bus_add_fallback_vtable(bus, NULL, BUS_SESSION_PREFIX, "org.chrootd1.Session", session_vtable,
                                        session_object_find, bf);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(bus, NULL, BUS_SESSION_PREFIX, "org.chrootd1.Command", command_vtable,
+                                       command_object_find, bf);
         if (r < 0)
                 return r;
         r = sd_bus_add_node_enumerator(bus, NULL, BUS_SESSION_PREFIX, session_node_enumerator, bf);

@@ -153,6 +153,12 @@ void manager_emit_state_changed(Manager *m, Session *s) {
                         m->frontends[i]->ops->state_changed(m->frontends[i]->userdata, s);
 }
 
+void manager_emit_command_exited(Manager *m, Command *c) {
+        for (unsigned i = 0; i < m->n_frontends; i++)
+                if (m->frontends[i]->ops->command_exited)
+                        m->frontends[i]->ops->command_exited(m->frontends[i]->userdata, c);
+}
+
 int manager_begin_session(Manager *m, const char *chroot_name, const char *name, const Limits *limits,
                           const BeginFlags *flags, Call call, Session **ret, Error *e) {
         _cleanup_(catalog_freep) Catalog *c = NULL;

@@ -51,6 +51,7 @@ int manager_attach_frontend(Manager *m, const Frontend *fe);
 void manager_emit_added(Manager *m, Session *s);
 void manager_emit_removed(Manager *m, Session *s);
 void manager_emit_state_changed(Manager *m, Session *s);
+void manager_emit_command_exited(Manager *m, Command *c);
 
 /* BeginSession: check the names (name may be "" for a generated id) and the flags that
  * do not go together (network without boot, a booted session written back: also one of

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -289,5 +290,26 @@ int mounts_overlay(int lowerfd, int upperfd, int workfd, int mountpointfd, int *
                 return r;
         }
         *ret_rootfd = TAKE_FD(mnt);
+        return 0;
+}
+
+int mounts_open_pty(int rootfd, int *ret_master, int *ret_slave) {
+        struct open_how how = {
+                .flags = O_RDWR | O_NOCTTY | O_CLOEXEC,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        _cleanup_close_ int master = -EBADF;
+        int unlock = 0, slave;
+
+        master = (int) syscall(SYS_openat2, rootfd, "dev/pts/ptmx", &how, sizeof(how));
+        if (master < 0)
+                return -errno;
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+                return -errno;
+        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return -errno;
+        *ret_master = TAKE_FD(master);
+        *ret_slave = slave;
         return 0;
 }

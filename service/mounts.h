@@ -21,6 +21,11 @@ int mounts_setup(int rootfd, const char **ret_what);
  * *ret_what naming the step. */
 int mounts_container(int rootfd, int console_fd, const char *os_release, const char **ret_what);
 
+/* A new pty of the devpts at dev/pts of the tree rootfd (mounts_setup()'s own
+ * instance: nothing of the host's terminals), unlocked: its master and its slave
+ * (TIOCGPTPEER), both O_NOCTTY and close-on-exec. Returns 0 or -errno. */
+int mounts_open_pty(int rootfd, int *ret_master, int *ret_slave);
+
 /* Make the mount at path (a mount point: /run/host, once filled) read-only. */
 int mounts_make_readonly(const char *path);
 

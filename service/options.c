@@ -154,6 +154,19 @@ int check_signal(int sig, Error *e) {
         return 0;
 }
 
+int check_terminal(bool pty, const int stdio[3], bool size_given, Error *e) {
+        static const char *const names[3] = { "stdin", "stdout", "stderr" };
+
+        if (!pty && size_given)
+                return error_set(e, ERROR_INVALID_ARGUMENT, EINVAL, "Options 'pty-rows' and 'pty-columns' need 'pty'");
+        for (int i = 0; pty && i < 3; i++)
+                if (stdio[i] >= 0)
+                        return error_set(e, ERROR_INVALID_ARGUMENT, EINVAL,
+                                         "Option '%s' does not go with 'pty': the terminal is the command's %s",
+                                         names[i], names[i]);
+        return 0;
+}
+
 int check_option_once(char ***seen, const char *key, Error *e) {
         if (strv_contains(*seen, key))
                 return error_set(e, ERROR_INVALID_ARGUMENT, EINVAL, "Option '%.300s' is given twice", key);

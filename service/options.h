@@ -49,6 +49,10 @@ int check_run(char *const *argv, char *const *environment, char *const *setenv, 
  * key names the option ("stdin"...). */
 int check_stream_fd(int fd, const char *key, Error *e);
 
+/* A terminal for a command (pty): then no stdin, stdout or stderr of the caller's
+ * (stdio[] all negative); a window size (size_given) only with one. */
+int check_terminal(bool pty, const int stdio[3], bool size_given, Error *e);
+
 /* A signal Kill may send (1.._NSIG-1, not SIGSTOP, which an init cannot pass on). */
 int check_signal(int sig, Error *e);
 

@@ -6,6 +6,7 @@
 enum {
         RECORD_ERROR = 1,
         RECORD_STATUS = 2,
+        RECORD_STARTED = 3,
 };
 
 typedef struct Record {
@@ -40,6 +41,13 @@ void report_status(int fd, int wstatus) {
                 (void) write_full(fd, &rec, sizeof(rec));
 }
 
+void report_started(int fd) {
+        Record rec = { .type = RECORD_STARTED };
+
+        if (fd >= 0)
+                (void) write_full(fd, &rec, sizeof(rec));
+}
+
 int report_read_more(int fd, Report *rep) {
         Record rec;
 
@@ -59,7 +67,9 @@ int report_read_more(int fd, Report *rep) {
                         rep->error = rec.value;
                         rec.message[sizeof(rec.message) - 1] = 0;
                         memcpy(rep->message, rec.message, sizeof(rep->message));
-                } else if (rec.type == RECORD_STATUS) {
+                } else if (rec.type == RECORD_STARTED)
+                        rep->started = true;
+                else if (rec.type == RECORD_STATUS) {
                         rep->have_status = true;
                         rep->wstatus = rec.value;
                 }

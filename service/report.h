@@ -17,6 +17,7 @@ typedef struct Report {
         ChildError error_kind;
         int error;                     /* negative errno, or 0 */
         char message[REPORT_MESSAGE_MAX];
+        bool started;                  /* the command was forked (report_started()) */
         bool have_status;
         int wstatus;                   /* the command's wait status */
 } Report;
@@ -25,6 +26,9 @@ typedef struct Report {
  * %m is error (a negative errno; errno as it is for 0). */
 void report_error(int fd, ChildError kind, int error, const char *fmt, ...) _printf_(4, 5);
 void report_status(int fd, int wstatus);
+/* The command was forked: it has exec()ed, or reported why not before this record (a
+ * vfork() parent resumes only then). */
+void report_started(int fd);
 
 /* Called in the service once every writer has gone: read all records. The first
  * error wins; the last status wins. Returns 0 or -errno. */

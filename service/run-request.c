@@ -83,10 +83,11 @@ int run_build_environment(char *const *base, char *const *setenv, const PasswdEn
         return 0;
 }
 
-/* The request's fixed fields, in this order, then argc (0: the login shell) and argv,
+/* The request's fixed fields, in this order (the terminal: "-", or "ROWS COLUMNS"),
+ * then argc (0: the login shell) and argv,
  * the number of environment entries ("-": a clean environment) and the entries, and
  * the number of setenv entries and those. */
-#define PARAMS_MAGIC "chrootd-run-2"
+#define PARAMS_MAGIC "chrootd-run-3"
 #define PARAMS_MAX (64u << 20)
 
 static int buf_add(char **buf, size_t *size, size_t *used, const char *s) {
@@ -119,6 +120,9 @@ int run_params_pack(const RunParams *p, int *ret_fd) {
                 r = buf_add(&buf, &size, &used, p->directory);
         if (r >= 0)
                 r = buf_add(&buf, &size, &used, p->network_none ? "1" : "0");
+        snprintf(num, sizeof(num), "%u %u", (unsigned) p->pty_rows, (unsigned) p->pty_columns);
+        if (r >= 0)
+                r = buf_add(&buf, &size, &used, p->pty ? num : "-");
         snprintf(num, sizeof(num), "%zu", strv_length(p->argv));
         if (r >= 0)
                 r = buf_add(&buf, &size, &used, num);
@@ -186,15 +190,21 @@ static int read_counted_strv(char *buf, size_t size, size_t *pos, const char *co
 
 int run_params_unpack(char *buf, size_t size, RunParams *ret) {
         _cleanup_free_ char **argv = NULL, **env = NULL, **setenv = NULL;
-        const char *magic, *user, *directory, *net, *count;
+        const char *magic, *user, *directory, *net, *terminal, *count;
+        unsigned rows = 0, columns = 0;
         size_t pos = 0;
-        int r;
+        int r, n = 0;
 
         magic = next_field(buf, size, &pos);
         user = next_field(buf, size, &pos);
         directory = next_field(buf, size, &pos);
         net = next_field(buf, size, &pos);
-        if (!net || !streq(magic, PARAMS_MAGIC) || (!streq(net, "0") && !streq(net, "1")))
+        terminal = next_field(buf, size, &pos);
+        if (!terminal || !streq(magic, PARAMS_MAGIC) || (!streq(net, "0") && !streq(net, "1")))
+                return -EBADMSG;
+        if (!streq(terminal, "-") &&
+            (sscanf(terminal, "%5u %5u%n", &rows, &columns, &n) != 2 || terminal[n] || rows > UINT16_MAX ||
+             columns > UINT16_MAX))
                 return -EBADMSG;
         count = next_field(buf, size, &pos);
         r = read_counted_strv(buf, size, &pos, count, &argv);
@@ -222,6 +232,9 @@ int run_params_unpack(char *buf, size_t size, RunParams *ret) {
                 .directory = directory,
                 .network_none = streq(net, "1"),
                 .stdio = { -EBADF, -EBADF, -EBADF },
+                .pty = !streq(terminal, "-"),
+                .pty_rows = (uint16_t) rows,
+                .pty_columns = (uint16_t) columns,
         };
         return 0;
 }
@@ -247,14 +260,14 @@ static int read_params(int fd, char **ret, size_t *ret_size) {
         return 0;
 }
 
-/* What an init is sent: its report pipe, the command's stdin, stdout, stderr and the
- * request (run_params_pack). */
-enum { REQ_REPORT, REQ_STDIN, REQ_STDOUT, REQ_STDERR, REQ_PARAMS, REQ_FDS };
+/* What an init is sent: its report pipe, the command's stdin, stdout, stderr, the
+ * request (run_params_pack) and, for a terminal, the socket for its master. */
+enum { REQ_REPORT, REQ_STDIN, REQ_STDOUT, REQ_STDERR, REQ_PARAMS, REQ_FDS, REQ_TERMINAL = REQ_FDS };
 
-int run_send_request(int ctl, int report_fd, const int stdio[3], int params_fd) {
-        int fds[REQ_FDS] = { report_fd, stdio[0], stdio[1], stdio[2], params_fd };
+int run_send_request(int ctl, int report_fd, const int stdio[3], int params_fd, int terminal_fd) {
+        int fds[REQ_FDS + 1] = { report_fd, stdio[0], stdio[1], stdio[2], params_fd, terminal_fd };
 
-        return fdpass_send(ctl, "r", 1, fds, REQ_FDS);
+        return fdpass_send(ctl, "r", 1, fds, terminal_fd >= 0 ? REQ_FDS + 1 : REQ_FDS);
 }
 
 
@@ -284,6 +297,7 @@ void run_request_fds_close(RunRequestFds *f) {
         for (size_t i = 0; i < ELEMENTSOF(f->stdio); i++)
                 f->stdio[i] = safe_close(f->stdio[i]);
         f->params_fd = safe_close(f->params_fd);
+        f->terminal_fd = safe_close(f->terminal_fd);
 }
 
 int run_send_signal(int ctl, int sig) {
@@ -296,19 +310,20 @@ int run_send_signal(int ctl, int sig) {
 
 int run_receive_message(int ctl, RunRequestFds *ret, int *ret_signal) {
         char msg[1 + sizeof(int32_t)];
-        int fds[REQ_FDS];
+        int fds[REQ_FDS + 1];
         size_t n_fds;
         ssize_t n;
         int32_t sig;
 
-        n = fdpass_recv(ctl, msg, sizeof(msg), fds, REQ_FDS, &n_fds);
+        n = fdpass_recv(ctl, msg, sizeof(msg), fds, REQ_FDS + 1, &n_fds);
         if (n <= 0)
                 return (int) n;
-        if (msg[0] == 'r' && n == 1 && n_fds == REQ_FDS) {
+        if (msg[0] == 'r' && n == 1 && (n_fds == REQ_FDS || n_fds == REQ_FDS + 1)) {
                 *ret = (RunRequestFds) {
                         .report_fd = fds[REQ_REPORT],
                         .stdio = { fds[REQ_STDIN], fds[REQ_STDOUT], fds[REQ_STDERR] },
                         .params_fd = fds[REQ_PARAMS],
+                        .terminal_fd = n_fds > REQ_FDS ? fds[REQ_TERMINAL] : -EBADF,
                 };
                 return 1;
         }

@@ -22,10 +22,15 @@ typedef struct RunParams {
         bool network_none;     /* a network namespace with only lo */
         int stdio[3];
         uint64_t timeout_usec; /* for the service: kill the command after this long (0: never) */
+        /* A terminal: the init makes a pty in the command's own devpts, the slave is
+         * the command's stdin, stdout, stderr and controlling terminal, and the master
+         * goes back to the service (run_send_request()'s terminal_fd). stdio is unused. */
+        bool pty;
+        uint16_t pty_rows, pty_columns; /* its first window size (0: the kernel's, 0x0) */
 } RunParams;
 
-/* The command as its init receives it: argv, environment, setenv, user, directory and
- * network_none in a memfd (which has no size limit, unlike a socket message). Returns 0
+/* The command as its init receives it: argv, environment, setenv, user, directory,
+ * network_none and the pty fields in a memfd (which has no size limit, unlike a socket message). Returns 0
  * or -errno (-E2BIG beyond 64 MiB). */
 int run_params_pack(const RunParams *p, int *ret_fd);
 
@@ -44,24 +49,29 @@ void run_params_unpacked_done(RunParams *p);
 int run_params_read(int fd, char **ret_buf, RunParams *ret);
 
 /* Give an init its command: the report pipe's write end, the command's stdin, stdout
- * and stderr, and the packed request, by SCM_RIGHTS over ctl. Returns 0 or -errno. */
-int run_send_request(int ctl, int report_fd, const int stdio[3], int params_fd);
+ * and stderr, the packed request and, for a request with pty, terminal_fd (else
+ * -EBADF): a SOCK_SEQPACKET socket on which the init sends the pty's master (one byte
+ * 't' with the fd), by SCM_RIGHTS over ctl. Returns 0 or -errno. */
+int run_send_request(int ctl, int report_fd, const int stdio[3], int params_fd, int terminal_fd);
 
 /* A request as the init receives it: every fd close-on-exec and owned. */
 typedef struct RunRequestFds {
         int report_fd;
         int stdio[3];
         int params_fd;
+        int terminal_fd; /* -EBADF: no terminal asked for */
 } RunRequestFds;
 
-#define RUN_REQUEST_FDS_NULL \
-        ((RunRequestFds) { .report_fd = -EBADF, .stdio = { -EBADF, -EBADF, -EBADF }, .params_fd = -EBADF })
+#define RUN_REQUEST_FDS_NULL                                                                                  \
+        ((RunRequestFds) { .report_fd = -EBADF, .stdio = { -EBADF, -EBADF, -EBADF }, .params_fd = -EBADF, \
+                           .terminal_fd = -EBADF })
 
 /* Close every fd of f that is open (for _cleanup_). */
 void run_request_fds_close(RunRequestFds *f);
 
 /* Wait on ctl for run_send_request()'s message. Returns 1 with the fds in *ret, 0 when
  * the service hung up (EOF), -EBADMSG when a message came without exactly the five fds
+ * (six with a terminal's)
  * (none of which is left open), or another -errno of the receive. */
 int run_receive_request(int ctl, RunRequestFds *ret);
 

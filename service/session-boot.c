@@ -420,13 +420,14 @@ static int on_agent(sd_event_source *source, int fd, uint32_t revents, void *use
         return 0;
 }
 
-int session_boot_send(Session *s, int report_fd, const int stdio[3], int params_fd, uint64_t *ret_seq) {
+int session_boot_send(Session *s, int report_fd, const int stdio[3], int params_fd, int terminal_fd,
+                      uint64_t *ret_seq) {
         Boot *b = s->boot;
         int r;
 
         if (!session_boot_running(s))
                 return -ENOTCONN;
-        r = boot_agent_send(b->fds.agent, report_fd, stdio, params_fd);
+        r = boot_agent_send(b->fds.agent, report_fd, stdio, params_fd, terminal_fd);
         if (r < 0)
                 return r;
         *ret_seq = ++b->agent_sent;

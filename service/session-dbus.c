@@ -54,6 +54,9 @@ int session_node_enumerator(sd_bus *bus, const char *path, void *userdata, char 
                 char *p;
                 if (bus_session_path(s, &p) < 0 || strv_consume(&l, p) < 0)
                         return -ENOMEM;
+                for (Command *c = s->commands; c; c = c->next)
+                        if (bus_command_path(c, &p) < 0 || strv_consume(&l, p) < 0)
+                                return -ENOMEM;
         }
         *nodes = TAKE_PTR(l);
         return 1;
@@ -313,6 +316,8 @@ typedef struct BusRun {
         const char *network;
         uint64_t timeout_usec;
         int stdio[3];
+        int pty;
+        uint16_t pty_rows, pty_columns;
 } BusRun;
 
 static void bus_run_done(BusRun *q) {
@@ -380,6 +385,16 @@ static int read_run_options(sd_bus_message *m, BusRun *q, sd_bus_error *error) {
                         if (r < 0)
                                 return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
                                                          "Option '%s' must be a string (s)", key);
+                } else if (streq(key, "pty")) {
+                        r = sd_bus_message_read(m, "v", "b", &q->pty);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                                                         "Option 'pty' must be a boolean (b)");
+                } else if (streq(key, "pty-rows") || streq(key, "pty-columns")) {
+                        r = sd_bus_message_read(m, "v", "q", streq(key, "pty-rows") ? &q->pty_rows : &q->pty_columns);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                                                         "Option '%s' must be a number of 16 bits (q)", key);
                 } else if (streq(key, "timeout")) {
                         r = sd_bus_message_read(m, "v", "t", &q->timeout_usec);
                         if (r < 0)
@@ -401,36 +416,56 @@ static int read_run_options(sd_bus_message *m, BusRun *q, sd_bus_error *error) {
         return sd_bus_message_exit_container(m);
 }
 
-static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(bus_run_done) BusRun q = {
-                .user = "root", .directory = "/", .network = "host", .stdio = { -EBADF, -EBADF, -EBADF },
-        };
+/* Run's and Start's argv and options, checked, as p (pointing into q). */
+static int read_run(sd_bus_message *m, BusRun *q, RunParams *p, sd_bus_error *error) {
         _cleanup_(error_done) Error e = {};
         bool network_none;
         int r;
 
-        r = sd_bus_message_read_strv(m, &q.argv);
+        r = sd_bus_message_read_strv(m, &q->argv);
         if (r < 0)
                 return r;
-        if (!q.argv && !(q.argv = calloc(1, sizeof(char *)))) /* empty: never NULL */
+        if (!q->argv && !(q->argv = calloc(1, sizeof(char *)))) /* empty: never NULL */
                 return -ENOMEM;
-        r = read_run_options(m, &q, error);
+        r = read_run_options(m, q, error);
         if (r < 0)
                 return r;
-        r = check_run(q.argv, q.environment, q.setenv, q.user, q.directory, q.network, &network_none, &e);
+        r = check_run(q->argv, q->environment, q->setenv, q->user, q->directory, q->network, &network_none, &e);
+        if (r >= 0)
+                r = check_terminal(q->pty, q->stdio, q->pty_rows || q->pty_columns, &e);
         if (r < 0)
                 return bus_set_error(error, &e);
-
-        RunParams p = {
-                .argv = q.argv,
-                .environment = q.environment,
-                .setenv = q.setenv,
-                .user = q.user,
-                .directory = q.directory,
+        *p = (RunParams) {
+                .argv = q->argv,
+                .environment = q->environment,
+                .setenv = q->setenv,
+                .user = q->user,
+                .directory = q->directory,
                 .network_none = network_none,
-                .timeout_usec = q.timeout_usec,
-                .stdio = { q.stdio[0], q.stdio[1], q.stdio[2] },
+                .timeout_usec = q->timeout_usec,
+                .stdio = { q->stdio[0], q->stdio[1], q->stdio[2] },
+                .pty = q->pty,
+                .pty_rows = q->pty_rows,
+                .pty_columns = q->pty_columns,
         };
+        return 0;
+}
+
+#define BUS_RUN_DEFAULTS \
+        { .user = "root", .directory = "/", .network = "host", .stdio = { -EBADF, -EBADF, -EBADF } }
+
+static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(bus_run_done) BusRun q = BUS_RUN_DEFAULTS;
+        _cleanup_(error_done) Error e = {};
+        RunParams p;
+        int r;
+
+        r = read_run(m, &q, &p, error);
+        if (r < 0)
+                return r;
+        if (p.pty)
+                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                                         "Option 'pty' is Start's: a Run's caller has no way to its terminal");
         Call call = bus_call(bus_frontend_of(m), m);
         r = session_run(userdata, &p, call, &e);
         if (r < 0) {
@@ -438,6 +473,29 @@ static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 return bus_set_error(error, &e);
         }
         return 1; /* replied when the command ends */
+}
+
+static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(bus_run_done) BusRun q = BUS_RUN_DEFAULTS;
+        _cleanup_(error_done) Error e = {};
+        RunParams p;
+        int r;
+
+        r = read_run(m, &q, &p, error);
+        if (r < 0)
+                return r;
+        Call call = bus_call(bus_frontend_of(m), m);
+        r = session_start(userdata, &p, call, &e);
+        if (r < 0) {
+                sd_bus_message_unref(call.data);
+                return bus_set_error(error, &e);
+        }
+        return 1; /* replied once it has started */
+}
+
+static int property_get_started(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return bus_append_command_paths(reply, userdata);
 }
 
 static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -542,6 +600,7 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("BootState", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("UnionType", "s", property_get_string, 0, 0),
         SD_BUS_PROPERTY("Commands", "a(asust)", property_get_commands, 0, 0),
+        SD_BUS_PROPERTY("StartedCommands", "ao", property_get_started, 0, 0),
         SD_BUS_PROPERTY("TasksCurrent", "t", property_get_usage, 0, 0),
         SD_BUS_PROPERTY("MemoryCurrent", "t", property_get_usage, 0, 0),
         SD_BUS_PROPERTY("CPUUsageNSec", "t", property_get_usage, 0, 0),
@@ -549,6 +608,10 @@ const sd_bus_vtable session_vtable[] = {
                                 SD_BUS_ARGS("as", argv, "a{sv}", options),
                                 SD_BUS_RESULT("s", result, "i", value),
                                 method_run, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Start",
+                                SD_BUS_ARGS("as", argv, "a{sv}", options),
+                                SD_BUS_RESULT("o", command),
+                                method_start, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Kill",
                                 SD_BUS_ARGS("i", signal),
                                 SD_BUS_NO_RESULT,

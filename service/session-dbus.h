@@ -40,6 +40,18 @@ int session_object_find(sd_bus *bus, const char *path, const char *interface, vo
                         sd_bus_error *error);
 int session_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 
+/* org.chrootd1.Command objects (command-dbus.c), at
+ * /org/chrootd1/session/<id, escaped>/command/<n>. */
+extern const sd_bus_vtable command_vtable[];
+int bus_command_path(const Command *c, char **ret);
+int command_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                        sd_bus_error *error);
+/* The session's started commands' paths, as an "ao". */
+int bus_append_command_paths(sd_bus_message *reply, Session *s);
+/* Reply to m as Run does: (result, value), or the outcome's error. */
+int bus_reply_outcome(sd_bus_message *m, const Outcome *o);
+void bus_emit_command_exited(void *userdata, Command *c);
+
 /* Read Begin's and SetLimits' options (an a{sv}): memory-max, tasks-max, cpu-weight (t),
  * and for Begin (ret_flags not NULL) add-login, write-back, host-tree, end-with-caller,
  * package-cache, boot (b), union-type, network (s) and add-accounts (as). Types are

@@ -117,7 +117,19 @@ void session_boot_free(Session *s);
 bool session_boot_running(const Session *s);
 /* Give the agent a Run's request; *ret_seq numbers it among the agent's answers
  * (session_attach_booted_run()). Returns 0 or -errno (-ENOTCONN: not running). */
-int session_boot_send(Session *s, int report_fd, const int stdio[3], int params_fd, uint64_t *ret_seq);
+int session_boot_send(Session *s, int report_fd, const int stdio[3], int params_fd, int terminal_fd,
+                      uint64_t *ret_seq);
+
+/* session_run(), and session_start()'s: cmd (or NULL for a Run) hears of the command's
+ * start and end (command_started(), command_finish()) instead of call. */
+int session_run_command(Session *s, const RunParams *p, Call call, Command *cmd, Error *e);
+/* Signal one Run (as Kill does all of them). */
+void run_kill(Run *run, int sig);
+/* For session-run.c: the command has started; it has ended with o (moved from). */
+void command_started(Command *c, Run *run);
+void command_finish(Command *c, Outcome *o);
+/* The session's commands go (session_free()). */
+void session_free_commands(Session *s);
 
 /* Session.Kill of a booted session whose system runs: the agent signals every command
  * and what the commands left (boot_agent_signal()). Returns 0, or -ENOTCONN when the

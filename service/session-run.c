@@ -4,6 +4,7 @@
  * (run-request.h). A session with recent commands keeps one spare init, already set up and in a scope
  * of its own, so that the next Run waits neither for a fork nor for systemd. */
 #include "session-private.h"
+#include "fdpass.h"
 #include "report.h"
 #include "options.h"
 #include "package-cache.h"
@@ -15,7 +16,9 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 /* An idle session keeps no process: its leader (and spare init) go a few seconds after
  * the last command; commands in quick succession, as sbuild runs them, share them. */
@@ -46,10 +49,13 @@ static void run_signal(Run *run, int sig) {
 Run *run_free(Run *run) {
         if (!run)
                 return NULL;
-        if (call_is_set(&run->call)) {
+        if (call_is_set(&run->call) || run->command) {
                 Outcome o = {};
                 (void) error_set(&o.error, ERROR_FAILED, ECANCELED, "The service is stopping");
-                run->call.frontend->ops->run_done(run->call.data, run, &o);
+                if (call_is_set(&run->call))
+                        run->call.frontend->ops->run_done(run->call.data, run, &o);
+                if (run->command)
+                        command_finish(run->command, &o);
                 outcome_done(&o);
         }
         sd_event_source_unref(run->timer);
@@ -65,6 +71,9 @@ Run *run_free(Run *run) {
         safe_close(run->params_fd);
         for (int i = 0; i < 3; i++)
                 safe_close(run->stdio[i]);
+        safe_close(run->terminal_sock);
+        safe_close(run->terminal_peer);
+        safe_close(run->terminal);
         outcome_done(&run->failure);
         free(run->unit);
         free(run->description);
@@ -134,6 +143,11 @@ static void run_finish(Run *run) {
         run->call = CALL_NULL;
         if (call_is_set(&call))
                 call.frontend->ops->run_done(call.data, run, &o);
+        if (run->command) {
+                Command *c = run->command;
+                run->command = NULL;
+                command_finish(c, &o);
+        }
         outcome_done(&o);
 
         for (Run **i = &s->runs; *i; i = &(*i)->next)
@@ -147,11 +161,52 @@ static void run_finish(Run *run) {
         session_continue_end(s);
 }
 
+/* The master of the command's pty, which its init sent before it forked the command:
+ * a pty master (the ptmx of a devpts, char 5:2), nothing else. */
+static int run_receive_terminal(Run *run) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        size_t n_fds = 0;
+        ssize_t n;
+        char c;
+
+        n = fdpass_recv(run->terminal_sock, &c, 1, &fd, 1, &n_fds);
+        if (n < 0)
+                return (int) n;
+        if (n != 1 || c != 't' || n_fds != 1)
+                return -EBADMSG;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2)
+                return -EBADMSG;
+        run->terminal_sock = safe_close(run->terminal_sock);
+        run->terminal = TAKE_FD(fd);
+        return 0;
+}
+
+static void run_on_started(Run *run) {
+        int r;
+
+        run->started = true;
+        if (run->terminal_sock >= 0) {
+                r = run_receive_terminal(run);
+                if (r < 0) {
+                        run_fail(run, r, "The command's init sent no terminal", NULL);
+                        return;
+                }
+        }
+        if (run->command)
+                command_started(run->command, run);
+}
+
 static int on_run_report(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Run *run = userdata;
         int r;
 
         r = report_read_more(fd, &run->report);
+        /* A command that failed to start reported why before this. */
+        if (run->report.started && !run->started && !run->report.have_error)
+                run_on_started(run);
         if (r != 0 || run->report.have_status)
                 run_finish(run);
         return 0;
@@ -183,11 +238,12 @@ static void run_dispatch(Run *run) {
         if (pipe2(rp, O_CLOEXEC) < 0)
                 r = -errno;
         else if (run->booted)
-                r = session_boot_send(s, rp[1], run->stdio, run->params_fd, &run->agent_seq);
+                r = session_boot_send(s, rp[1], run->stdio, run->params_fd, run->terminal_peer, &run->agent_seq);
         else
-                r = run_send_request(run->ctl, rp[1], run->stdio, run->params_fd);
+                r = run_send_request(run->ctl, rp[1], run->stdio, run->params_fd, run->terminal_peer);
         run->ctl = safe_close(run->ctl);
         run->params_fd = safe_close(run->params_fd);
+        run->terminal_peer = safe_close(run->terminal_peer);
         for (int i = 0; i < 3; i++)
                 run->stdio[i] = safe_close(run->stdio[i]);
         run->t_dispatched = now_monotonic_usec();
@@ -411,7 +467,8 @@ static Run *run_alloc(Session *s) {
 
         if (run)
                 *run = (Run) { .session = s, .pidfd = -EBADF, .ctl = -EBADF, .report_fd = -EBADF, .params_fd = -EBADF,
-                               .stdio = { -EBADF, -EBADF, -EBADF } };
+                               .stdio = { -EBADF, -EBADF, -EBADF }, .terminal_sock = -EBADF,
+                               .terminal_peer = -EBADF, .terminal = -EBADF };
         return run;
 }
 
@@ -554,7 +611,22 @@ static int run_take_stdio(Run *run, const int stdio[3]) {
         return 0;
 }
 
+/* The socket pair on which the init sends the master of the command's pty. */
+static int run_make_terminal_socket(Run *run) {
+        int sv[2];
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+                return -errno;
+        run->terminal_sock = sv[0];
+        run->terminal_peer = sv[1];
+        return 0;
+}
+
 int session_run(Session *s, const RunParams *p, Call call, Error *e) {
+        return session_run_command(s, p, call, NULL, e);
+}
+
+int session_run_command(Session *s, const RunParams *p, Call call, Command *cmd, Error *e) {
         _cleanup_(run_freep) Run *run = NULL;
         _cleanup_free_ char *description = NULL;
         uint64_t t_request = now_monotonic_usec();
@@ -594,7 +666,9 @@ int session_run(Session *s, const RunParams *p, Call call, Error *e) {
 
         r = run_params_pack(p, &run->params_fd);
         if (r >= 0)
-                r = run_take_stdio(run, p->stdio);
+                r = run_take_stdio(run, p->pty ? (const int[3]) { -EBADF, -EBADF, -EBADF } : p->stdio);
+        if (r >= 0 && p->pty)
+                r = run_make_terminal_socket(run);
         for (char **a = p->argv; r >= 0 && *a; a++)
                 r = strv_extend(&run->argv, *a);
         if (r >= 0 && p->timeout_usec > 0)
@@ -608,6 +682,9 @@ int session_run(Session *s, const RunParams *p, Call call, Error *e) {
         run->description = TAKE_PTR(description);
         run->started_usec = now_realtime_usec();
         run->call = call;
+        run->command = cmd;
+        if (cmd)
+                cmd->run = run;
         run->has_command = true;
         run->next = s->runs;
         started = s->runs = TAKE_PTR(run);
@@ -661,14 +738,18 @@ void session_attach_booted_run(Session *s, uint64_t seq, int pidfd) {
         safe_close(pidfd); /* its Run is over */
 }
 
-void session_signal_runs(Session *s, int sig) {
+void run_kill(Run *run, int sig) {
         /* The init passes the signal on; one without its command yet has nobody to pass
          * it to, and only SIGKILL ends it. */
+        if (run->dispatched || sig == SIGKILL) {
+                run->killed = run->killed || sig == SIGKILL;
+                run_signal(run, sig);
+        }
+}
+
+void session_signal_runs(Session *s, int sig) {
         for (Run *r = s->runs; r; r = r->next)
-                if (r->dispatched || sig == SIGKILL) {
-                        r->killed = r->killed || sig == SIGKILL;
-                        run_signal(r, sig);
-                }
+                run_kill(r, sig);
 }
 
 void session_kill_runs(Session *s) {

@@ -112,6 +112,7 @@ Session *session_free(Session *s) {
                 s->runs = r->next;
                 run_free(r);
         }
+        session_free_commands(s);
         session_boot_free(s);
         systemd_job_cancel(s->stop_job);
         systemd_job_cancel(s->limits_job);

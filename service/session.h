@@ -80,6 +80,10 @@ struct Session {
 
         Run *runs;
         unsigned n_runs;
+        /* Commands begun with Start (session-command.c), running and finished. */
+        Command *commands;
+        unsigned n_commands;
+        uint64_t last_command_id;
 
         /* End stops the session's slice (every scope in it) before removing the tree. */
         char *slice;
@@ -132,8 +136,34 @@ struct Run {
         bool booted;
         uint64_t agent_seq;  /* its number among the agent's answers, once sent */
         int pending_signal;  /* asked for before the pidfd came */
+        /* A Run with a terminal (RunParams.pty): the socket its init sends the pty's
+         * master on (and the init's end, until dispatched), then the master. */
+        int terminal_sock, terminal_peer;
+        int terminal;
+        bool started;        /* the init has forked the command (report_started()) */
+        Command *command;    /* Start's, or NULL for a Run */
         /* CLOCK_MONOTONIC of each step, for --debug */
         uint64_t t_request, t_scope, t_dispatched;
+};
+
+/* A command begun with Start: what a Run is, answered once it has started, and kept
+ * after its end until its result is read (Wait) or the session goes; a session keeps
+ * 64 finished ones at most, the oldest going first. */
+struct Command {
+        Session *session;
+        Command *next;
+        uint64_t id;           /* 1, 2, ... in its session */
+        Run *run;              /* while it runs */
+        char **argv;           /* as asked for (empty: the login shell) */
+        pid_t pid;             /* its init (0 for a booted session's, whose agent runs it) */
+        char *unit;            /* its scope, or NULL */
+        uint64_t started_usec;
+        int terminal;          /* the service's copy of its pty's master (kept after its end), or -EBADF */
+        bool done;
+        Outcome outcome;       /* once done: its result, as a Run's */
+        Call start_call;       /* Start's, until it started */
+        Call *waits;           /* Wait's, until it ends */
+        size_t n_waits;
 };
 
 /* Make a new session of chroot and start unpacking (or copying) it; call is answered
@@ -162,6 +192,34 @@ int session_load(Manager *m, const char *id);
  * fd is /dev/null); call is answered (run_started, then run_done) when it ends.
  * Refusals (not ready, too many commands) are -errno with e set, call not answered. */
 int session_run(Session *s, const RunParams *p, Call call, Error *e);
+
+/* Start a command (checked as for session_run(); with p->pty, stdio is unused): call is
+ * answered (start_done) once it has started, or could not. Refusals are -errno with e
+ * set, call not answered. */
+int session_start(Session *s, const RunParams *p, Call call, Error *e);
+
+/* The session's started command with this id, or NULL. */
+Command *session_find_command(Session *s, uint64_t id);
+
+/* Wait for a started command's end: call is answered (wait_done) then, or at once if it
+ * ended already; the command is forgotten after that (its result was read). */
+int command_wait(Command *c, Call call, Error *e);
+
+/* Signal a running command (check_signal()): its init passes sig on to all of it.
+ * ERROR_NOT_READY once it has ended. */
+int command_kill(Command *c, int sig, Error *e);
+
+/* Its terminal's window size (TIOCSWINSZ: the command gets SIGWINCH). ERROR_NOT_SUPPORTED
+ * for a command without a terminal, ERROR_NOT_READY once it has ended. */
+int command_resize(Command *c, unsigned rows, unsigned columns, Error *e);
+
+/* A new fd of its terminal's master (O_CLOEXEC), for a client to relay, also after the
+ * command's end (what it wrote is still there to read); ERROR_NOT_SUPPORTED for a
+ * command without a terminal. */
+int command_open_terminal(Command *c, int *ret_fd, Error *e);
+
+/* "running" or "exited". */
+const char *command_state(const Command *c);
 
 /* Change the session's limits (fields that are 0 stay as they are; at least one must
  * be set); call is answered (limits_done) when systemd has applied them. Refusals

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <signal.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -979,6 +980,284 @@ static void test_session_run_options(Fixture *f, gconstpointer data) {
         end_session(f, "options");
 }
 
+#define TL_COMMAND_IFACE "org.chrootd1.Command"
+
+static char *start_command(Fixture *f, const char *path, const char *const *argv, GVariant *options,
+                           GUnixFDList *fds, GError **error) {
+        g_autoptr(GVariant) reply = NULL;
+        char *cmd = NULL;
+
+        reply = tl_call_fds(f->conn, path, TL_SESSION_IFACE, "Start",
+                            g_variant_new("(^as@a{sv})", (char **) argv, options ? options : no_options()), fds,
+                            "(o)", error);
+        if (reply)
+                g_variant_get(reply, "(o)", &cmd);
+        return cmd;
+}
+
+/* Read fd (non-blocking is not needed: poll first) until what it gave contains every
+ * needle, for at most 10 s; returns what it read. */
+static char *read_until(int fd, const char *const *needles) {
+        GString *got = g_string_new(NULL);
+        gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+        for (;;) {
+                gboolean all = TRUE;
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                char buf[512];
+                ssize_t n;
+
+                for (const char *const *nd = needles; *nd; nd++)
+                        all = all && strstr(got->str, *nd);
+                if (all)
+                        break;
+                if (g_get_monotonic_time() > deadline)
+                        g_error("the terminal said '%s', missing '%s'", got->str, needles[0]);
+                if (poll(&p, 1, 100) <= 0)
+                        continue;
+                n = read(fd, buf, sizeof(buf));
+                if (n <= 0)
+                        g_error("the terminal ended (%s) after '%s'", n < 0 ? g_strerror(errno) : "EOF", got->str);
+                g_string_append_len(got, buf, n);
+        }
+        return g_string_free(got, FALSE);
+}
+
+static void on_exited(GDBusConnection *c, const char *sender, const char *path, const char *iface,
+                      const char *signal, GVariant *params, gpointer userdata) {
+        char **got = userdata;
+
+        g_free(*got);
+        *got = g_variant_print(params, FALSE);
+}
+
+static void async_ready(GObject *source, GAsyncResult *res, gpointer userdata) {
+        *(GAsyncResult **) userdata = g_object_ref(res);
+}
+
+/* Iterate the default main context until *got is set (a signal came), at most 10 s. */
+static void wait_for_signal(char **got) {
+        gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+        while (!*got && g_get_monotonic_time() < deadline)
+                g_main_context_iteration(NULL, FALSE) || (g_usleep(10000), TRUE);
+        g_assert_nonnull(*got);
+}
+
+static void assert_wait(GDBusConnection *c, const char *cmd, const char *result, int value) {
+        g_autoptr(GVariant) reply = NULL;
+        g_autoptr(GError) error = NULL;
+        const char *got;
+        int v;
+
+        reply = tl_call(c, cmd, TL_COMMAND_IFACE, "Wait", NULL, "(si)", &error);
+        g_assert_no_error(error);
+        g_variant_get(reply, "(&si)", &got, &v);
+        g_assert_cmpstr(got, ==, result);
+        g_assert_cmpint(v, ==, value);
+}
+
+static char *command_prop_string(Fixture *f, const char *cmd, const char *name) {
+        g_autoptr(GVariant) v = NULL;
+        g_autoptr(GError) error = NULL;
+
+        v = tl_get_property(f->conn, cmd, TL_COMMAND_IFACE, name, &error);
+        g_assert_no_error(error);
+        return g_variant_dup_string(v, NULL);
+}
+
+/* Start: a command with a terminal made inside, resized, answered, its status kept
+ * for whoever asks (Wait), also a client other than the one that started it. */
+static void test_session_start_terminal(Fixture *f, gconstpointer data) {
+        const char *term[] = { "sh", "-c", "tty; stty size; read line; echo got:$line; stty size; exit 4", NULL };
+        const char *t[] = { "true", NULL };
+        g_autofree char *path = NULL, *cmd = NULL, *exited = NULL, *state = NULL, *out = NULL, *out2 = NULL;
+        g_autoptr(GUnixFDList) fds = NULL;
+        g_autoptr(GVariant) reply = NULL, v = NULL;
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder b;
+        unsigned sub;
+        int master, h;
+
+        if (!require_sessions(f))
+                return;
+        path = begin_session(f, "busybox", "start", NULL);
+
+        /* A Run's caller has no way to a terminal; a terminal is the command's stdio. */
+        assert_run_error(f, path, t, opt("pty", g_variant_new_boolean(TRUE)), "org.chrootd1.Error.InvalidArgument");
+        g_assert_null(start_command(f, path, t, opt("pty-rows", g_variant_new_uint16(3)), NULL, &error));
+        tl_assert_remote_error(error, "org.chrootd1.Error.InvalidArgument");
+        g_clear_error(&error);
+        {
+                g_autoptr(GUnixFDList) in = g_unix_fd_list_new();
+                g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+                g_variant_builder_add(&b, "{sv}", "pty", g_variant_new_boolean(TRUE));
+                g_variant_builder_add(&b, "{sv}", "stdin", g_variant_new_handle(g_unix_fd_list_append(in, 0, NULL)));
+                g_assert_null(start_command(f, path, t, g_variant_builder_end(&b), in, &error));
+                tl_assert_remote_error(error, "org.chrootd1.Error.InvalidArgument");
+                g_assert_nonnull(strstr(error->message, "'stdin' does not go with 'pty'"));
+                g_clear_error(&error);
+        }
+        /* A command that cannot start is Start's error, and leaves nothing behind. */
+        g_assert_null(start_command(f, path, t, opt("user", g_variant_new_string("nosuchuser")), NULL, &error));
+        tl_assert_remote_error(error, "org.chrootd1.Error.NoSuchUser");
+        g_clear_error(&error);
+        v = tl_get_property(f->conn, path, TL_SESSION_IFACE, "StartedCommands", &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(g_variant_n_children(v), ==, 0);
+        g_clear_pointer(&v, g_variant_unref);
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "pty", g_variant_new_boolean(TRUE));
+        g_variant_builder_add(&b, "{sv}", "pty-rows", g_variant_new_uint16(30));
+        g_variant_builder_add(&b, "{sv}", "pty-columns", g_variant_new_uint16(100));
+        cmd = start_command(f, path, term, g_variant_builder_end(&b), NULL, &error);
+        g_assert_no_error(error);
+        g_assert_true(g_str_has_prefix(cmd, path));
+        g_assert_true(g_str_has_suffix(cmd, "/command/2")); /* the refused one was 1 */
+        sub = g_dbus_connection_signal_subscribe(f->conn, NULL, TL_COMMAND_IFACE, "Exited", cmd, NULL,
+                                                 G_DBUS_SIGNAL_FLAGS_NONE, on_exited, &exited, NULL);
+        state = command_prop_string(f, cmd, "State");
+        g_assert_cmpstr(state, ==, "running");
+        /* The object against interfaces/org.chrootd1.Command.xml, listed below its session. */
+        {
+                g_autofree char *contract_path = tl_source_path("interfaces/org.chrootd1.Command.xml");
+                g_autofree char *contract = NULL, *live = NULL, *diff = NULL, *listing = NULL;
+                g_auto(GStrv) children = NULL;
+
+                g_file_get_contents(contract_path, &contract, NULL, &error);
+                g_assert_no_error(error);
+                live = tl_introspect(f->conn, TL_BUS_NAME, cmd, &error);
+                g_assert_no_error(error);
+                diff = tl_compare_interface(contract, live, TL_COMMAND_IFACE);
+                if (diff)
+                        g_error("live %s does not match %s: %s", cmd, contract_path, diff);
+                g_free(live);
+                live = tl_introspect(f->conn, TL_BUS_NAME, path, &error);
+                g_assert_no_error(error);
+                children = tl_introspect_children(live);
+                listing = g_strjoinv(" ", children);
+                g_assert_cmpstr(listing, ==, "command/2"); /* sd-bus names the whole relative path */
+        }
+        v = tl_get_property(f->conn, cmd, TL_COMMAND_IFACE, "Terminal", &error);
+        g_assert_no_error(error);
+        g_assert_true(g_variant_get_boolean(v));
+        g_clear_pointer(&v, g_variant_unref);
+        v = tl_get_property(f->conn, path, TL_SESSION_IFACE, "StartedCommands", &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(g_variant_n_children(v), ==, 1);
+        g_clear_pointer(&v, g_variant_unref);
+
+        reply = g_dbus_connection_call_with_unix_fd_list_sync(f->conn, TL_BUS_NAME, cmd, TL_COMMAND_IFACE,
+                                                              "OpenTerminal", NULL, G_VARIANT_TYPE("(h)"),
+                                                              G_DBUS_CALL_FLAGS_NONE, TL_CALL_TIMEOUT_MS, NULL, &fds,
+                                                              NULL, &error);
+        g_assert_no_error(error);
+        g_variant_get(reply, "(h)", &h);
+        master = g_unix_fd_list_get(fds, h, &error);
+        g_assert_no_error(error);
+        /* The session's own devpts, in the size asked for. */
+        out = read_until(master, (const char *const[]) { "/dev/pts/0", "30 100", NULL });
+        g_clear_pointer(&reply, g_variant_unref);
+        reply = tl_call(f->conn, cmd, TL_COMMAND_IFACE, "Resize", g_variant_new("(qq)", 40, 120), "()", &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(write(master, "hello\n", 6), ==, 6);
+        out2 = read_until(master, (const char *const[]) { "got:hello", "40 120", NULL });
+        assert_wait(f->conn, cmd, "exited", 4);
+        wait_for_signal(&exited);
+        g_assert_cmpstr(exited, ==, "('exited', 4)");
+        g_dbus_connection_signal_unsubscribe(f->conn, sub);
+        close(master);
+        /* Read: forgotten. */
+        v = tl_get_property(f->conn, cmd, TL_COMMAND_IFACE, "State", &error);
+        g_assert_null(v);
+        tl_assert_remote_error(error, "org.freedesktop.DBus.Error.UnknownObject");
+        end_session(f, "start");
+}
+
+/* A started command's status waits for a client that went away and one that comes. */
+static void test_session_start_reconnect(Fixture *f, gconstpointer data) {
+        const char *later[] = { "sh", "-c", "sleep 0.5; echo done; exit 5", NULL };
+        const char *sleeper[] = { "sleep", "100", NULL };
+        g_autofree char *path = NULL, *cmd = NULL, *state = NULL, *result = NULL, *out = NULL;
+        g_autoptr(GDBusConnection) other = NULL;
+        g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+        g_autoptr(GVariant) reply = NULL, v = NULL;
+        g_autoptr(GError) error = NULL;
+        gboolean eof;
+        int p[2];
+
+        if (!require_sessions(f))
+                return;
+        path = begin_session(f, "busybox", "reconnect", NULL);
+        other = g_dbus_connection_new_for_address_sync(g_test_dbus_get_bus_address(f->bus),
+                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                               G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                       NULL, NULL, &error);
+        g_assert_no_error(error);
+        tl_pipe(p);
+        reply = tl_call_fds(other, path, TL_SESSION_IFACE, "Start",
+                            g_variant_new("(^as@a{sv})", (char **) later,
+                                          opt("stdout", g_variant_new_handle(g_unix_fd_list_append(fds, p[1], NULL)))),
+                            fds, "(o)", &error);
+        g_assert_no_error(error);
+        close(p[1]);
+        g_clear_object(&fds); /* it holds a copy of p[1] */
+        g_variant_get(reply, "(o)", &cmd);
+        g_dbus_connection_close_sync(other, NULL, &error);
+        g_assert_no_error(error);
+        out = tl_read_all(p[0], 10000, &eof);
+        close(p[0]);
+        g_assert_cmpstr(out, ==, "done\n");
+        g_assert_true(eof);
+        /* Ended, kept until read. */
+        for (int i = 0; i < 100; i++) {
+                g_free(state);
+                state = command_prop_string(f, cmd, "State");
+                if (g_str_equal(state, "exited"))
+                        break;
+                g_usleep(50000);
+        }
+        g_assert_cmpstr(state, ==, "exited");
+        result = command_prop_string(f, cmd, "Result");
+        g_assert_cmpstr(result, ==, "exited");
+        v = tl_get_property(f->conn, cmd, TL_COMMAND_IFACE, "ExitStatus", &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(g_variant_get_int32(v), ==, 5);
+        assert_wait(f->conn, cmd, "exited", 5);
+
+        /* Kill: one command, by its object. */
+        g_free(cmd);
+        cmd = start_command(f, path, sleeper, NULL, NULL, &error);
+        g_assert_no_error(error);
+        g_clear_pointer(&reply, g_variant_unref);
+        reply = tl_call(f->conn, cmd, TL_COMMAND_IFACE, "Kill", g_variant_new("(i)", 15), "()", &error);
+        g_assert_no_error(error);
+        assert_wait(f->conn, cmd, "killed", 15);
+        /* A terminal it does not have. */
+        g_free(cmd);
+        cmd = start_command(f, path, sleeper, NULL, NULL, &error);
+        g_assert_no_error(error);
+        g_clear_pointer(&reply, g_variant_unref);
+        reply = tl_call(f->conn, cmd, TL_COMMAND_IFACE, "Resize", g_variant_new("(qq)", 1, 1), "()", &error);
+        tl_assert_remote_error(error, "org.chrootd1.Error.NotSupported");
+        g_clear_error(&error);
+        /* End answers a Wait still waiting. */
+        {
+                g_autoptr(GVariant) r = NULL;
+                GAsyncResult *res = NULL;
+                g_dbus_connection_call(f->conn, TL_BUS_NAME, cmd, TL_COMMAND_IFACE, "Wait", NULL, G_VARIANT_TYPE("(si)"),
+                                       G_DBUS_CALL_FLAGS_NONE, TL_CALL_TIMEOUT_MS, NULL, async_ready, &res);
+                end_session(f, "reconnect");
+                while (!res)
+                        g_main_context_iteration(NULL, TRUE);
+                r = g_dbus_connection_call_finish(f->conn, res, &error);
+                g_object_unref(res);
+                g_assert_null(r);
+                tl_assert_remote_error(error, "org.chrootd1.Error.SessionEnded");
+        }
+}
+
 static void test_session_restart(Fixture *f, gconstpointer data) {
         const char *write_marker[] = { "sh", "-c", "echo kept > /root/marker", NULL };
         const char *read_marker[] = { "cat", "/root/marker", NULL };
@@ -1046,6 +1325,8 @@ int main(int argc, char *argv[]) {
         ADD("/bus/session/overlay", test_session_overlay, MODE_SPAWN);
         ADD("/bus/session/end-with-caller", test_session_end_with_caller, MODE_SPAWN);
         ADD("/bus/session/restart", test_session_restart, MODE_SPAWN);
+        ADD("/bus/session/start-terminal", test_session_start_terminal, MODE_SPAWN);
+        ADD("/bus/session/start-reconnect", test_session_start_reconnect, MODE_SPAWN);
 #undef ADD
         r = g_test_run();
         (void) g_rmdir(base_dir);

@@ -178,6 +178,9 @@ static void round_trip(const RunParams *in) {
         g_assert_cmpstr(out.user, ==, in->user);
         g_assert_cmpstr(out.directory, ==, in->directory);
         g_assert_cmpint(out.network_none, ==, in->network_none);
+        g_assert_cmpint(out.pty, ==, in->pty);
+        g_assert_cmpuint(out.pty_rows, ==, in->pty_rows);
+        g_assert_cmpuint(out.pty_columns, ==, in->pty_columns);
         g_assert_true(g_strv_equal((const char *const *) out.argv, (const char *const *) in->argv));
         if (in->environment)
                 g_assert_true(g_strv_equal((const char *const *) out.environment, (const char *const *) in->environment));
@@ -209,6 +212,10 @@ static void test_params_round_trip(void) {
         round_trip(&(RunParams) { .argv = argv, .environment = NULL, .user = "1000", .directory = "/tmp",
                                   .network_none = true });
         round_trip(&(RunParams) { .argv = argv, .environment = no_env, .user = "tester", .directory = "/home" });
+        /* a terminal, with a size and without one */
+        round_trip(&(RunParams) { .argv = argv, .user = "root", .directory = "/", .pty = true, .pty_rows = 65535,
+                                  .pty_columns = 1 });
+        round_trip(&(RunParams) { .argv = argv, .user = "root", .directory = "/", .pty = true });
 }
 
 static void assert_refused(const char *data, size_t size) {
@@ -219,7 +226,7 @@ static void assert_refused(const char *data, size_t size) {
 }
 
 static void test_params_refused(void) {
-        static const char good[] = "chrootd-run-2\0root\0/\0" "0\0" "1\0true\0-\0" "1\0A=1";
+        static const char good[] = "chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0-\0" "1\0A=1";
         size_t n = sizeof(good); /* with its last NUL */
         g_autofree char *copy = g_memdup2(good, n);
         RunParams out;
@@ -231,15 +238,39 @@ static void test_params_refused(void) {
         for (size_t cut = 0; cut < n; cut++)
                 assert_refused(good, cut); /* every truncation */
         assert_refused("chrootd-run-1\0root\0/\0" "0\0" "1\0true\0-\0" "1\0A=1", n);     /* another version */
-        assert_refused("chrootd-run-2\0root\0/\0" "2\0" "1\0true\0-\0" "1\0A=1", n);     /* network neither 0 nor 1 */
-        assert_refused("chrootd-run-2\0root\0/\0" "0\0" "9\0true\0-\0" "1\0A=1", n);     /* argc beyond the data */
-        assert_refused("chrootd-run-2\0root\0/\0" "0\0" "1\0true\0" "1\0" "1\0A=1", n); /* environment count beyond it */
-        assert_refused("chrootd-run-2\0root\0/\0" "0\0" "1\0true\0-\0" "2\0A=1", n);     /* setenv count beyond it */
-        assert_refused("chrootd-run-2\0root\0/\0" "0\0" "1\0true\0-\0" "x\0A=1", n);     /* setenv count not a number */
+        assert_refused("chrootd-run-2\0root\0/\0" "0\0" "1\0true\0-\0" "1\0A=1", n - 2); /* the one before */
+        /* A terminal is "ROWS COLUMNS", each of 16 bits. */
+        for (const char *const *t = (const char *const[]) { "24", "24 80 1", "70000 80", "a b", "24 80x", "", NULL }; *t;
+             t++) {
+                const char *fields[] = { "chrootd-run-3", "root", "/", "0", *t, "1", "true", "-", "0" };
+                g_autoptr(GByteArray) bad = g_byte_array_new();
+
+                for (size_t i = 0; i < G_N_ELEMENTS(fields); i++)
+                        g_byte_array_append(bad, (const guint8 *) fields[i], strlen(fields[i]) + 1);
+                assert_refused((const char *) bad->data, bad->len);
+        }
         {
-                static const char no_setenv[] = "chrootd-run-2\0root\0/\0" "0\0" "1\0true\0-";
-                static const char extra[] = "chrootd-run-2\0root\0/\0" "0\0" "1\0true\0-\0" "0\0x";
-                static const char no_argv[] = "chrootd-run-2\0root\0/\0" "0\0" "0\0-\0" "0";
+                const char *fields[] = { "chrootd-run-3", "root", "/", "0", "24 80", "1", "true", "-", "0" };
+                g_autoptr(GByteArray) ok = g_byte_array_new();
+
+                for (size_t i = 0; i < G_N_ELEMENTS(fields); i++)
+                        g_byte_array_append(ok, (const guint8 *) fields[i], strlen(fields[i]) + 1);
+                g_assert_cmpint(run_params_unpack((char *) ok->data, ok->len, &out), ==, 0);
+                g_assert_true(out.pty);
+                g_assert_cmpuint(out.pty_rows, ==, 24);
+                g_assert_cmpuint(out.pty_columns, ==, 80);
+                free(out.argv);
+                free(out.setenv);
+        }
+        assert_refused("chrootd-run-3\0root\0/\0" "2\0" "-\0" "1\0true\0-\0" "1\0A=1", n);     /* network neither 0 nor 1 */
+        assert_refused("chrootd-run-3\0root\0/\0" "0\0" "-\0" "9\0true\0-\0" "1\0A=1", n);     /* argc beyond the data */
+        assert_refused("chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0" "1\0" "1\0A=1", n); /* environment count beyond it */
+        assert_refused("chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0-\0" "2\0A=1", n);     /* setenv count beyond it */
+        assert_refused("chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0-\0" "x\0A=1", n);     /* setenv count not a number */
+        {
+                static const char no_setenv[] = "chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0-";
+                static const char extra[] = "chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0-\0" "0\0x";
+                static const char no_argv[] = "chrootd-run-3\0root\0/\0" "0\0" "-\0" "0\0-\0" "0";
                 g_autofree char *c = g_memdup2(no_argv, sizeof(no_argv));
 
                 assert_refused(no_setenv, sizeof(no_setenv));                           /* the old format */
@@ -320,7 +351,7 @@ static void test_send_receive(void) {
         g_assert_cmpint(run_params_pack(&(RunParams) { .argv = argv, .user = "root", .directory = "/" }, &params),
                         ==, 0);
 
-        g_assert_cmpint(run_send_request(ctl[0], report[1], (int[3]) { in, out, err }, params), ==, 0);
+        g_assert_cmpint(run_send_request(ctl[0], report[1], (int[3]) { in, out, err }, params, -EBADF), ==, 0);
         g_assert_cmpint(run_receive_request(ctl[1], &got), ==, 1);
         assert_same_file(got.report_fd, report[1]);
         assert_same_file(got.stdio[0], in);
@@ -339,6 +370,19 @@ static void test_send_receive(void) {
                 g_assert_cmpint(got.report_fd, ==, -EBADF);
                 g_assert_cmpint(got.params_fd, ==, -EBADF);
         }
+
+        /* A sixth fd: the socket for a terminal's master. */
+        {
+                _cleanup_(run_request_fds_close) RunRequestFds with = RUN_REQUEST_FDS_NULL;
+                _cleanup_close_pair_ int term[2] = { -EBADF, -EBADF };
+
+                g_assert_cmpint(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, term), ==, 0);
+                g_assert_cmpint(run_send_request(ctl[0], report[1], (int[3]) { in, out, err }, params, term[1]), ==, 0);
+                g_assert_cmpint(run_receive_request(ctl[1], &with), ==, 1);
+                assert_same_file(with.terminal_fd, term[1]);
+                assert_same_file(with.params_fd, params);
+        }
+        g_assert_cmpint(got.terminal_fd, ==, -EBADF);
 
         /* The service hanging up is EOF. */
         ctl[0] = safe_close(ctl[0]);

@@ -9,7 +9,8 @@ CT_DEB_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev
                  libarchive-dev libglib2.0-dev libglib2.0-bin uidmap busybox-static zstd
                  xz-utils bzip2 gzip tar dbus-daemon dbus-bin dbus-user-session systemd
                  iproute2 util-linux python3 passwd procps
-                 mmdebstrap sbuild schroot autopkgtest dpkg-dev)
+                 mmdebstrap sbuild schroot autopkgtest dpkg-dev
+                 tmux python3-gi)
 
 # The unprivileged user the harness runs everything as when started by root.
 CT_TEST_USER=${CHROOTD_TEST_USER:-chrootd-test}
