@@ -10,6 +10,8 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <stdint.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -20,6 +22,9 @@
 #include "client.h"
 #include "terminal.h"
 #include "config.h"
+#include "init-copy.h"
+#include "process-util.h"
+#include "tar-copy.h"
 #include "util.h"
 
 
@@ -875,6 +880,128 @@ static int verb_log(sd_bus *bus, char **args) {
         }
 }
 
+/* "SESSION:PATH" names a path in a session: what precedes the first ':' holds no '/'
+ * (so "./a:b" is a host path, as for podman cp). *ret_path points into arg. */
+static int split_session_path(const char *spec, char **ret_id, const char **ret_path) {
+        const char *colon = strchr(spec, ':');
+
+        if (!colon || colon == spec || memchr(spec, '/', (size_t) (colon - spec)))
+                return 0;
+        *ret_id = strndup(spec, (size_t) (colon - spec));
+        *ret_path = colon + 1;
+        return *ret_id ? 1 : log_oom();
+}
+
+/* The host's side of a copy, in a child while the call runs: pack path into fd (a
+ * copy in: owned by root inside), or extract fd at path (a copy out, as hostile). Why it
+ * failed goes to error_fd. Returns the child's pid. */
+static pid_t copy_host_side(bool in, const char *path, int fd, int other_end, int error_fd) {
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                _cleanup_free_ char *error = NULL, *top = NULL;
+                size_t l;
+                int r;
+
+                (void) close(other_end);
+                if (in) {
+                        const char *name = copy_top_name(path, &l);
+                        top = strndup(name, l);
+                        r = top ? tar_copy_out(path, top, fd, TAR_COPY_OWNER_ROOT, &error) : -ENOMEM;
+                } else
+                        r = tar_copy_in(fd, path, TAR_COPY_HOSTILE, &error);
+                if (r < 0) {
+                        int32_t e = r;
+                        (void) write_full(error_fd, &e, sizeof(e));
+                        if (error)
+                                (void) write_full(error_fd, error, strlen(error));
+                        _exit(EXIT_FAILURE);
+                }
+                _exit(EXIT_SUCCESS);
+        }
+        return pid;
+}
+
+/* cp SRC SESSION:DST, cp SESSION:SRC DST ("-": a tar stream on stdin, or to stdout). */
+static int verb_cp(sd_bus *bus, char **args) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *src_id = NULL, *dst_id = NULL, *session = NULL, *child_error = NULL;
+        _cleanup_close_pair_ int data[2] = { -EBADF, -EBADF }, err[2] = { -EBADF, -EBADF };
+        const char *src, *dst, *inside, *host;
+        bool in;
+        pid_t pid = -1;
+        int r, fd, child_r = 0;
+
+        r = split_session_path(args[1], &src_id, &src);
+        if (r >= 0)
+                r = split_session_path(args[2], &dst_id, &dst);
+        if (r < 0)
+                return r;
+        if (!src_id == !dst_id) {
+                usage_error("one of SRC and DST must be SESSION:PATH, the other a path on the host");
+                exit(EXIT_USAGE);
+        }
+        if (!src_id)
+                src = args[1];
+        if (!dst_id)
+                dst = args[2];
+        in = dst_id;
+        inside = in ? dst : src;
+        host = in ? src : dst;
+        r = get_session(bus, in ? dst_id : src_id, &session);
+        if (r < 0)
+                return r;
+        if (streq(host, "-"))
+                fd = in ? STDIN_FILENO : STDOUT_FILENO;
+        else {
+                struct stat st;
+
+                /* A missing source says so before anything is sent. */
+                if (in && lstat(host, &st) < 0)
+                        return log_failure(NULL, -errno, "Failed to copy '%s'", host);
+                if (pipe2(data, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+                        return log_failure(NULL, -errno, "Failed to make a pipe");
+                pid = copy_host_side(in, host, data[in ? 1 : 0], data[in ? 0 : 1], err[1]);
+                if (pid < 0)
+                        return log_failure(NULL, -errno, "Failed to fork");
+                err[1] = safe_close(err[1]);
+                /* Ours is the service's end; the child's is closed here. */
+                data[in ? 1 : 0] = safe_close(data[in ? 1 : 0]);
+                fd = data[in ? 0 : 1];
+        }
+        r = call(bus, session, SESSION_IFACE, in ? "CopyIn" : "CopyOut", &error, NULL, "sha{sv}", inside, fd, 0);
+        data[0] = safe_close(data[0]);
+        data[1] = safe_close(data[1]);
+        if (pid > 0) {
+                int st = 0;
+                char buf[1024];
+                ssize_t n;
+
+                (void) wait_for_child(pid, &st);
+                n = read_full(err[0], buf, sizeof(buf) - 1);
+                if (n >= (ssize_t) sizeof(int32_t)) {
+                        buf[n] = 0;
+                        memcpy(&child_r, buf, sizeof(int32_t));
+                        child_error = strdup(buf + sizeof(int32_t));
+                } else if (st != 0)
+                        child_r = -EIO;
+        }
+        /* The side that failed first says why. In, the host's packing, unless it only
+         * saw the service stop reading; out, the service's, whose failure the host's
+         * extraction sees only as a stream cut short. */
+        if (child_r < 0 && (r >= 0 || (in && child_r != -EPIPE))) {
+                if (child_error && *child_error)
+                        fprintf(stderr, "chrootctl: %s\n", child_error);
+                else
+                        log_failure(NULL, child_r, "Failed to copy '%s'", host);
+                return child_r;
+        }
+        if (r < 0)
+                return log_failure(&error, r, "Failed to copy %s '%s' of session '%s'", in ? "to" : "from", inside,
+                                   in ? dst_id : src_id);
+        return 0;
+}
+
 static const struct verb {
         const char *name;
         size_t min_args, max_args; /* counting the verb itself */
@@ -893,6 +1020,7 @@ static const struct verb {
           "run SESSION [--] COMMAND...", verb_run },
         { "shell", 2, 2, OPT_USER | OPT_DIRECTORY | OPT_NETWORK | OPT_PRESERVE_ENV | OPT_TIMEOUT | OPT_ERROR_STATUS,
           "shell SESSION", verb_shell },
+        { "cp", 3, 3, 0, "cp SRC SESSION:DST | cp SESSION:SRC DST", verb_cp },
         { "kill", 2, 3, 0, "kill SESSION [SIGNAL]", verb_kill },
         { "end", 2, 2, 0, "end SESSION", verb_end },
         { "info", 2, 2, 0, "info SESSION", verb_info },

@@ -22,6 +22,7 @@ static const char *const error_kind_table[_ERROR_KIND_MAX] = {
         [ERROR_ACCESS_DENIED] = "AccessDenied",
         [ERROR_LIMIT_EXCEEDED] = "LimitExceeded",
         [ERROR_NOT_SUPPORTED] = "NotSupported",
+        [ERROR_NO_SUCH_FILE] = "NoSuchFile",
 };
 
 const char *error_kind_to_string(ErrorKind k) {
@@ -81,6 +82,8 @@ static const ErrorKind child_error_table[_CHILD_ERROR_MAX] = {
         [CHILD_ERROR_SOURCE] = ERROR_SOURCE_UNAVAILABLE,
         [CHILD_ERROR_NO_OVERLAY] = ERROR_NOT_SUPPORTED,
         [CHILD_ERROR_LIMIT] = ERROR_LIMIT_EXCEEDED,
+        [CHILD_ERROR_NO_SUCH_FILE] = ERROR_NO_SUCH_FILE,
+        [CHILD_ERROR_INVALID] = ERROR_INVALID_ARGUMENT,
 };
 
 ErrorKind child_error_kind(ChildError e) {

@@ -27,6 +27,7 @@ typedef enum ErrorKind {
         ERROR_ACCESS_DENIED,
         ERROR_LIMIT_EXCEEDED,
         ERROR_NOT_SUPPORTED,
+        ERROR_NO_SUCH_FILE, /* CopyIn/CopyOut: no such path in the session */
         _ERROR_KIND_MAX,
 } ErrorKind;
 
@@ -65,6 +66,8 @@ typedef enum ChildError {
         CHILD_ERROR_SOURCE,
         CHILD_ERROR_NO_OVERLAY, /* the kernel refused overlayfs in a user namespace */
         CHILD_ERROR_LIMIT,      /* an archive beyond the limits of an unpack */
+        CHILD_ERROR_NO_SUCH_FILE, /* a copy's path is not there */
+        CHILD_ERROR_INVALID,      /* a copy that cannot be done as asked (ERROR_INVALID_ARGUMENT) */
         _CHILD_ERROR_MAX,
 } ChildError;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "init.h"
 #include "fdpass.h"
+#include "init-copy.h"
 #include "mounts.h"
 #include "report.h"
 #include "run-request.h"
@@ -391,6 +392,39 @@ static pid_t init_start_command(const InitCommand *cmd, bool booted, int join_pr
         return pid;
 }
 
+/* Fork a copy (RunParams.copy: init-copy.h) on the caller's fd, as init_start_command()
+ * forks a command: fork(), for it allocates. Returns its pid, or -errno after reporting
+ * why. */
+static pid_t init_start_copy(const RunParams *p, int fd, bool booted, int join_procs, int report_fd) {
+        sigset_t all, old;
+        pid_t pid;
+
+        sigfillset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, &old);
+        install_forwarding();
+        pid = fork();
+        if (pid == 0) {
+                reset_signals();
+                (void) setsid();
+                if (join_procs >= 0 && write(join_procs, "0", 1) != 1) {
+                        report_error(report_fd, CHILD_ERROR_FAILED, -errno,
+                                     "Cannot join the cgroup of the session's commands: %m");
+                        _exit(EXIT_FAILURE);
+                }
+                _exit(init_copy_main(p, fd, report_fd));
+        }
+        if (pid < 0) {
+                int r = -errno;
+                (void) sigprocmask(SIG_SETMASK, &old, NULL);
+                report_error(report_fd, CHILD_ERROR_FAILED, r, "Cannot fork the copy: %m");
+                return r;
+        }
+        if (booted)
+                forward_target = -pid;
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        return pid;
+}
+
 /* Reap every child until pid exits. Returns pid's wait status. */
 static int init_wait(pid_t pid) {
         for (;;) {
@@ -499,8 +533,22 @@ static int init_run_command(RunRequestFds *fds, bool booted, int join_procs) {
         r = init_read_command(fds, &buf, &p);
         if (r >= 0)
                 r = init_enter_command_namespaces(&p, booted, fds->report_fd);
-        if (r >= 0)
-                r = init_prepare_in_root(&p, fds->report_fd, &cmd);
+        if (r < 0)
+                return r;
+        if (p.copy != RUN_COPY_NONE) {
+                /* The caller's stream as it is: the copy is the service's code, not the tree's. */
+                pid = init_start_copy(&p, fds->stdio[p.copy == RUN_COPY_IN ? 0 : 1], booted, join_procs,
+                                      fds->report_fd);
+                if (pid < 0)
+                        return (int) pid;
+                report_started(fds->report_fd);
+                run_request_fds_close_streams(fds);
+                status = init_wait(pid);
+                if (!booted)
+                        init_kill_rest();
+                return status;
+        }
+        r = init_prepare_in_root(&p, fds->report_fd, &cmd);
         if (r < 0)
                 return r;
         r = init_setup_streams(&cmd, fds, &relays, mine);
@@ -514,8 +562,7 @@ static int init_run_command(RunRequestFds *fds, bool booted, int join_procs) {
                 return (int) pid;
         report_started(fds->report_fd);
         /* The init keeps only the report pipe and the relays' ends. */
-        for (int i = 0; i < 3; i++)
-                fds->stdio[i] = safe_close(fds->stdio[i]);
+        run_request_fds_close_streams(fds);
         status = relays.n > 0 ? relays_run(&relays, pid) : init_wait(pid);
         if (booted) {
                 /* What it left running may hold its pipes for as long as it likes. */

@@ -68,6 +68,11 @@ static void on_run_done(void *call, Run *run, const Outcome *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = call;
         int r;
 
+        /* CopyIn and CopyOut answer () or their error. */
+        if (run->copy) {
+                reply_empty(TAKE_PTR(m), NULL, o);
+                return;
+        }
         r = bus_reply_outcome(m, o);
         if (r < 0)
                 log_warning_errno(r, "Failed to reply to Run: %m");

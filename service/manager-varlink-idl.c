@@ -211,6 +211,7 @@ DEFINE_ERROR(SessionEnded);
 DEFINE_ERROR(AccessDenied);
 DEFINE_ERROR(LimitExceeded);
 DEFINE_ERROR(NotSupported);
+DEFINE_ERROR(NoSuchFile);
 
 SD_VARLINK_DEFINE_INTERFACE(
                 org_chrootd_Manager,
@@ -269,4 +270,6 @@ SD_VARLINK_DEFINE_INTERFACE(
                 SD_VARLINK_SYMBOL_COMMENT("The caller is not the service's user"),
                 &vl_error_AccessDenied,
                 &vl_error_LimitExceeded,
-                &vl_error_NotSupported);
+                &vl_error_NotSupported,
+                SD_VARLINK_SYMBOL_COMMENT("A copy's path is not in the session"),
+                &vl_error_NoSuchFile);

@@ -167,6 +167,19 @@ int check_terminal(bool pty, const int stdio[3], bool size_given, Error *e) {
         return 0;
 }
 
+int check_copy(const char *path, int fd, Error *e) {
+        int r;
+
+        if (!path || path[0] != '/')
+                return error_set(e, ERROR_INVALID_ARGUMENT, EINVAL, "The path '%.300s' is not absolute", strempty(path));
+        if (strlen(path) > RUN_DIRECTORY_MAX)
+                return error_set(e, ERROR_INVALID_ARGUMENT, ENAMETOOLONG, "The path is too long");
+        r = check_stream_fd(fd, "tar", e);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
 int check_option_once(char ***seen, const char *key, Error *e) {
         if (strv_contains(*seen, key))
                 return error_set(e, ERROR_INVALID_ARGUMENT, EINVAL, "Option '%.300s' is given twice", key);

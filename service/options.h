@@ -53,6 +53,10 @@ int check_stream_fd(int fd, const char *key, Error *e);
  * (stdio[] all negative); a window size (size_given) only with one. */
 int check_terminal(bool pty, const int stdio[3], bool size_given, Error *e);
 
+/* CopyIn's and CopyOut's path inside the session (absolute, within PATH_MAX) and the
+ * tar stream's fd (a file, pipe or socket: check_stream_fd()). */
+int check_copy(const char *path, int fd, Error *e);
+
 /* A signal Kill may send (1.._NSIG-1, not SIGSTOP, which an init cannot pass on). */
 int check_signal(int sig, Error *e);
 

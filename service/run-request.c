@@ -83,11 +83,11 @@ int run_build_environment(char *const *base, char *const *setenv, const PasswdEn
         return 0;
 }
 
-/* The request's fixed fields, in this order (the terminal: "-", or "ROWS COLUMNS"),
- * then argc (0: the login shell) and argv,
+/* The request's fixed fields, in this order (the terminal: "-", or "ROWS COLUMNS"; the
+ * copy: "-", or "in" or "out" and its path), then argc (0: the login shell) and argv,
  * the number of environment entries ("-": a clean environment) and the entries, and
  * the number of setenv entries and those. */
-#define PARAMS_MAGIC "chrootd-run-3"
+#define PARAMS_MAGIC "chrootd-run-4"
 #define PARAMS_MAX (64u << 20)
 
 static int buf_add(char **buf, size_t *size, size_t *used, const char *s) {
@@ -123,6 +123,11 @@ int run_params_pack(const RunParams *p, int *ret_fd) {
         snprintf(num, sizeof(num), "%u %u", (unsigned) p->pty_rows, (unsigned) p->pty_columns);
         if (r >= 0)
                 r = buf_add(&buf, &size, &used, p->pty ? num : "-");
+        if (r >= 0)
+                r = buf_add(&buf, &size, &used,
+                            p->copy == RUN_COPY_IN ? "in" : p->copy == RUN_COPY_OUT ? "out" : "-");
+        if (r >= 0 && p->copy != RUN_COPY_NONE)
+                r = buf_add(&buf, &size, &used, p->copy_path);
         snprintf(num, sizeof(num), "%zu", strv_length(p->argv));
         if (r >= 0)
                 r = buf_add(&buf, &size, &used, num);
@@ -190,7 +195,7 @@ static int read_counted_strv(char *buf, size_t size, size_t *pos, const char *co
 
 int run_params_unpack(char *buf, size_t size, RunParams *ret) {
         _cleanup_free_ char **argv = NULL, **env = NULL, **setenv = NULL;
-        const char *magic, *user, *directory, *net, *terminal, *count;
+        const char *magic, *user, *directory, *net, *terminal, *copy, *copy_path = NULL, *count;
         unsigned rows = 0, columns = 0;
         size_t pos = 0;
         int r, n = 0;
@@ -205,6 +210,11 @@ int run_params_unpack(char *buf, size_t size, RunParams *ret) {
         if (!streq(terminal, "-") &&
             (sscanf(terminal, "%5u %5u%n", &rows, &columns, &n) != 2 || terminal[n] || rows > UINT16_MAX ||
              columns > UINT16_MAX))
+                return -EBADMSG;
+        copy = next_field(buf, size, &pos);
+        if (!copy || (!streq(copy, "-") && !streq(copy, "in") && !streq(copy, "out")))
+                return -EBADMSG;
+        if (!streq(copy, "-") && !(copy_path = next_field(buf, size, &pos)))
                 return -EBADMSG;
         count = next_field(buf, size, &pos);
         r = read_counted_strv(buf, size, &pos, count, &argv);
@@ -235,6 +245,8 @@ int run_params_unpack(char *buf, size_t size, RunParams *ret) {
                 .pty = !streq(terminal, "-"),
                 .pty_rows = (uint16_t) rows,
                 .pty_columns = (uint16_t) columns,
+                .copy = streq(copy, "in") ? RUN_COPY_IN : streq(copy, "out") ? RUN_COPY_OUT : RUN_COPY_NONE,
+                .copy_path = copy_path,
         };
         return 0;
 }
@@ -292,10 +304,14 @@ void run_params_unpacked_done(RunParams *p) {
         p->setenv = mfree(p->setenv);
 }
 
-void run_request_fds_close(RunRequestFds *f) {
-        f->report_fd = safe_close(f->report_fd);
+void run_request_fds_close_streams(RunRequestFds *f) {
         for (size_t i = 0; i < ELEMENTSOF(f->stdio); i++)
                 f->stdio[i] = safe_close(f->stdio[i]);
+}
+
+void run_request_fds_close(RunRequestFds *f) {
+        f->report_fd = safe_close(f->report_fd);
+        run_request_fds_close_streams(f);
         f->params_fd = safe_close(f->params_fd);
         f->terminal_fd = safe_close(f->terminal_fd);
 }

@@ -11,6 +11,14 @@
  * control socket), and the environment the init builds for it. Both sides link this
  * module; nothing here enters a namespace or forks. */
 
+/* What an init runs: a command, or one of Session.CopyIn's and CopyOut's copies, which
+ * run the service's own code (tar-copy.h) as root in the session's tree. */
+typedef enum RunCopy {
+        RUN_COPY_NONE,
+        RUN_COPY_IN,  /* a tar stream on stdin extracted at copy_path */
+        RUN_COPY_OUT, /* copy_path packed as a tar stream to stdout */
+} RunCopy;
+
 /* One command, run by an init in namespaces made for it alone: pid, mount, ipc, uts
  * (and net), inside the user namespace of the session's leader (leader.h). */
 typedef struct RunParams {
@@ -27,10 +35,14 @@ typedef struct RunParams {
          * goes back to the service (run_send_request()'s terminal_fd). stdio is unused. */
         bool pty;
         uint16_t pty_rows, pty_columns; /* its first window size (0: the kernel's, 0x0) */
+        /* A copy instead of a command: argv, environment, setenv, user, directory and
+         * pty are unused; the copy runs as root inside, with network_none as asked. */
+        RunCopy copy;
+        const char *copy_path; /* absolute, inside the session */
 } RunParams;
 
 /* The command as its init receives it: argv, environment, setenv, user, directory,
- * network_none and the pty fields in a memfd (which has no size limit, unlike a socket message). Returns 0
+ * network_none, the pty fields and the copy in a memfd (which has no size limit, unlike a socket message). Returns 0
  * or -errno (-E2BIG beyond 64 MiB). */
 int run_params_pack(const RunParams *p, int *ret_fd);
 
@@ -68,6 +80,8 @@ typedef struct RunRequestFds {
 
 /* Close every fd of f that is open (for _cleanup_). */
 void run_request_fds_close(RunRequestFds *f);
+/* Close f's stdio. */
+void run_request_fds_close_streams(RunRequestFds *f);
 
 /* Wait on ctl for run_send_request()'s message. Returns 1 with the fds in *ret, 0 when
  * the service hung up (EOF), -EBADMSG when a message came without exactly the five fds

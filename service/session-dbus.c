@@ -493,6 +493,41 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         return 1; /* replied once it has started */
 }
 
+/* CopyIn(s path, h tar, a{sv} options) and CopyOut(...): no option is known yet. */
+static int method_copy(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(error_done) Error e = {};
+        RunCopy kind = streq(sd_bus_message_get_member(m), "CopyIn") ? RUN_COPY_IN : RUN_COPY_OUT;
+        const char *path;
+        int fd, r;
+
+        r = sd_bus_message_read(m, "sh", &path, &fd);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'e', "sv");
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                const char *key;
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument", "Unknown option '%s'", key);
+        }
+        r = checked(check_copy(path, fd, &e), &e, error);
+        if (r < 0)
+                return r;
+        Call call = bus_call(bus_frontend_of(m), m);
+        r = session_copy(userdata, kind, path, fd, call, &e);
+        if (r < 0) {
+                sd_bus_message_unref(call.data);
+                return bus_set_error(error, &e);
+        }
+        return 1; /* replied when the copy is over */
+}
+
 static int property_get_started(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return bus_append_command_paths(reply, userdata);
@@ -612,6 +647,14 @@ const sd_bus_vtable session_vtable[] = {
                                 SD_BUS_ARGS("as", argv, "a{sv}", options),
                                 SD_BUS_RESULT("o", command),
                                 method_start, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyIn",
+                                SD_BUS_ARGS("s", path, "h", tar, "a{sv}", options),
+                                SD_BUS_NO_RESULT,
+                                method_copy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyOut",
+                                SD_BUS_ARGS("s", path, "h", tar, "a{sv}", options),
+                                SD_BUS_NO_RESULT,
+                                method_copy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Kill",
                                 SD_BUS_ARGS("i", signal),
                                 SD_BUS_NO_RESULT,

@@ -139,6 +139,11 @@ static void run_finish(Run *run) {
                 o.value = SIGKILL;
         } else
                 (void) error_set(&o.error, ERROR_FAILED, 0, "The command's init exited before it was given the command");
+        /* A copy that ended without saying why still failed. */
+        if (run->copy && !error_is_set(&o.error) && (o.killed || o.timed_out || o.value != 0))
+                (void) error_set(&o.error, ERROR_FAILED, 0,
+                                 o.killed ? "The copy was killed (signal %d)" : "The copy failed (exit status %d)",
+                                 o.value);
         Call call = run->call;
         run->call = CALL_NULL;
         if (call_is_set(&call))
@@ -626,6 +631,20 @@ int session_run(Session *s, const RunParams *p, Call call, Error *e) {
         return session_run_command(s, p, call, NULL, e);
 }
 
+int session_copy(Session *s, RunCopy kind, const char *path, int fd, Call call, Error *e) {
+        char *argv[] = { (char *) (kind == RUN_COPY_IN ? "[copy-in]" : "[copy-out]"), (char *) path, NULL };
+        RunParams p = {
+                .argv = argv,
+                .user = "root",
+                .directory = "/",
+                .copy = kind,
+                .copy_path = path,
+                .stdio = { kind == RUN_COPY_IN ? fd : -EBADF, kind == RUN_COPY_OUT ? fd : -EBADF, -EBADF },
+        };
+
+        return session_run_command(s, &p, call, NULL, e);
+}
+
 int session_run_command(Session *s, const RunParams *p, Call call, Command *cmd, Error *e) {
         _cleanup_(run_freep) Run *run = NULL;
         _cleanup_free_ char *description = NULL;
@@ -683,6 +702,7 @@ int session_run_command(Session *s, const RunParams *p, Call call, Command *cmd,
         run->started_usec = now_realtime_usec();
         run->call = call;
         run->command = cmd;
+        run->copy = p->copy != RUN_COPY_NONE;
         if (cmd)
                 cmd->run = run;
         run->has_command = true;

@@ -142,6 +142,7 @@ struct Run {
         int terminal;
         bool started;        /* the init has forked the command (report_started()) */
         Command *command;    /* Start's, or NULL for a Run */
+        bool copy;           /* session_copy()'s */
         /* CLOCK_MONOTONIC of each step, for --debug */
         uint64_t t_request, t_scope, t_dispatched;
 };
@@ -192,6 +193,12 @@ int session_load(Manager *m, const char *id);
  * fd is /dev/null); call is answered (run_started, then run_done) when it ends.
  * Refusals (not ready, too many commands) are -errno with e set, call not answered. */
 int session_run(Session *s, const RunParams *p, Call call, Error *e);
+
+/* Copy a tar stream on fd (check_copy()) into the session's tree at path (RUN_COPY_IN),
+ * or path out of it as one (RUN_COPY_OUT), as root inside: a Run of the service's own
+ * code (init-copy.h), counted among the session's commands, answered (run_done) when
+ * it is over: o without an error is success. */
+int session_copy(Session *s, RunCopy kind, const char *path, int fd, Call call, Error *e);
 
 /* Start a command (checked as for session_run(); with p->pty, stdio is unused): call is
  * answered (start_done) once it has started, or could not. Refusals are -errno with e

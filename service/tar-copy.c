@@ -155,6 +155,9 @@ static int target_of(const char *dest, Target *ret, char **ret_error) {
                 ret->dir = realpath(dest, NULL);
                 return ret->dir ? 0 : fail(-errno, ret_error, "Cannot resolve '%s': %m", dest);
         }
+        /* "dir/" names a directory, never a new name for what comes. */
+        if (endswith(dest, "/"))
+                return fail(-ENOENT, ret_error, "No such directory: %s", dest);
         ret->rename = strdup(basename(b));
         if (!ret->rename)
                 return -ENOMEM;
@@ -167,33 +170,37 @@ static int target_of(const char *dest, Target *ret, char **ret_error) {
         return 0;
 }
 
-/* name as it goes to disk: below t->dir, its top component renamed. NULL: refused. */
+/* name as it goes to disk: below t->dir, its top component renamed. NULL: refused
+ * (*ret_r -errno), or nothing to make (*ret_r 0). A stream whose first entry is "."
+ * (a directory's contents: copy_top_name()) has that as its top-level entry. */
 static char *target_path(Target *t, const char *name, int *ret_r, char **ret_error) {
-        const char *rest;
+        bool dot;
         size_t l;
 
         while (startswith(name, "./"))
                 name += 2;
+        dot = !*name || streq(name, ".");
         l = strcspn(name, "/");
-        rest = name + l;
         *ret_r = -EINVAL;
-        if (l == 0 || (l == 1 && name[0] == '.' && !*rest)) {
-                /* "." itself: the directory extracted into, nothing to make */
-                *ret_r = 0;
-                return NULL;
-        }
-        if (!t->rename)
+        if (!t->rename) {
+                if (dot) {
+                        *ret_r = 0; /* the directory extracted into: nothing to make */
+                        return NULL;
+                }
                 return strf("%s/%s", t->dir, name);
-        if (!t->top && !(t->top = strndup(name, l))) {
+        }
+        if (!t->top && !(t->top = dot ? strdup(".") : strndup(name, l))) {
                 *ret_r = -ENOMEM;
                 return NULL;
         }
-        if (strlen(t->top) != l || strncmp(t->top, name, l) != 0) {
+        if (streq(t->top, "."))
+                return dot ? strf("%s/%s", t->dir, t->rename) : strf("%s/%s/%s", t->dir, t->rename, name);
+        if (dot || strlen(t->top) != l || strncmp(t->top, name, l) != 0) {
                 fail(-EINVAL, ret_error, "The stream holds more than one top-level entry ('%s', '%.*s') to copy as one",
-                     t->top, (int) l, name);
+                     t->top, dot ? 1 : (int) l, dot ? "." : name);
                 return NULL;
         }
-        return strf("%s/%s%s", t->dir, t->rename, rest);
+        return strf("%s/%s%s", t->dir, t->rename, name + l);
 }
 
 static int extract_entry(struct archive *in, struct archive *disk, struct archive_entry *entry, Target *t,

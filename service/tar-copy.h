@@ -24,7 +24,7 @@ int tar_copy_out(const char *path, const char *top_name, int out_fd, TarCopyFlag
  * followed: the caller's to trust): the entries go into it as they are named.
  * Otherwise the stream's one top-level entry (every name's first component, after a
  * leading "./") becomes dest, whose parent must be a directory: -ENOENT if it is not
- * there, -EINVAL for a stream of more than one top-level entry. Modes and times are
+ * there (or dest ends in "/"), -EINVAL for a stream of more than one top-level entry. Modes and times are
  * restored, owners with TAR_COPY_RESTORE_OWNER. Returns 0, or -errno with *ret_error as
  * above. What was extracted before an error stays; with TAR_COPY_HOSTILE nothing is
  * ever written outside dest. */

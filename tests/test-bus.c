@@ -1258,6 +1258,169 @@ static void test_session_start_reconnect(Fixture *f, gconstpointer data) {
         }
 }
 
+/* CopyIn or CopyOut of inside with fd as the stream. */
+static gboolean copy_call(Fixture *f, const char *path, const char *method, const char *inside, int fd,
+                          GVariant *options, GError **error) {
+        g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+        g_autoptr(GVariant) reply = NULL;
+        int idx = g_unix_fd_list_append(fds, fd, NULL);
+
+        g_assert_cmpint(idx, >=, 0);
+        reply = tl_call_fds(f->conn, path, TL_SESSION_IFACE, method,
+                            g_variant_new("(sh@a{sv})", inside, idx, options ? options : no_options()), fds, "()",
+                            error);
+        return reply != NULL;
+}
+
+static char *spawn_out(const char *cmdline) {
+        g_autoptr(GError) error = NULL;
+        char *out = NULL;
+        int status;
+
+        g_spawn_command_line_sync(cmdline, &out, NULL, &status, &error);
+        g_assert_no_error(error);
+        if (!g_spawn_check_wait_status(status, &error))
+                g_error("%s: %s", cmdline, error->message);
+        return out;
+}
+
+static int tmp_stream(const char *dir) {
+        g_autofree char *name = g_build_filename(dir, "stream.tar", NULL);
+        int fd = open(name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+        g_assert_cmpint(fd, >=, 0);
+        return fd;
+}
+
+/* CopyIn and CopyOut: a tar stream in with owners, modes and a symlink to "/", the
+ * same out again; the session's symlinks resolve inside it, /proc is out of reach,
+ * and bad requests get their errors. */
+static void test_session_copy(Fixture *f, gconstpointer data) {
+        const char *check[] = { "sh", "-c",
+                                "cd /tmp/tree && stat -c '%n %a %u:%g' file sub tool && readlink link && cat file",
+                                NULL };
+        const char *links[] = { "sh", "-c", "ln -s / /tmp/up && ln -s /proc /tmp/p && cat /etc/passwd", NULL };
+        g_autofree char *path = NULL, *dir = NULL, *cmd = NULL, *listing = NULL, *got = NULL, *stream = NULL;
+        g_auto(TlRun) r = {}, r2 = {};
+        g_autoptr(GError) error = NULL;
+        int fd;
+
+        if (!require_sessions(f))
+                return;
+        path = begin_session(f, "busybox", "copy", NULL);
+        dir = g_dir_make_tmp("test-bus-copy-XXXXXX", &error);
+        g_assert_no_error(error);
+        {
+                g_autofree char *tree = g_build_filename(dir, "tree", NULL), *sub = g_build_filename(tree, "sub", NULL);
+                g_autofree char *file = g_build_filename(tree, "file", NULL), *tool = g_build_filename(tree, "tool", NULL);
+                g_autofree char *link = g_build_filename(tree, "link", NULL);
+
+                g_assert_cmpint(g_mkdir(tree, 0755), ==, 0);
+                g_assert_cmpint(g_mkdir(sub, 0700), ==, 0);
+                put(tree, "file", "copied in\n");
+                put(tree, "tool", "#!/bin/sh\n");
+                g_assert_cmpint(chmod(file, 0640), ==, 0);
+                g_assert_cmpint(chmod(tool, 0755), ==, 0);
+                g_assert_cmpint(symlink("/", link), ==, 0);
+        }
+        cmd = g_strdup_printf("tar -C %s --owner=1234 --group=4321 --numeric-owner -cf %s/stream.tar tree", dir, dir);
+        g_free(spawn_out(cmd));
+        stream = g_build_filename(dir, "stream.tar", NULL);
+        fd = open(stream, O_RDONLY | O_CLOEXEC);
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_true(copy_call(f, path, "CopyIn", "/tmp", fd, NULL, &error));
+        g_assert_no_error(error);
+        close(fd);
+        g_assert_true(tl_run(f->conn, path, check, NULL, NULL, &r, &error));
+        g_assert_no_error(error);
+        g_assert_cmpstr(r.out, ==, "file 640 1234:4321\nsub 700 1234:4321\ntool 755 1234:4321\n/\ncopied in\n");
+
+        /* Out again, as it is inside. */
+        fd = tmp_stream(dir);
+        g_assert_true(copy_call(f, path, "CopyOut", "/tmp/tree", fd, NULL, &error));
+        g_assert_no_error(error);
+        close(fd);
+        g_free(cmd);
+        cmd = g_strdup_printf("tar --numeric-owner -tvf %s", stream);
+        listing = spawn_out(cmd);
+        g_test_message("%s", listing);
+        g_assert_nonnull(strstr(listing, "-rw-r----- 1234/4321"));
+        g_assert_nonnull(strstr(listing, " tree/file\n"));
+        g_assert_nonnull(strstr(listing, " tree/link -> /\n"));
+        g_assert_nonnull(strstr(listing, "drwx------ 1234/4321"));
+        /* "/" is the tree's contents, without what is mounted in it. */
+        fd = tmp_stream(dir);
+        g_assert_true(copy_call(f, path, "CopyOut", "/", fd, NULL, &error));
+        g_assert_no_error(error);
+        close(fd);
+        g_free(listing);
+        listing = spawn_out(cmd);
+        g_assert_nonnull(strstr(listing, " ./tmp/tree/file\n"));
+        g_assert_nonnull(strstr(listing, " ./proc/\n"));
+        g_assert_null(strstr(listing, "./proc/1/"));
+        g_assert_null(strstr(listing, "./proc/self"));
+        g_assert_null(strstr(listing, "./sys/kernel"));
+
+        /* The session's symlinks lead into its own tree; /proc is not there for a copy. */
+        g_assert_true(tl_run(f->conn, path, links, NULL, NULL, &r2, &error));
+        g_assert_no_error(error);
+        fd = tmp_stream(dir);
+        g_assert_true(copy_call(f, path, "CopyOut", "/tmp/up/etc/passwd", fd, NULL, &error));
+        g_assert_no_error(error);
+        close(fd);
+        g_free(cmd);
+        cmd = g_strdup_printf("tar -xOf %s", stream);
+        got = spawn_out(cmd);
+        g_assert_cmpstr(got, ==, r2.out);
+        for (const char *const *p = (const char *const[]) { "/tmp/p/1/environ", "/proc/self/status", "/proc/1/exe",
+                                                            "/sys/kernel", NULL };
+             *p; p++) {
+                fd = tmp_stream(dir);
+                g_assert_false(copy_call(f, path, "CopyOut", *p, fd, NULL, &error));
+                close(fd);
+                tl_assert_remote_error(error, "org.chrootd1.Error.NoSuchFile");
+                g_clear_error(&error);
+        }
+
+        /* Errors. */
+        fd = tmp_stream(dir);
+        g_assert_false(copy_call(f, path, "CopyOut", "/no/such", fd, NULL, &error));
+        tl_assert_remote_error(error, "org.chrootd1.Error.NoSuchFile");
+        g_assert_nonnull(strstr(error->message, "/no/such"));
+        g_clear_error(&error);
+        g_assert_false(copy_call(f, path, "CopyOut", "tmp", fd, NULL, &error));
+        tl_assert_remote_error(error, "org.chrootd1.Error.InvalidArgument");
+        g_clear_error(&error);
+        g_assert_false(copy_call(f, path, "CopyOut", "/tmp", fd, opt("user", g_variant_new_string("root")), &error));
+        tl_assert_remote_error(error, "org.chrootd1.Error.InvalidArgument");
+        g_clear_error(&error);
+        close(fd);
+        fd = open(stream, O_RDONLY | O_CLOEXEC);
+        g_assert_false(copy_call(f, path, "CopyIn", "/no/such/dir/x", fd, NULL, &error));
+        tl_assert_remote_error(error, "org.chrootd1.Error.NoSuchFile");
+        g_clear_error(&error);
+        close(fd);
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_assert_false(copy_call(f, path, "CopyIn", "/tmp", fd, NULL, &error));
+        tl_assert_remote_error(error, "org.chrootd1.Error.InvalidArgument");
+        g_clear_error(&error);
+        close(fd);
+        /* Garbage is no tar stream. */
+        {
+                int p[2];
+                tl_pipe(p);
+                g_assert_cmpint(write(p[1], "not a tar stream\n", 17), ==, 17);
+                close(p[1]);
+                g_assert_false(copy_call(f, path, "CopyIn", "/tmp", p[0], NULL, &error));
+                close(p[0]);
+                g_assert_nonnull(error);
+                g_test_message("garbage: %s", error->message);
+                g_clear_error(&error);
+        }
+        end_session(f, "copy");
+        tl_rm_rf(dir);
+}
+
 static void test_session_restart(Fixture *f, gconstpointer data) {
         const char *write_marker[] = { "sh", "-c", "echo kept > /root/marker", NULL };
         const char *read_marker[] = { "cat", "/root/marker", NULL };
@@ -1327,6 +1490,7 @@ int main(int argc, char *argv[]) {
         ADD("/bus/session/restart", test_session_restart, MODE_SPAWN);
         ADD("/bus/session/start-terminal", test_session_start_terminal, MODE_SPAWN);
         ADD("/bus/session/start-reconnect", test_session_start_reconnect, MODE_SPAWN);
+        ADD("/bus/session/copy", test_session_copy, MODE_SPAWN);
 #undef ADD
         r = g_test_run();
         (void) g_rmdir(base_dir);

@@ -181,6 +181,8 @@ static void round_trip(const RunParams *in) {
         g_assert_cmpint(out.pty, ==, in->pty);
         g_assert_cmpuint(out.pty_rows, ==, in->pty_rows);
         g_assert_cmpuint(out.pty_columns, ==, in->pty_columns);
+        g_assert_cmpint(out.copy, ==, in->copy);
+        g_assert_cmpstr(out.copy_path, ==, in->copy_path);
         g_assert_true(g_strv_equal((const char *const *) out.argv, (const char *const *) in->argv));
         if (in->environment)
                 g_assert_true(g_strv_equal((const char *const *) out.environment, (const char *const *) in->environment));
@@ -216,6 +218,11 @@ static void test_params_round_trip(void) {
         round_trip(&(RunParams) { .argv = argv, .user = "root", .directory = "/", .pty = true, .pty_rows = 65535,
                                   .pty_columns = 1 });
         round_trip(&(RunParams) { .argv = argv, .user = "root", .directory = "/", .pty = true });
+        /* copies, with the path's bytes as they are */
+        round_trip(&(RunParams) { .argv = no_env, .user = "root", .directory = "/", .copy = RUN_COPY_IN,
+                                  .copy_path = "/tmp/a b\n" });
+        round_trip(&(RunParams) { .argv = no_env, .user = "root", .directory = "/", .network_none = true,
+                                  .copy = RUN_COPY_OUT, .copy_path = "/" });
 }
 
 static void assert_refused(const char *data, size_t size) {
@@ -226,7 +233,7 @@ static void assert_refused(const char *data, size_t size) {
 }
 
 static void test_params_refused(void) {
-        static const char good[] = "chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0-\0" "1\0A=1";
+        static const char good[] = "chrootd-run-4\0root\0/\0" "0\0" "-\0" "-\0" "1\0true\0-\0" "1\0A=1";
         size_t n = sizeof(good); /* with its last NUL */
         g_autofree char *copy = g_memdup2(good, n);
         RunParams out;
@@ -238,11 +245,12 @@ static void test_params_refused(void) {
         for (size_t cut = 0; cut < n; cut++)
                 assert_refused(good, cut); /* every truncation */
         assert_refused("chrootd-run-1\0root\0/\0" "0\0" "1\0true\0-\0" "1\0A=1", n);     /* another version */
-        assert_refused("chrootd-run-2\0root\0/\0" "0\0" "1\0true\0-\0" "1\0A=1", n - 2); /* the one before */
+        assert_refused("chrootd-run-2\0root\0/\0" "0\0" "1\0true\0-\0" "1\0A=1", n - 4); /* older ones */
+        assert_refused("chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0-\0" "1\0A=1", n - 2);
         /* A terminal is "ROWS COLUMNS", each of 16 bits. */
         for (const char *const *t = (const char *const[]) { "24", "24 80 1", "70000 80", "a b", "24 80x", "", NULL }; *t;
              t++) {
-                const char *fields[] = { "chrootd-run-3", "root", "/", "0", *t, "1", "true", "-", "0" };
+                const char *fields[] = { "chrootd-run-4", "root", "/", "0", *t, "-", "1", "true", "-", "0" };
                 g_autoptr(GByteArray) bad = g_byte_array_new();
 
                 for (size_t i = 0; i < G_N_ELEMENTS(fields); i++)
@@ -250,7 +258,7 @@ static void test_params_refused(void) {
                 assert_refused((const char *) bad->data, bad->len);
         }
         {
-                const char *fields[] = { "chrootd-run-3", "root", "/", "0", "24 80", "1", "true", "-", "0" };
+                const char *fields[] = { "chrootd-run-4", "root", "/", "0", "24 80", "-", "1", "true", "-", "0" };
                 g_autoptr(GByteArray) ok = g_byte_array_new();
 
                 for (size_t i = 0; i < G_N_ELEMENTS(fields); i++)
@@ -262,15 +270,29 @@ static void test_params_refused(void) {
                 free(out.argv);
                 free(out.setenv);
         }
-        assert_refused("chrootd-run-3\0root\0/\0" "2\0" "-\0" "1\0true\0-\0" "1\0A=1", n);     /* network neither 0 nor 1 */
-        assert_refused("chrootd-run-3\0root\0/\0" "0\0" "-\0" "9\0true\0-\0" "1\0A=1", n);     /* argc beyond the data */
-        assert_refused("chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0" "1\0" "1\0A=1", n); /* environment count beyond it */
-        assert_refused("chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0-\0" "2\0A=1", n);     /* setenv count beyond it */
-        assert_refused("chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0-\0" "x\0A=1", n);     /* setenv count not a number */
+        /* a copy is "in" or "out" and a path */
+        assert_refused("chrootd-run-4\0root\0/\0" "0\0" "-\0" "up\0" "1\0true\0-\0" "1\0A=1", n + 1);
         {
-                static const char no_setenv[] = "chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0-";
-                static const char extra[] = "chrootd-run-3\0root\0/\0" "0\0" "-\0" "1\0true\0-\0" "0\0x";
-                static const char no_argv[] = "chrootd-run-3\0root\0/\0" "0\0" "-\0" "0\0-\0" "0";
+                static const char no_path[] = "chrootd-run-4\0root\0/\0" "0\0" "-\0" "in";
+                static const char with_path[] = "chrootd-run-4\0root\0/\0" "0\0" "-\0" "out\0/etc\0" "0\0-\0" "0";
+                g_autofree char *c = g_memdup2(with_path, sizeof(with_path));
+
+                assert_refused(no_path, sizeof(no_path));
+                g_assert_cmpint(run_params_unpack(c, sizeof(with_path), &out), ==, 0);
+                g_assert_cmpint(out.copy, ==, RUN_COPY_OUT);
+                g_assert_cmpstr(out.copy_path, ==, "/etc");
+                free(out.argv);
+                free(out.setenv);
+        }
+        assert_refused("chrootd-run-4\0root\0/\0" "2\0" "-\0" "-\0" "1\0true\0-\0" "1\0A=1", n);     /* network neither 0 nor 1 */
+        assert_refused("chrootd-run-4\0root\0/\0" "0\0" "-\0" "-\0" "9\0true\0-\0" "1\0A=1", n);     /* argc beyond the data */
+        assert_refused("chrootd-run-4\0root\0/\0" "0\0" "-\0" "-\0" "1\0true\0" "1\0" "1\0A=1", n); /* environment count beyond it */
+        assert_refused("chrootd-run-4\0root\0/\0" "0\0" "-\0" "-\0" "1\0true\0-\0" "2\0A=1", n);     /* setenv count beyond it */
+        assert_refused("chrootd-run-4\0root\0/\0" "0\0" "-\0" "-\0" "1\0true\0-\0" "x\0A=1", n);     /* setenv count not a number */
+        {
+                static const char no_setenv[] = "chrootd-run-4\0root\0/\0" "0\0" "-\0" "-\0" "1\0true\0-";
+                static const char extra[] = "chrootd-run-4\0root\0/\0" "0\0" "-\0" "-\0" "1\0true\0-\0" "0\0x";
+                static const char no_argv[] = "chrootd-run-4\0root\0/\0" "0\0" "-\0" "-\0" "0\0-\0" "0";
                 g_autofree char *c = g_memdup2(no_argv, sizeof(no_argv));
 
                 assert_refused(no_setenv, sizeof(no_setenv));                           /* the old format */

@@ -211,6 +211,22 @@ static void test_errors(Fixture *f, gconstpointer data) {
         copy_out(f->src, "src", fd, 0);
         g_assert_cmpint(tar_copy_in(fd, nodir, 0, &error), ==, -ENOENT);
         g_assert_nonnull(strstr(error, "No such directory"));
+        /* a trailing "/" names a directory that must be there, even as the link it is */
+        {
+                g_autofree char *slash = g_strconcat(f->dest, "/new/", NULL), *link = at(f->dest, "link");
+                g_autofree char *link_slash = g_strconcat(link, "/", NULL);
+                struct stat st;
+
+                g_assert_cmpint(symlink("no-such-target", link), ==, 0);
+                g_clear_pointer(&error, g_free);
+                g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
+                g_assert_cmpint(tar_copy_in(fd, slash, 0, &error), ==, -ENOENT);
+                g_clear_pointer(&error, g_free);
+                g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
+                g_assert_cmpint(tar_copy_in(fd, link_slash, 0, &error), ==, -ENOENT);
+                g_assert_cmpint(lstat(link, &st), ==, 0);
+                g_assert_true(S_ISLNK(st.st_mode));
+        }
         close(fd);
 }
 
@@ -345,6 +361,80 @@ static void test_hostile(Fixture *f, gconstpointer data) {
         close(fd);
 }
 
+/* One raw ustar header (libarchive's writer gives a hard link no data; an attacker's
+ * tar may), appended to fd. */
+static void raw_header(int fd, const char *name, char type, const char *link, size_t size) {
+        char h[512] = {};
+        unsigned sum = 0;
+
+        g_assert_cmpuint(strlen(name), <, 100);
+        memcpy(h, name, strlen(name));
+        memcpy(h + 100, "0000644", 7);
+        memcpy(h + 108, "0000000", 7);
+        memcpy(h + 116, "0000000", 7);
+        snprintf(h + 124, 12, "%011zo", size);
+        memcpy(h + 136, "00000000000", 11);
+        h[156] = type;
+        if (link)
+                memcpy(h + 157, link, strlen(link));
+        memcpy(h + 257, "ustar\0" "00", 8);
+        memset(h + 148, ' ', 8);
+        for (size_t i = 0; i < sizeof(h); i++)
+                sum += (unsigned char) h[i];
+        snprintf(h + 148, 8, "%06o", sum);
+        g_assert_cmpint(write(fd, h, sizeof(h)), ==, (ssize_t) sizeof(h));
+}
+
+/* A hard link with data to a symlink of the stream's, which points outside: the data
+ * must not go through the link. */
+static void test_hardlink_to_symlink(Fixture *f, gconstpointer data) {
+        g_autofree char *victim = at(f->outside, "victim"), *error = NULL, *content = NULL;
+        char block[512] = "overwritten\n", pax[512] = "13 comment=x\n", end[1024] = {};
+        int fd = stream_file(f), r;
+
+        put(f->outside, "victim", "original\n", 0644);
+        raw_header(fd, "lnk", '2', victim, 0);
+        /* pax's extended header first: libarchive honours a hard link's data only in pax */
+        raw_header(fd, "PaxHeader/h", 'x', NULL, strlen(pax));
+        g_assert_cmpint(write(fd, pax, sizeof(pax)), ==, (ssize_t) sizeof(pax));
+        raw_header(fd, "h", '1', "lnk", strlen(block));
+        g_assert_cmpint(write(fd, block, sizeof(block)), ==, (ssize_t) sizeof(block));
+        g_assert_cmpint(write(fd, end, sizeof(end)), ==, (ssize_t) sizeof(end));
+        g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
+        r = tar_copy_in(fd, f->dest, TAR_COPY_HOSTILE, &error);
+        g_test_message("a hard link to a symlink: %d %s", r, strempty(error));
+        g_assert_null(strstr(strempty(error), "Damaged")); /* the stream was read as meant */
+        g_assert_true(g_file_get_contents(victim, &content, NULL, NULL));
+        g_assert_cmpstr(content, ==, "original\n");
+        close(fd);
+}
+
+/* "dir/." packs a directory's contents under ".": into an existing directory they
+ * land in it, as a new name they become it. */
+static void test_contents(Fixture *f, gconstpointer data) {
+        g_autofree char *top = at(f->src, "top"), *dot = at(f->src, "top/."), *renamed = at(f->dest, "renamed");
+        g_autofree char *error = NULL;
+        const Entry dot_late[] = { { .name = "a", .data = "a" }, { .name = ".", .type = AE_IFDIR } };
+        int fd;
+
+        make_tree(f);
+        fd = stream_file(f);
+        copy_out(dot, ".", fd, 0);
+        g_assert_cmpint(tar_copy_in(fd, renamed, TAR_COPY_HOSTILE, &error), ==, 0);
+        assert_tree(top, renamed);
+        g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
+        g_clear_pointer(&error, g_free);
+        g_assert_cmpint(tar_copy_in(fd, f->dest, TAR_COPY_HOSTILE, &error), ==, 0);
+        assert_tree(top, f->dest);
+        /* "." after another top-level entry is a second one */
+        g_free(renamed);
+        renamed = at(f->dest, "renamed2");
+        write_stream(fd, dot_late, G_N_ELEMENTS(dot_late));
+        g_clear_pointer(&error, g_free);
+        g_assert_cmpint(tar_copy_in(fd, renamed, TAR_COPY_HOSTILE, &error), ==, -EINVAL);
+        close(fd);
+}
+
 /* As a new name, the stream must be one thing. */
 static void test_two_tops(Fixture *f, gconstpointer data) {
         const Entry two[] = { { .name = "a", .data = "a" }, { .name = "b", .data = "b" } };
@@ -366,6 +456,8 @@ int main(int argc, char *argv[]) {
         ADD("/tar-copy/owners", test_owners);
         ADD("/tar-copy/hostile", test_hostile);
         ADD("/tar-copy/two-tops", test_two_tops);
+        ADD("/tar-copy/hardlink-to-symlink", test_hardlink_to_symlink);
+        ADD("/tar-copy/contents", test_contents);
 #undef ADD
         return g_test_run();
 }
