@@ -6,7 +6,8 @@
 #   systemd, journald keeps what logger writes, a service started by one Run answers a
 #   later Run, the Container Interface's $container, container_uuid and /run/host;
 # - Runs behave as other sessions' Runs (status, stdio, user, directory, timeout, kill),
-#   and their leftovers live on as a login's do;
+#   and their leftovers live on as a login's do; run -t gives a terminal, cp copies in
+#   and out;
 # - the host sees the container's processes only in the session's scope; nothing of the
 #   host (home, user bus, its processes, its cgroups) is visible or writable inside, and
 #   attacks by root inside (remounts, umounts, writes to /sys, /proc/sys, /run/host) fail;
@@ -155,6 +156,25 @@ inside "$S" systemctl is-active chrootd-echo.service
 assert_eq "active" "$OUT" "but not the system's own services (a service a Run started with systemd-run)"
 inside "$S" systemctl is-system-running
 assert_eq "running" "$OUT" "the system still runs after its Runs were killed"
+
+# A terminal (script(1) gives chrootctl one) and copies, as in other sessions.
+capture script -qec "chrootctl run -t '$S' -- sh -c 'tty; test -t 0 && test -t 1 && echo on-a-tty; ps -o tty= -p \$\$'" /dev/null
+assert_match "/dev/pts/[0-9]+" "$OUT" "run -t: the command's stdin is a pty of the system's devpts"
+assert_contains "on-a-tty" "$OUT" "... stdin and stdout are the terminal"
+assert_match "pts/[0-9]+" "$(sed -n 3p <<<"$OUT")" "... and it is the command's controlling terminal"
+copies=$(mktemp -d)
+mkdir -p "$copies/in/d"
+printf 'copied in\n' >"$copies/in/d/f"
+check "cp into a booted session" chrootctl cp "$copies/in/d" "$S:/root/"
+inside "$S" stat -c '%U %a' /root/d/f
+assert_eq "0|root 644" "$RC|$OUT" "... the file is there, root's inside, its mode kept"
+check "cp out of a booted session" chrootctl cp "$S:/etc/os-release" "$copies/os-release"
+check "... a symlink stays one" test -L "$copies/os-release"
+check "cp out of a booted session" chrootctl cp "$S:/usr/lib/os-release" "$copies/os-release2"
+inside "$S" cat /usr/lib/os-release
+assert_eq "$OUT" "$(cat "$copies/os-release2")" "... the system's own file"
+check_fails "a copy cannot read the system's /proc either" chrootctl cp "$S:/proc/1/environ" "$copies/environ"
+rm -rf "$copies"
 
 # ======================= 4. The host's view, and nothing of the host inside =======================
 cg=$(boot_cgroup "$S")
