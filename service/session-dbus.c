@@ -454,43 +454,28 @@ static int read_run(sd_bus_message *m, BusRun *q, RunParams *p, sd_bus_error *er
 #define BUS_RUN_DEFAULTS \
         { .user = "root", .directory = "/", .network = "host", .stdio = { -EBADF, -EBADF, -EBADF } }
 
+/* Run and Start: the same argv and options; Run is answered when the command ends,
+ * Start once it has started. */
 static int method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(bus_run_done) BusRun q = BUS_RUN_DEFAULTS;
         _cleanup_(error_done) Error e = {};
+        bool start = streq(sd_bus_message_get_member(m), "Start");
         RunParams p;
         int r;
 
         r = read_run(m, &q, &p, error);
         if (r < 0)
                 return r;
-        if (p.pty)
+        if (p.pty && !start)
                 return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
                                          "Option 'pty' is Start's: a Run's caller has no way to its terminal");
         Call call = bus_call(bus_frontend_of(m), m);
-        r = session_run(userdata, &p, call, &e);
+        r = start ? session_start(userdata, &p, call, &e) : session_run(userdata, &p, call, &e);
         if (r < 0) {
                 sd_bus_message_unref(call.data);
                 return bus_set_error(error, &e);
         }
-        return 1; /* replied when the command ends */
-}
-
-static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(bus_run_done) BusRun q = BUS_RUN_DEFAULTS;
-        _cleanup_(error_done) Error e = {};
-        RunParams p;
-        int r;
-
-        r = read_run(m, &q, &p, error);
-        if (r < 0)
-                return r;
-        Call call = bus_call(bus_frontend_of(m), m);
-        r = session_start(userdata, &p, call, &e);
-        if (r < 0) {
-                sd_bus_message_unref(call.data);
-                return bus_set_error(error, &e);
-        }
-        return 1; /* replied once it has started */
+        return 1; /* replied later */
 }
 
 /* CopyIn(s path, h tar, a{sv} options) and CopyOut(...): no option is known yet. */
@@ -646,7 +631,7 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Start",
                                 SD_BUS_ARGS("as", argv, "a{sv}", options),
                                 SD_BUS_RESULT("o", command),
-                                method_start, SD_BUS_VTABLE_UNPRIVILEGED),
+                                method_run, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CopyIn",
                                 SD_BUS_ARGS("s", path, "h", tar, "a{sv}", options),
                                 SD_BUS_NO_RESULT,
