@@ -122,29 +122,33 @@ static SD_VARLINK_DEFINE_METHOD(
                 SD_VARLINK_FIELD_COMMENT("The cached bases removed"),
                 SD_VARLINK_DEFINE_OUTPUT(removed, SD_VARLINK_STRING, SD_VARLINK_ARRAY));
 
+/* Run's and Start's command and options. */
+#define VL_RUN_INPUTS                                                                                          \
+        SD_VARLINK_FIELD_COMMENT("The session"),                                                               \
+        SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0),                                                     \
+        SD_VARLINK_FIELD_COMMENT("The command; null or []: the user's login shell"),                           \
+        SD_VARLINK_DEFINE_INPUT(argv, SD_VARLINK_STRING, SD_VARLINK_ARRAY|SD_VARLINK_NULLABLE),                \
+        SD_VARLINK_FIELD_COMMENT("In the chroot's /etc/passwd; null: root"),                                   \
+        SD_VARLINK_DEFINE_INPUT(user, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),                                 \
+        SD_VARLINK_FIELD_COMMENT("Inside the chroot; null: /"),                                                \
+        SD_VARLINK_DEFINE_INPUT(directory, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),                            \
+        SD_VARLINK_FIELD_COMMENT("\"host\" or \"none\" (only lo); null: host"),                                \
+        SD_VARLINK_DEFINE_INPUT(network, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),                              \
+        SD_VARLINK_FIELD_COMMENT("Microseconds, then it is killed; null or 0: never"),                         \
+        SD_VARLINK_DEFINE_INPUT(timeout, SD_VARLINK_INT, SD_VARLINK_NULLABLE),                                 \
+        SD_VARLINK_FIELD_COMMENT("The whole environment (KEY=VALUE); null: a clean one"),                      \
+        SD_VARLINK_DEFINE_INPUT(environment, SD_VARLINK_STRING, SD_VARLINK_ARRAY|SD_VARLINK_NULLABLE),         \
+        SD_VARLINK_FIELD_COMMENT("KEY=VALUE set last, over the environment"),                                  \
+        SD_VARLINK_DEFINE_INPUT(setenv, SD_VARLINK_STRING, SD_VARLINK_ARRAY|SD_VARLINK_NULLABLE),              \
+        SD_VARLINK_FIELD_COMMENT("Index of a file descriptor passed with the call; null: /dev/null"),          \
+        SD_VARLINK_DEFINE_INPUT(stdin, SD_VARLINK_INT, SD_VARLINK_NULLABLE),                                   \
+        SD_VARLINK_DEFINE_INPUT(stdout, SD_VARLINK_INT, SD_VARLINK_NULLABLE),                                  \
+        SD_VARLINK_DEFINE_INPUT(stderr, SD_VARLINK_INT, SD_VARLINK_NULLABLE)
+
 static SD_VARLINK_DEFINE_METHOD_FULL(
                 Run,
                 SD_VARLINK_SUPPORTS_MORE,
-                SD_VARLINK_FIELD_COMMENT("The session"),
-                SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0),
-                SD_VARLINK_FIELD_COMMENT("The command; null or []: the user's login shell"),
-                SD_VARLINK_DEFINE_INPUT(argv, SD_VARLINK_STRING, SD_VARLINK_ARRAY|SD_VARLINK_NULLABLE),
-                SD_VARLINK_FIELD_COMMENT("In the chroot's /etc/passwd; null: root"),
-                SD_VARLINK_DEFINE_INPUT(user, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
-                SD_VARLINK_FIELD_COMMENT("Inside the chroot; null: /"),
-                SD_VARLINK_DEFINE_INPUT(directory, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
-                SD_VARLINK_FIELD_COMMENT("\"host\" or \"none\" (only lo); null: host"),
-                SD_VARLINK_DEFINE_INPUT(network, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
-                SD_VARLINK_FIELD_COMMENT("Microseconds, then it is killed; null or 0: never"),
-                SD_VARLINK_DEFINE_INPUT(timeout, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
-                SD_VARLINK_FIELD_COMMENT("The whole environment (KEY=VALUE); null: a clean one"),
-                SD_VARLINK_DEFINE_INPUT(environment, SD_VARLINK_STRING, SD_VARLINK_ARRAY|SD_VARLINK_NULLABLE),
-                SD_VARLINK_FIELD_COMMENT("KEY=VALUE set last, over the environment"),
-                SD_VARLINK_DEFINE_INPUT(setenv, SD_VARLINK_STRING, SD_VARLINK_ARRAY|SD_VARLINK_NULLABLE),
-                SD_VARLINK_FIELD_COMMENT("Index of a file descriptor passed with the call; null: /dev/null"),
-                SD_VARLINK_DEFINE_INPUT(stdin, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
-                SD_VARLINK_DEFINE_INPUT(stdout, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
-                SD_VARLINK_DEFINE_INPUT(stderr, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
+                VL_RUN_INPUTS,
                 SD_VARLINK_FIELD_COMMENT("With more: a reply that continues once its init has the command,"),
                 SD_VARLINK_FIELD_COMMENT("with the init's pid and its scope (null without one); errors"),
                 SD_VARLINK_FIELD_COMMENT("before exec (NoSuchUser, ExecFailed...) come after it"),
@@ -154,6 +158,77 @@ static SD_VARLINK_DEFINE_METHOD_FULL(
                 SD_VARLINK_FIELD_COMMENT("\"killed\" with the signal, or \"timeout\" (value 9)"),
                 SD_VARLINK_DEFINE_OUTPUT(result, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
                 SD_VARLINK_DEFINE_OUTPUT(value, SD_VARLINK_INT, SD_VARLINK_NULLABLE));
+
+static SD_VARLINK_DEFINE_METHOD_FULL(
+                Start,
+                SD_VARLINK_SUPPORTS_MORE,
+                VL_RUN_INPUTS,
+                SD_VARLINK_FIELD_COMMENT("A terminal made inside the command's namespaces: its stdin,"),
+                SD_VARLINK_FIELD_COMMENT("stdout, stderr and controlling terminal (no stdin, stdout or"),
+                SD_VARLINK_FIELD_COMMENT("stderr then); null: none"),
+                SD_VARLINK_DEFINE_INPUT(pty, SD_VARLINK_BOOL, SD_VARLINK_NULLABLE),
+                SD_VARLINK_FIELD_COMMENT("With pty: its first window size, 0..65535; null: 0"),
+                SD_VARLINK_DEFINE_INPUT(ptyRows, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
+                SD_VARLINK_DEFINE_INPUT(ptyColumns, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
+                SD_VARLINK_FIELD_COMMENT("Once it has started (with more: a reply that continues): its"),
+                SD_VARLINK_FIELD_COMMENT("number in the session, for WaitCommand and the others"),
+                SD_VARLINK_DEFINE_OUTPUT(command, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
+                SD_VARLINK_FIELD_COMMENT("Its init, as the service sees it (0 in a booted session)"),
+                SD_VARLINK_DEFINE_OUTPUT(pid, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
+                SD_VARLINK_FIELD_COMMENT("Its scope; null without one"),
+                SD_VARLINK_DEFINE_OUTPUT(unit, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
+                SD_VARLINK_FIELD_COMMENT("With pty: index of its terminal's master, passed with the reply"),
+                SD_VARLINK_DEFINE_OUTPUT(terminal, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
+                SD_VARLINK_FIELD_COMMENT("With more, the last reply: as Run's"),
+                SD_VARLINK_DEFINE_OUTPUT(result, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
+                SD_VARLINK_DEFINE_OUTPUT(value, SD_VARLINK_INT, SD_VARLINK_NULLABLE));
+
+static SD_VARLINK_DEFINE_METHOD(
+                WaitCommand,
+                SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0),
+                SD_VARLINK_FIELD_COMMENT("Start's command number"),
+                SD_VARLINK_DEFINE_INPUT(command, SD_VARLINK_INT, 0),
+                SD_VARLINK_FIELD_COMMENT("As Run's last reply"),
+                SD_VARLINK_DEFINE_OUTPUT(result, SD_VARLINK_STRING, 0),
+                SD_VARLINK_DEFINE_OUTPUT(value, SD_VARLINK_INT, 0));
+
+static SD_VARLINK_DEFINE_METHOD(
+                KillCommand,
+                SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0),
+                SD_VARLINK_DEFINE_INPUT(command, SD_VARLINK_INT, 0),
+                SD_VARLINK_FIELD_COMMENT("Sent to every process of the command"),
+                SD_VARLINK_DEFINE_INPUT(signal, SD_VARLINK_INT, 0));
+
+static SD_VARLINK_DEFINE_METHOD(
+                ResizeCommand,
+                SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0),
+                SD_VARLINK_DEFINE_INPUT(command, SD_VARLINK_INT, 0),
+                SD_VARLINK_FIELD_COMMENT("Its terminal's window size, 0..65535 each"),
+                SD_VARLINK_DEFINE_INPUT(rows, SD_VARLINK_INT, 0),
+                SD_VARLINK_DEFINE_INPUT(columns, SD_VARLINK_INT, 0));
+
+static SD_VARLINK_DEFINE_METHOD(
+                OpenTerminal,
+                SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0),
+                SD_VARLINK_DEFINE_INPUT(command, SD_VARLINK_INT, 0),
+                SD_VARLINK_FIELD_COMMENT("Index of a new descriptor of its terminal's master, passed with the reply"),
+                SD_VARLINK_DEFINE_OUTPUT(terminal, SD_VARLINK_INT, 0));
+
+static SD_VARLINK_DEFINE_METHOD(
+                CopyIn,
+                SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0),
+                SD_VARLINK_FIELD_COMMENT("Absolute, inside the session: where the stream is extracted"),
+                SD_VARLINK_DEFINE_INPUT(path, SD_VARLINK_STRING, 0),
+                SD_VARLINK_FIELD_COMMENT("Index of the descriptor passed with the call that has the tar stream"),
+                SD_VARLINK_DEFINE_INPUT(tar, SD_VARLINK_INT, 0));
+
+static SD_VARLINK_DEFINE_METHOD(
+                CopyOut,
+                SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0),
+                SD_VARLINK_FIELD_COMMENT("Absolute, inside the session: what is packed"),
+                SD_VARLINK_DEFINE_INPUT(path, SD_VARLINK_STRING, 0),
+                SD_VARLINK_FIELD_COMMENT("Index of the descriptor passed with the call the tar stream goes to"),
+                SD_VARLINK_DEFINE_INPUT(tar, SD_VARLINK_INT, 0));
 
 static SD_VARLINK_DEFINE_METHOD(
                 Kill,
@@ -212,6 +287,8 @@ DEFINE_ERROR(AccessDenied);
 DEFINE_ERROR(LimitExceeded);
 DEFINE_ERROR(NotSupported);
 DEFINE_ERROR(NoSuchFile);
+/* The front end's own, as D-Bus's UnknownObject is the bus's: no ErrorKind has it. */
+DEFINE_ERROR(NoSuchCommand);
 
 SD_VARLINK_DEFINE_INTERFACE(
                 org_chrootd_Manager,
@@ -241,6 +318,25 @@ SD_VARLINK_DEFINE_INTERFACE(
                 SD_VARLINK_SYMBOL_COMMENT("(the descriptors passed with the call that stdin, stdout and"),
                 SD_VARLINK_SYMBOL_COMMENT("stderr name; any other passed descriptor is closed unused)"),
                 &vl_method_Run,
+                SD_VARLINK_SYMBOL_COMMENT("Start a command as Run does (but with a terminal if asked), answered"),
+                SD_VARLINK_SYMBOL_COMMENT("once it has started; with more, also once it has ended. What became"),
+                SD_VARLINK_SYMBOL_COMMENT("of it is kept until WaitCommand reads it or the session ends"),
+                &vl_method_Start,
+                SD_VARLINK_SYMBOL_COMMENT("Wait for a started command's end; its result is forgotten then"),
+                &vl_method_WaitCommand,
+                SD_VARLINK_SYMBOL_COMMENT("Signal a started command"),
+                &vl_method_KillCommand,
+                SD_VARLINK_SYMBOL_COMMENT("Resize a started command's terminal (it gets SIGWINCH)"),
+                &vl_method_ResizeCommand,
+                SD_VARLINK_SYMBOL_COMMENT("The master of a started command's terminal, to relay; also after"),
+                SD_VARLINK_SYMBOL_COMMENT("its end (what it wrote last is still there)"),
+                &vl_method_OpenTerminal,
+                SD_VARLINK_SYMBOL_COMMENT("Extract a tar stream into the session as root inside; the reply"),
+                SD_VARLINK_SYMBOL_COMMENT("comes once it is in (owners as inside, symlinks resolved inside)"),
+                &vl_method_CopyIn,
+                SD_VARLINK_SYMBOL_COMMENT("Pack a path of the session as a tar stream; the reply comes once"),
+                SD_VARLINK_SYMBOL_COMMENT("all of it is written"),
+                &vl_method_CopyOut,
                 SD_VARLINK_SYMBOL_COMMENT("Signal everything running in a session"),
                 &vl_method_Kill,
                 SD_VARLINK_SYMBOL_COMMENT("Change a session's limits; the reply comes once they apply"),
@@ -272,4 +368,6 @@ SD_VARLINK_DEFINE_INTERFACE(
                 &vl_error_LimitExceeded,
                 &vl_error_NotSupported,
                 SD_VARLINK_SYMBOL_COMMENT("A copy's path is not in the session"),
-                &vl_error_NoSuchFile);
+                &vl_error_NoSuchFile,
+                SD_VARLINK_SYMBOL_COMMENT("No command of the session has that number (or its result was read)"),
+                &vl_error_NoSuchCommand);

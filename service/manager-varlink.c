@@ -12,6 +12,7 @@
 #include "util.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <systemd/sd-varlink.h>
 
 /* How often a subscriber hears of an unpack's progress. */
@@ -41,8 +42,10 @@ struct VarlinkFrontend {
 };
 
 /* A call waiting for the core (frontend.h's Call.data): the connection, and whether the
- * caller asked for more (Run then hears when its command starts). */
+ * caller asked for more (Run then hears when its command starts, Start when its command
+ * ends); the front end, for a Start with more that goes on as a Wait. */
 typedef struct VarlinkCall {
+        VarlinkFrontend *vf;
         sd_varlink *link;
         bool more;
 } VarlinkCall;
@@ -64,6 +67,7 @@ static Call varlink_call(VarlinkFrontend *vf, sd_varlink *link, sd_varlink_metho
 
         if (!c)
                 return CALL_NULL;
+        c->vf = vf;
         c->link = sd_varlink_ref(link);
         c->more = flags & SD_VARLINK_METHOD_MORE;
         return (Call) { .frontend = &vf->frontend, .data = c };
@@ -140,8 +144,9 @@ static int refuse_foreign(sd_varlink *link) {
         return r < 0 ? r : 1;
 }
 
-/* Every method starts here. Descriptors are for Run alone: any that come with another
- * call are closed now, not when it is answered (for Begin or End, minutes later).
+/* Every method starts here. Descriptors are for Run, Start, CopyIn and CopyOut alone
+ * (which take theirs first): any that come with another call are closed now, not when
+ * it is answered (for Begin or End, minutes later).
  * Returns 0 when the call is to be served, 1 when it was refused (and answered). */
 static int serve_caller(sd_varlink *link) {
         int fd;
@@ -282,8 +287,9 @@ static void on_run_started(void *call, Run *run) {
         VarlinkCall *c = call;
         int r;
 
-        /* Without more, sd-varlink would answer a notify with ExpectedMore, finally. */
-        if (!c->more)
+        /* Without more, sd-varlink would answer a notify with ExpectedMore, finally. A
+         * copy has nothing to tell until it is over. */
+        if (!c->more || run->copy)
                 return;
         r = sd_varlink_notifybo(c->link, SD_JSON_BUILD_PAIR_UNSIGNED("pid", (uint64_t) run->pid),
                                 SD_JSON_BUILD_PAIR_CONDITION(!!run->unit, "unit", SD_JSON_BUILD_STRING(run->unit)));
@@ -291,20 +297,104 @@ static void on_run_started(void *call, Run *run) {
                 log_debug("Failed to tell a Run's caller that its command started: %s", strerror(-r));
 }
 
+/* How a command ended, as Run's, WaitCommand's and Start's last reply: its result, or
+ * its error. */
+static int reply_outcome(sd_varlink *link, const Outcome *o) {
+        if (error_is_set(&o->error))
+                return reply_error(link, &o->error);
+        return sd_varlink_replybo(link,
+                                  SD_JSON_BUILD_PAIR_STRING("result", o->timed_out ? "timeout"
+                                                                      : o->killed  ? "killed"
+                                                                                   : "exited"),
+                                  SD_JSON_BUILD_PAIR_INTEGER("value", o->value));
+}
+
 static void on_run_done(void *call, Run *run, const Outcome *o) {
         _cleanup_(varlink_call_freep) VarlinkCall *c = call;
         int r;
 
-        if (error_is_set(&o->error))
-                r = reply_error(c->link, &o->error);
+        /* CopyIn and CopyOut answer {} or their error. */
+        if (run->copy)
+                r = error_is_set(&o->error) ? reply_error(c->link, &o->error) : sd_varlink_reply(c->link, NULL);
         else
-                r = sd_varlink_replybo(c->link,
-                                       SD_JSON_BUILD_PAIR_STRING("result", o->timed_out ? "timeout"
-                                                                           : o->killed  ? "killed"
-                                                                                        : "exited"),
-                                       SD_JSON_BUILD_PAIR_INTEGER("value", o->value));
+                r = reply_outcome(c->link, o);
         if (r < 0)
-                log_debug("Failed to reply to Run: %s", strerror(-r));
+                log_debug("Failed to reply to %s: %s", run->copy ? "a copy" : "Run", strerror(-r));
+}
+
+/* Start's first reply: the command's number, pid and scope, and with a terminal a new
+ * descriptor of its master, pushed to go with this reply (sd-varlink owns it then, and
+ * drops it if an error is sent instead). Returns 0 with *ret set, or -errno with e set. */
+static int build_started(sd_varlink *link, Command *c, sd_json_variant **ret, Error *e) {
+        int terminal = -1, r;
+
+        if (c->terminal >= 0) {
+                _cleanup_close_ int fd = -EBADF;
+
+                r = command_open_terminal(c, &fd, e);
+                if (r < 0)
+                        return r;
+                terminal = sd_varlink_push_fd(link, fd);
+                if (terminal < 0)
+                        return error_set(e, ERROR_FAILED, -terminal,
+                                         "Cannot pass the terminal of command %" PRIu64 ": %s", c->id,
+                                         strerror(-terminal));
+                TAKE_FD(fd);
+        }
+        r = sd_json_buildo(ret,
+                           SD_JSON_BUILD_PAIR_UNSIGNED("command", c->id),
+                           SD_JSON_BUILD_PAIR_UNSIGNED("pid", (uint64_t) c->pid),
+                           SD_JSON_BUILD_PAIR_CONDITION(!!c->unit, "unit", SD_JSON_BUILD_STRING(c->unit)),
+                           SD_JSON_BUILD_PAIR_CONDITION(terminal >= 0, "terminal", SD_JSON_BUILD_INTEGER(terminal)));
+        if (r < 0)
+                return error_set(e, ERROR_FAILED, -r, "Out of memory");
+        return 0;
+}
+
+/* Start's answer: the command has started (or ended before it had), or could not. With
+ * more, the start is a reply that continues and the call goes on as a WaitCommand, whose
+ * wait_done gives the last reply (and frees the call). */
+static void on_start_done(void *call, Command *c, const Outcome *o) {
+        _cleanup_(sd_json_variant_unrefp) sd_json_variant *v = NULL;
+        _cleanup_(varlink_call_freep) VarlinkCall *vc = call;
+        _cleanup_(error_done) Error e = {};
+        int r;
+
+        if (error_is_set(&o->error))
+                r = reply_error(vc->link, &o->error);
+        else if (build_started(vc->link, c, &v, &e) < 0)
+                r = reply_error(vc->link, &e);
+        else if (!vc->more)
+                r = sd_varlink_reply(vc->link, v);
+        else {
+                /* A caller gone already leaves the command for a WaitCommand. */
+                r = sd_varlink_notify(vc->link, v);
+                if (r >= 0 && c->done)
+                        /* It ended before it had started (command_finish() calls us then):
+                         * command_wait() would answer at once and free the command while
+                         * the core still uses it. Its result is told here; the command
+                         * stays until the session trims it or ends. */
+                        r = reply_outcome(vc->link, &c->outcome);
+                else if (r >= 0) {
+                        r = command_wait(c, (Call) { .frontend = &vc->vf->frontend, .data = vc }, &e);
+                        if (r >= 0) {
+                                TAKE_PTR(vc); /* wait_done has it now */
+                                return;
+                        }
+                        r = reply_error(vc->link, &e);
+                }
+        }
+        if (r < 0)
+                log_debug("Failed to reply to Start: %s", strerror(-r));
+}
+
+static void on_wait_done(void *call, Command *c, const Outcome *o) {
+        _cleanup_(varlink_call_freep) VarlinkCall *vc = call;
+        int r;
+
+        r = reply_outcome(vc->link, o);
+        if (r < 0)
+                log_debug("Failed to reply to WaitCommand: %s", strerror(-r));
 }
 
 static void on_session_added(void *userdata, Session *s) {
@@ -327,6 +417,8 @@ static const FrontendOps varlink_ops = {
         .limits_done = on_empty_done,
         .run_started = on_run_started,
         .run_done = on_run_done,
+        .start_done = on_start_done,
+        .wait_done = on_wait_done,
         .session_added = on_session_added,
         .session_removed = on_session_removed,
         .state_changed = on_state_changed,
@@ -667,6 +759,8 @@ typedef struct RunCallParams {
         const char *network;
         OptU64 timeout;
         OptU64 stdio[3];
+        bool pty;
+        OptU64 pty_size[2];
 } RunCallParams;
 
 static void run_call_params_done(RunCallParams *p) {
@@ -709,73 +803,111 @@ static int passed_fds_take(sd_varlink *link, PassedFds *ret) {
         return 0;
 }
 
-static int method_run(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
-                      void *userdata) {
+/* The passed descriptor an index parameter (key) names, checked as a stream; returns
+ * it (still passed's) or -errno with e set. */
+static int passed_fd(const PassedFds *passed, uint64_t index, const char *key, Error *e) {
+        int r;
+
+        if (index >= passed->n || passed->fds[index] < 0)
+                return error_set(e, ERROR_INVALID_ARGUMENT, EBADF,
+                                 "Option '%s': no file descriptor %" PRIu64 " came with the call (%zu did)", key,
+                                 index, passed->n);
+        r = check_stream_fd(passed->fds[index], key, e);
+        return r < 0 ? r : passed->fds[index];
+}
+
+/* Run's parameters; Start's are these and its terminal's. */
+#define VL_RUN_FIELDS                                                                                                \
+        { "id", SD_JSON_VARIANT_STRING, sd_json_dispatch_const_string, offsetof(RunCallParams, id),                 \
+          SD_JSON_MANDATORY },                                                                                       \
+        { "argv", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_list, offsetof(RunCallParams, argv), 0 },              \
+        { "user", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_const_string, offsetof(RunCallParams, user), 0 }, \
+        { "directory", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_const_string,                               \
+          offsetof(RunCallParams, directory), 0 },                                                                   \
+        { "network", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_const_string,                                 \
+          offsetof(RunCallParams, network), 0 },                                                                     \
+        { "timeout", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_u64, offsetof(RunCallParams, timeout), 0 },     \
+        { "environment", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_list, offsetof(RunCallParams, environment),     \
+          0 },                                                                                                       \
+        { "setenv", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_list, offsetof(RunCallParams, setenv), 0 },          \
+        { "stdin", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_u64, offsetof(RunCallParams, stdio[0]), 0 },      \
+        { "stdout", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_u64, offsetof(RunCallParams, stdio[1]), 0 },     \
+        { "stderr", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_u64, offsetof(RunCallParams, stdio[2]), 0 }
+
+/* Run's and Start's start: the caller checked, the descriptors taken (into *passed,
+ * before serve_caller() closes them), the parameters dispatched by table into p and
+ * judged by the core, as *ret (pointing into p and passed). Returns the session, or
+ * NULL with *ret_r what the method returns (any reply already sent). */
+static Session *read_run(VarlinkFrontend *vf, sd_varlink *link, sd_json_variant *parameters,
+                         const sd_json_dispatch_field table[], RunCallParams *p, PassedFds *passed, RunParams *ret,
+                         int *ret_r) {
         static const char *const fd_keys[3] = { "stdin", "stdout", "stderr" };
-        static const sd_json_dispatch_field table[] = {
-                { "id", SD_JSON_VARIANT_STRING, sd_json_dispatch_const_string, offsetof(RunCallParams, id),
-                  SD_JSON_MANDATORY },
-                { "argv", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_list, offsetof(RunCallParams, argv), 0 },
-                { "user", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_const_string, offsetof(RunCallParams, user),
-                  0 },
-                { "directory", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_const_string,
-                  offsetof(RunCallParams, directory), 0 },
-                { "network", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_const_string,
-                  offsetof(RunCallParams, network), 0 },
-                { "timeout", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_u64, offsetof(RunCallParams, timeout), 0 },
-                { "environment", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_list,
-                  offsetof(RunCallParams, environment), 0 },
-                { "setenv", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_list, offsetof(RunCallParams, setenv), 0 },
-                { "stdin", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_u64, offsetof(RunCallParams, stdio[0]), 0 },
-                { "stdout", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_u64, offsetof(RunCallParams, stdio[1]), 0 },
-                { "stderr", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_u64, offsetof(RunCallParams, stdio[2]), 0 },
-                {}
-        };
-        _cleanup_(run_call_params_done) RunCallParams p = {};
-        _cleanup_(passed_fds_done) PassedFds passed = {};
+        static const char *const size_keys[2] = { "ptyRows", "ptyColumns" };
         _cleanup_(error_done) Error e = {};
-        VarlinkFrontend *vf = userdata;
         int stdio[3] = { -EBADF, -EBADF, -EBADF };
         bool network_none;
         Session *s;
         int r;
 
-        /* Before serve_caller() closes them; a refused or failed call leaves none here. */
-        r = passed_fds_take(link, &passed);
-        if (r < 0)
-                return reply_oom(link);
-        s = method_session(vf, link, parameters, table, &p, &p.id, &r);
+        if (passed_fds_take(link, passed) < 0) {
+                *ret_r = reply_oom(link);
+                return NULL;
+        }
+        s = method_session(vf, link, parameters, table, p, &p->id, ret_r);
+        if (!s)
+                return NULL;
+        if (!p->argv && !(p->argv = calloc(1, sizeof(char *)))) { /* empty: the login shell */
+                *ret_r = reply_oom(link);
+                return NULL;
+        }
+        r = check_run(p->argv, p->environment, p->setenv, p->user ?: "root", p->directory ?: "/",
+                      p->network ?: "host", &network_none, &e);
+        for (int i = 0; r >= 0 && i < 3; i++)
+                if (p->stdio[i].set) {
+                        r = passed_fd(passed, p->stdio[i].value, fd_keys[i], &e);
+                        stdio[i] = r;
+                }
+        /* D-Bus's are 16 bits by type; here the range is checked. */
+        for (int i = 0; r >= 0 && i < 2; i++)
+                if (p->pty_size[i].value > UINT16_MAX)
+                        r = error_set(&e, ERROR_INVALID_ARGUMENT, ERANGE, "Option '%s' must be 0..65535, not %" PRIu64,
+                                      size_keys[i], p->pty_size[i].value);
+        if (r >= 0)
+                r = check_terminal(p->pty, stdio, p->pty_size[0].set || p->pty_size[1].set, &e);
+        if (r < 0) {
+                *ret_r = reply_error(link, &e);
+                return NULL;
+        }
+        *ret = (RunParams) {
+                .argv = p->argv,
+                .environment = p->environment,
+                .setenv = p->setenv,
+                .user = p->user ?: "root",
+                .directory = p->directory ?: "/",
+                .network_none = network_none,
+                .timeout_usec = p->timeout.value,
+                .stdio = { stdio[0], stdio[1], stdio[2] },
+                .pty = p->pty,
+                .pty_rows = (uint16_t) p->pty_size[0].value,
+                .pty_columns = (uint16_t) p->pty_size[1].value,
+        };
+        return s;
+}
+
+static int method_run(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                      void *userdata) {
+        static const sd_json_dispatch_field table[] = { VL_RUN_FIELDS, {} };
+        _cleanup_(run_call_params_done) RunCallParams p = {};
+        _cleanup_(passed_fds_done) PassedFds passed = {};
+        _cleanup_(error_done) Error e = {};
+        VarlinkFrontend *vf = userdata;
+        RunParams rp;
+        Session *s;
+        int r;
+
+        s = read_run(vf, link, parameters, table, &p, &passed, &rp, &r);
         if (!s)
                 return r;
-        if (!p.argv && !(p.argv = calloc(1, sizeof(char *)))) /* empty: the login shell */
-                return reply_oom(link);
-        r = check_run(p.argv, p.environment, p.setenv, p.user ?: "root", p.directory ?: "/", p.network ?: "host",
-                      &network_none, &e);
-        for (int i = 0; r >= 0 && i < 3; i++) {
-                if (!p.stdio[i].set)
-                        continue;
-                if (p.stdio[i].value >= passed.n || passed.fds[p.stdio[i].value] < 0)
-                        r = error_set(&e, ERROR_INVALID_ARGUMENT, EBADF,
-                                      "Option '%s': no file descriptor %" PRIu64 " came with the call (%zu did)",
-                                      fd_keys[i], p.stdio[i].value, passed.n);
-                else {
-                        stdio[i] = passed.fds[p.stdio[i].value];
-                        r = check_stream_fd(stdio[i], fd_keys[i], &e);
-                }
-        }
-        if (r < 0)
-                return reply_error(link, &e);
-
-        RunParams rp = {
-                .argv = p.argv,
-                .environment = p.environment,
-                .setenv = p.setenv,
-                .user = p.user ?: "root",
-                .directory = p.directory ?: "/",
-                .network_none = network_none,
-                .timeout_usec = p.timeout.value,
-                .stdio = { stdio[0], stdio[1], stdio[2] },
-        };
         Call call = varlink_call(vf, link, flags);
         if (!call_is_set(&call))
                 return reply_oom(link);
@@ -786,6 +918,243 @@ static int method_run(sd_varlink *link, sd_json_variant *parameters, sd_varlink_
                 return reply_error(link, &e);
         }
         return 0; /* replied (continues, then finally) as the command starts and ends */
+}
+
+static int method_start(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                        void *userdata) {
+        static const sd_json_dispatch_field table[] = {
+                VL_RUN_FIELDS,
+                { "pty", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_bool, offsetof(RunCallParams, pty), 0 },
+                { "ptyRows", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_u64, offsetof(RunCallParams, pty_size[0]),
+                  0 },
+                { "ptyColumns", _SD_JSON_VARIANT_TYPE_INVALID, vl_dispatch_opt_u64,
+                  offsetof(RunCallParams, pty_size[1]), 0 },
+                {}
+        };
+        _cleanup_(run_call_params_done) RunCallParams p = {};
+        _cleanup_(passed_fds_done) PassedFds passed = {};
+        _cleanup_(error_done) Error e = {};
+        VarlinkFrontend *vf = userdata;
+        RunParams rp;
+        Session *s;
+        int r;
+
+        s = read_run(vf, link, parameters, table, &p, &passed, &rp, &r);
+        if (!s)
+                return r;
+        Call call = varlink_call(vf, link, flags);
+        if (!call_is_set(&call))
+                return reply_oom(link);
+        r = session_start(s, &rp, call, &e);
+        if (r < 0) {
+                varlink_call_free(call.data);
+                return reply_error(link, &e);
+        }
+        return 0; /* replied once it has started (with more: continues, then once it has ended) */
+}
+
+typedef struct CommandParams {
+        const char *id;
+        uint64_t command;
+        int signal;
+        uint64_t size[2];
+} CommandParams;
+
+#define VL_COMMAND_FIELDS                                                                                    \
+        { "id", SD_JSON_VARIANT_STRING, sd_json_dispatch_const_string, offsetof(CommandParams, id),         \
+          SD_JSON_MANDATORY },                                                                               \
+        { "command", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_uint64, offsetof(CommandParams, command), \
+          SD_JSON_MANDATORY }
+
+/* The start of every method on a started command: as method_session(), and the command
+ * numbered "command" found. D-Bus answers a path no command has with UnknownObject;
+ * here that is NoSuchCommand, the front end's own error (a command whose result was
+ * read is forgotten, as one never started). */
+static Command *method_command(VarlinkFrontend *vf, sd_varlink *link, sd_json_variant *parameters,
+                               const sd_json_dispatch_field table[], CommandParams *p, int *ret_r) {
+        _cleanup_free_ char *message = NULL;
+        Session *s;
+        Command *c;
+
+        s = method_session(vf, link, parameters, table, p, &p->id, ret_r);
+        if (!s)
+                return NULL;
+        c = session_find_command(s, p->command);
+        if (c)
+                return c;
+        message = strf("Session '%s' has no command %" PRIu64 " (never started, or its result was read)", s->rec.id,
+                       p->command);
+        if (!message)
+                *ret_r = reply_oom(link);
+        else
+                *ret_r = sd_varlink_errorbo(link, VARLINK_ERROR_PREFIX "NoSuchCommand",
+                                            SD_JSON_BUILD_PAIR_STRING("message", message));
+        return NULL;
+}
+
+static int method_wait_command(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                               void *userdata) {
+        static const sd_json_dispatch_field table[] = { VL_COMMAND_FIELDS, {} };
+        _cleanup_(error_done) Error e = {};
+        VarlinkFrontend *vf = userdata;
+        CommandParams p = {};
+        Command *c;
+        int r;
+
+        c = method_command(vf, link, parameters, table, &p, &r);
+        if (!c)
+                return r;
+        Call call = varlink_call(vf, link, flags);
+        if (!call_is_set(&call))
+                return reply_oom(link);
+        /* Answered (wait_done) when it ends, or now if it has. */
+        r = command_wait(c, call, &e);
+        if (r < 0) {
+                varlink_call_free(call.data);
+                return reply_error(link, &e);
+        }
+        return 0;
+}
+
+static int method_kill_command(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                               void *userdata) {
+        static const sd_json_dispatch_field table[] = {
+                VL_COMMAND_FIELDS,
+                { "signal", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_int32, offsetof(CommandParams, signal),
+                  SD_JSON_MANDATORY },
+                {}
+        };
+        _cleanup_(error_done) Error e = {};
+        VarlinkFrontend *vf = userdata;
+        CommandParams p = {};
+        Command *c;
+        int r;
+
+        c = method_command(vf, link, parameters, table, &p, &r);
+        if (!c)
+                return r;
+        r = check_signal(p.signal, &e);
+        if (r >= 0)
+                r = command_kill(c, p.signal, &e);
+        if (r < 0)
+                return reply_error(link, &e);
+        return sd_varlink_reply(link, NULL);
+}
+
+/* A window dimension for command_resize(), which refuses more than 16 bits: a value
+ * past UINT_MAX must not wrap into range on the way. */
+static unsigned window_size(uint64_t v) {
+        return v > UINT_MAX ? UINT_MAX : (unsigned) v;
+}
+
+static int method_resize_command(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                                 void *userdata) {
+        static const sd_json_dispatch_field table[] = {
+                VL_COMMAND_FIELDS,
+                { "rows", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_uint64, offsetof(CommandParams, size[0]),
+                  SD_JSON_MANDATORY },
+                { "columns", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_uint64, offsetof(CommandParams, size[1]),
+                  SD_JSON_MANDATORY },
+                {}
+        };
+        _cleanup_(error_done) Error e = {};
+        VarlinkFrontend *vf = userdata;
+        CommandParams p = {};
+        Command *c;
+        int r;
+
+        c = method_command(vf, link, parameters, table, &p, &r);
+        if (!c)
+                return r;
+        r = command_resize(c, window_size(p.size[0]), window_size(p.size[1]), &e);
+        if (r < 0)
+                return reply_error(link, &e);
+        return sd_varlink_reply(link, NULL);
+}
+
+static int method_open_terminal(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                                void *userdata) {
+        static const sd_json_dispatch_field table[] = { VL_COMMAND_FIELDS, {} };
+        _cleanup_(error_done) Error e = {};
+        _cleanup_close_ int fd = -EBADF;
+        VarlinkFrontend *vf = userdata;
+        CommandParams p = {};
+        Command *c;
+        int r, index;
+
+        c = method_command(vf, link, parameters, table, &p, &r);
+        if (!c)
+                return r;
+        r = command_open_terminal(c, &fd, &e);
+        if (r < 0)
+                return reply_error(link, &e);
+        /* sd-varlink sends it with the reply and owns it from here. */
+        index = sd_varlink_push_fd(link, fd);
+        if (index < 0) {
+                (void) error_set(&e, ERROR_FAILED, -index, "Cannot pass the terminal of command %" PRIu64 ": %s",
+                                 c->id, strerror(-index));
+                return reply_error(link, &e);
+        }
+        TAKE_FD(fd);
+        return sd_varlink_replybo(link, SD_JSON_BUILD_PAIR_INTEGER("terminal", index));
+}
+
+typedef struct CopyParams {
+        const char *id;
+        const char *path;
+        uint64_t tar;
+} CopyParams;
+
+/* CopyIn and CopyOut: the path inside, and the descriptor the tar stream is read from
+ * or written to. */
+static int method_copy(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                       VarlinkFrontend *vf, RunCopy kind) {
+        static const sd_json_dispatch_field table[] = {
+                { "id", SD_JSON_VARIANT_STRING, sd_json_dispatch_const_string, offsetof(CopyParams, id),
+                  SD_JSON_MANDATORY },
+                { "path", SD_JSON_VARIANT_STRING, sd_json_dispatch_const_string, offsetof(CopyParams, path),
+                  SD_JSON_MANDATORY },
+                { "tar", _SD_JSON_VARIANT_TYPE_INVALID, sd_json_dispatch_uint64, offsetof(CopyParams, tar),
+                  SD_JSON_MANDATORY },
+                {}
+        };
+        _cleanup_(passed_fds_done) PassedFds passed = {};
+        _cleanup_(error_done) Error e = {};
+        CopyParams p = {};
+        Session *s;
+        int r, fd;
+
+        /* Before serve_caller() closes them; a refused or failed call leaves none here. */
+        r = passed_fds_take(link, &passed);
+        if (r < 0)
+                return reply_oom(link);
+        s = method_session(vf, link, parameters, table, &p, &p.id, &r);
+        if (!s)
+                return r;
+        fd = passed_fd(&passed, p.tar, "tar", &e);
+        r = fd < 0 ? fd : check_copy(p.path, fd, &e);
+        if (r < 0)
+                return reply_error(link, &e);
+        Call call = varlink_call(vf, link, flags);
+        if (!call_is_set(&call))
+                return reply_oom(link);
+        /* The core takes a copy of the descriptor; ours closes on return. */
+        r = session_copy(s, kind, p.path, fd, call, &e);
+        if (r < 0) {
+                varlink_call_free(call.data);
+                return reply_error(link, &e);
+        }
+        return 0; /* replied when the copy is over */
+}
+
+static int method_copy_in(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                          void *userdata) {
+        return method_copy(link, parameters, flags, userdata, RUN_COPY_IN);
+}
+
+static int method_copy_out(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                           void *userdata) {
+        return method_copy(link, parameters, flags, userdata, RUN_COPY_OUT);
 }
 
 static int method_subscribe(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
@@ -819,10 +1188,15 @@ static int method_subscribe(sd_varlink *link, sd_json_variant *parameters, sd_va
 static int on_connect(sd_varlink_server *server, sd_varlink *link, void *userdata) {
         int r;
 
-        /* Run's stdio comes as descriptors. Others sent along are closed unused. */
+        /* Run's stdio and the copies' tar streams come as descriptors. Others sent along
+         * are closed unused. */
         r = sd_varlink_set_allow_fd_passing_input(link, true);
         if (r < 0)
                 log_debug("Cannot receive file descriptors on a varlink connection: %s", strerror(-r));
+        /* Start and OpenTerminal answer with a terminal's master. */
+        r = sd_varlink_set_allow_fd_passing_output(link, true);
+        if (r < 0)
+                log_debug("Cannot send file descriptors on a varlink connection: %s", strerror(-r));
         return 0;
 }
 
@@ -885,6 +1259,13 @@ int varlink_frontend_new(Manager *m, VarlinkFrontend **ret) {
                                 VARLINK_INTERFACE ".GetSession", method_get_session,
                                 VARLINK_INTERFACE ".CollectGarbage", method_collect_garbage,
                                 VARLINK_INTERFACE ".Run", method_run,
+                                VARLINK_INTERFACE ".Start", method_start,
+                                VARLINK_INTERFACE ".WaitCommand", method_wait_command,
+                                VARLINK_INTERFACE ".KillCommand", method_kill_command,
+                                VARLINK_INTERFACE ".ResizeCommand", method_resize_command,
+                                VARLINK_INTERFACE ".OpenTerminal", method_open_terminal,
+                                VARLINK_INTERFACE ".CopyIn", method_copy_in,
+                                VARLINK_INTERFACE ".CopyOut", method_copy_out,
                                 VARLINK_INTERFACE ".Kill", method_kill,
                                 VARLINK_INTERFACE ".SetLimits", method_set_limits,
                                 VARLINK_INTERFACE ".Reboot", method_reboot,

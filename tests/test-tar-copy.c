@@ -372,7 +372,7 @@ static void raw_header(int fd, const char *name, char type, const char *link, si
         memcpy(h + 100, "0000644", 7);
         memcpy(h + 108, "0000000", 7);
         memcpy(h + 116, "0000000", 7);
-        snprintf(h + 124, 12, "%011zo", size);
+        snprintf(h + 124, 12, "%011zo", size & 077777777777); /* 11 octal digits */
         memcpy(h + 136, "00000000000", 11);
         h[156] = type;
         if (link)

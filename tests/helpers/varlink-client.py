@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # A varlink client in another language than the service's, as users would write one:
 # a plain AF_UNIX socket and json, no library. It does what varlinkctl cannot: pass
-# file descriptors with a call (socket.send_fds), for Run's stdin/stdout/stderr.
+# file descriptors with a call (socket.send_fds), for Run's stdin/stdout/stderr, and
+# receive them with replies (socket.recv_fds), as Start's and OpenTerminal's terminal.
 #
 #   varlink-client.py [OPTIONS] SOCKET METHOD [PARAMETERS-JSON]
 #
@@ -15,6 +16,11 @@
 #   --stray NAME      make a pipe, pass its write end, and print when its read end sees
 #                     EOF as {"stray": NAME, "eof_after": SECONDS since the call was sent}
 #                     (every other holder closed it)
+#   --receive PREFIX  read every descriptor that comes with a reply (a terminal's
+#                     master) until its end (EOF, or EIO once a pty has no slave left),
+#                     appending what it gives to PREFIX.N as it comes (N: 0, 1, ... in
+#                     the order they came), and print it at the end as
+#                     {"received": N, "data": ...}; the client waits for those ends too
 #   --max-replies N   stop after N replies (Subscribe never ends by itself)
 #   --timeout SEC     give up after SEC seconds (default 60): exit status 2
 #
@@ -43,6 +49,7 @@ def main(argv):
     fds = []            # what is passed, in order
     pipes = []          # (name, read end) of --pipe
     strays = []         # (name, read end) of --stray
+    receive = None      # --receive's PREFIX
     args = []
     i = 0
     while i < len(argv):
@@ -61,6 +68,9 @@ def main(argv):
             r, w = os.pipe()
             fds.append(w)
             (pipes if a == '--pipe' else strays).append((argv[i], r))
+        elif a == '--receive':
+            i += 1
+            receive = argv[i]
         elif a == '--max-replies':
             i += 1
             max_replies = int(argv[i])
@@ -100,19 +110,28 @@ def main(argv):
     data = {name: b'' for name, _ in pipes}
     open_pipes = dict((r, name) for name, r in pipes)
     open_strays = dict((r, name) for name, r in strays)
+    received = []       # data of each received descriptor, by its number
+    open_received = {}  # fd: its number, until its end
     replies = 0
     last_error = False
     done = False
-    while not done or open_pipes:
+    while not done or open_pipes or open_received:
         left = deadline - time.monotonic()
         if left <= 0:
             out({'timeout': timeout})
             return 2
-        watch = list(open_pipes) + list(open_strays) + ([] if done else [sock])
+        watch = list(open_pipes) + list(open_strays) + list(open_received) + ([] if done else [sock])
         ready, _, _ = select.select(watch, [], [], left)
         for fd in ready:
             if fd is sock:
-                chunk = sock.recv(65536)
+                chunk, got, _, _ = socket.recv_fds(sock, 65536, 16)
+                for r in got:
+                    if receive is None:
+                        os.close(r)
+                        continue
+                    open_received[r] = len(received)
+                    received.append(b'')
+                    open(f'{receive}.{open_received[r]}', 'wb').close()
                 if not chunk:
                     out({'disconnected': True})
                     return 2
@@ -131,6 +150,19 @@ def main(argv):
                         done = not continues
                     if max_replies is not None and replies >= max_replies:
                         done = True
+            elif fd in open_received:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # EIO: a pty master whose slave is closed
+                    chunk = b''
+                n = open_received[fd]
+                if chunk:
+                    received[n] += chunk
+                    with open(f'{receive}.{n}', 'ab') as f:
+                        f.write(chunk)
+                else:
+                    os.close(fd)
+                    del open_received[fd]
             elif fd in open_strays:
                 if not os.read(fd, 4096):
                     out({'stray': open_strays.pop(fd), 'eof_after': round(time.monotonic() - sent, 3)})
@@ -144,6 +176,8 @@ def main(argv):
                     del open_pipes[fd]
     for name, _ in pipes:
         out({'pipe': name, 'data': data[name].decode(errors='replace')})
+    for n, data_n in enumerate(received):
+        out({'received': n, 'data': data_n.decode(errors='replace')})
     for fd, name in open_strays.items():
         out({'stray': name, 'eof_after': None})
     return 1 if last_error else 0

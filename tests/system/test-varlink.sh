@@ -6,7 +6,9 @@
 # D-Bus name belongs to the same MainPID, a session begun on one is seen on the
 # other), also when D-Bus activation starts it while the socket is active; without
 # the socket unit the service serves D-Bus alone. Commands run in their scopes under
-# the user manager, and SetLimits over varlink reaches the slice.
+# the user manager, and SetLimits over varlink reaches the slice. Start, its commands
+# (WaitCommand, KillCommand, ResizeCommand, OpenTerminal, a terminal passed back as a
+# descriptor) and CopyIn / CopyOut work over varlink as on D-Bus.
 . "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 grep -qx '#define HAVE_VARLINK 1' "$CHROOTD_BUILD_ROOT/config.h" 2>/dev/null ||
@@ -20,8 +22,10 @@ socket_unit=$prefix/share/systemd/user/chrootd.socket
 sock=$XDG_RUNTIME_DIR/chrootd/org.chrootd.Manager
 client=(python3 "$CHROOTD_SOURCE_ROOT/tests/helpers/varlink-client.py")
 id=vlsys-$$
+work=$(mktemp -d)
 
 cleanup() {
+        rm -rf "$work"
         manager_call EndSession s "$id" >/dev/null 2>&1
         systemctl --user stop chrootd.socket 2>/dev/null
         chrootd_stop
@@ -131,6 +135,138 @@ assert_eq "64" "$(unit_prop "$slice" TasksMax)" "  and so does the slice"
 vcall GetSession "{\"id\":\"$id\"}"
 assert_eq "64|True" "$(pyj 'str(d["session"]["tasksMax"]) + "|" + str(d["session"]["slice"].startswith("chrootd-"))')" \
         "  and varlink's GetSession"
+# --- Start and its commands ---
+# start [CLIENT-OPTIONS...] JSON: Start through the python client; sets OUT/ERR/RC.
+start() {
+        local params=${*: -1}
+        capture "${client[@]}" "${@:1:$#-1}" "$sock" org.chrootd.Manager.Start "$params"
+}
+# cmd_call METHOD COMMAND [MORE-JSON]: METHOD on command COMMAND of the session.
+cmd_call() {
+        vcall "$1" "{\"id\":\"$id\",\"command\":${2:-0}${3:+,$3}}"
+}
+
+start "{\"id\":\"$id\",\"argv\":[\"sh\",\"-c\",\"exit 5\"]}"
+cmd=$(pyj 'L[0]["parameters"]["command"]')
+assert_match '^0\|[1-9][0-9]*\|True\|False$' "$RC|$cmd|$(pyj 'L[0]["parameters"]["pid"] > 0')|$(pyj 'L[0]["continues"]')" \
+        "Start without more: one reply, with the command's number and its pid" || diag "$OUT" "$ERR"
+cmd_call WaitCommand "$cmd"
+assert_eq "0|exited|5" "$RC|$(pyj 'd["result"] + "|" + str(d["value"])')" "  WaitCommand then: exited 5" ||
+        diag "$OUT" "$ERR"
+cmd_call WaitCommand "$cmd"
+assert_contains "org.chrootd.Manager.NoSuchCommand" "$ERR" "  a second WaitCommand: NoSuchCommand (its result was read)"
+cmd_call WaitCommand 999999
+assert_contains "org.chrootd.Manager.NoSuchCommand" "$ERR" "WaitCommand of a number no command has: NoSuchCommand"
+
+start --more "{\"id\":\"$id\",\"argv\":[\"sh\",\"-c\",\"exit 3\"]}"
+assert_eq "0|True|True|exited|3|False" \
+        "$RC|$(pyj 'str(L[0]["continues"]) + "|" + str(L[0]["parameters"]["command"] > 0) + "|" + L[1]["parameters"]["result"] + "|" + str(L[1]["parameters"]["value"]) + "|" + str(L[1]["continues"])')" \
+        "Start with more: the start (continues, with the command), then exited 3" || diag "$OUT" "$ERR"
+cmd_call WaitCommand "$(pyj 'L[0]["parameters"]["command"]')"
+assert_contains "org.chrootd.Manager.NoSuchCommand" "$ERR" "  its result was read by that last reply"
+
+start "{\"id\":\"$id\",\"argv\":[\"sleep\",\"100\"]}"
+cmd=$(pyj 'L[0]["parameters"]["command"]')
+cmd_call KillCommand "$cmd" '"signal":19'
+assert_contains "org.chrootd.Manager.InvalidArgument" "$ERR" "KillCommand with SIGSTOP: InvalidArgument"
+cmd_call KillCommand "$cmd" '"signal":15'
+assert_eq "0" "$RC" "KillCommand 15 of a sleeping command" || diag "$ERR"
+cmd_call WaitCommand "$cmd"
+assert_eq "0|killed|15" "$RC|$(pyj 'd["result"] + "|" + str(d["value"])')" "  WaitCommand: killed 15" ||
+        diag "$OUT" "$ERR"
+
+start "{\"id\":\"$id\",\"argv\":[\"true\"],\"ptyRows\":3}"
+assert_eq "org.chrootd.Manager.InvalidArgument" "$(pyj 'L[0]["error"]')" "Start with ptyRows but no pty: InvalidArgument"
+start "{\"id\":\"$id\",\"argv\":[\"true\"],\"pty\":true,\"ptyRows\":65536}"
+assert_eq "org.chrootd.Manager.InvalidArgument" "$(pyj 'L[0]["error"]')" "Start with ptyRows 65536: InvalidArgument"
+
+# A terminal: Start's own descriptor of it reads what stty says, the size asked for,
+# and again after ResizeCommand (the command polls until its size changes).
+rx=$work/term
+script="stty size; while [ \\\"\$(stty size)\\\" = '12 34' ]; do sleep 0.2; done; stty size; exit 7"
+"${client[@]}" --more --receive "$rx" "$sock" org.chrootd.Manager.Start \
+        "{\"id\":\"$id\",\"pty\":true,\"ptyRows\":12,\"ptyColumns\":34,\"argv\":[\"sh\",\"-c\",\"$script\"]}" \
+        >"$rx.out" 2>&1 &
+runner=$!
+if wait_until 20 grep -q '12 34' "$rx.0"; then
+        ok "Start with pty: the terminal passed with the first reply reads 'stty size': 12 34"
+else
+        not_ok "Start with pty: the terminal passed with the first reply reads 'stty size': 12 34" \
+                "$(cat "$rx.out" "$rx.0" 2>&1)"
+fi
+OUT=$(cat "$rx.out")
+assert_eq "0" "$(pyj 'L[0]["parameters"]["terminal"]')" "  the first reply names it: terminal 0"
+cmd_call ResizeCommand "$(pyj 'L[0]["parameters"]["command"]')" '"rows":20,"columns":50'
+assert_eq "0" "$RC" "  ResizeCommand 20x50" || diag "$ERR"
+wait "$runner"
+OUT=$(cat "$rx.out")
+assert_eq "12 34 20 50|exited|7" \
+        "$(pyj '" ".join([x["data"] for x in L if "received" in x][0].split()) + "|" + [x for x in L if "parameters" in x][-1]["parameters"]["result"] + "|" + str([x for x in L if "parameters" in x][-1]["parameters"]["value"])')" \
+        "  it then reads the new size, and the last reply is exited 7" || diag "$OUT"
+
+start "{\"id\":\"$id\",\"pty\":true,\"ptyRows\":5,\"ptyColumns\":6,\"argv\":[\"stty\",\"size\"]}"
+cmd=$(pyj 'L[0]["parameters"]["command"]')
+capture "${client[@]}" --receive "$work/open" "$sock" org.chrootd.Manager.OpenTerminal "{\"id\":\"$id\",\"command\":$cmd}"
+assert_eq "0|0|5 6" "$RC|$(pyj 'L[0]["parameters"]["terminal"]')|$(pyj '[x["data"] for x in L if "received" in x][0].strip()')" \
+        "OpenTerminal: a descriptor of the terminal's master, with what the command wrote (5 6)" || diag "$OUT" "$ERR"
+cmd_call WaitCommand "$cmd"
+assert_eq "0|exited|0" "$RC|$(pyj 'd["result"] + "|" + str(d["value"])')" "  WaitCommand: exited 0" || diag "$ERR"
+start "{\"id\":\"$id\",\"argv\":[\"true\"]}"
+cmd=$(pyj 'L[0]["parameters"]["command"]')
+cmd_call OpenTerminal "$cmd"
+assert_contains "org.chrootd.Manager.NotSupported" "$ERR" "OpenTerminal of a command without a terminal: NotSupported"
+cmd_call ResizeCommand "$cmd" '"rows":1,"columns":1'
+assert_contains "org.chrootd.Manager.NotSupported" "$ERR" "  and ResizeCommand"
+cmd_call WaitCommand "$cmd"
+
+# --- CopyIn and CopyOut ---
+python3 - "$work/in.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
+    for name, mode, data in (('vlcopy', 0o750, None), ('vlcopy/hello.txt', 0o640, b'copied over varlink\n'),
+                             ('vlcopy/sub', 0o700, None), ('vlcopy/sub/tool', 0o755, b'#!/bin/sh\necho tool\n')):
+        i = tarfile.TarInfo(name)
+        i.mode, i.mtime = mode, 1600000000
+        if data is None:
+            i.type = tarfile.DIRTYPE
+            t.addfile(i)
+        else:
+            i.size = len(data)
+            t.addfile(i, io.BytesIO(data))
+PY
+# tar_listing FILE: each member's name, type, mode and contents.
+tar_listing() {
+        python3 -c '
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    for m in sorted(t.getmembers(), key=lambda m: m.name):
+        data = t.extractfile(m).read() if m.isfile() else b""
+        print(m.name.rstrip("/"), m.type.decode(), oct(m.mode), data)' "$1" 2>&1
+}
+capture "${client[@]}" --fd "$work/in.tar" "$sock" org.chrootd.Manager.CopyIn "{\"id\":\"$id\",\"path\":\"/tmp\",\"tar\":0}"
+assert_eq "0|{}|False" "$RC|$(pyj 'L[0]["parameters"]')|$(pyj 'L[0]["continues"]')" "CopyIn of a tar stream: {}" ||
+        diag "$OUT" "$ERR"
+capture "${client[@]}" --fd /dev/null --pipe out --pipe err "$sock" org.chrootd.Manager.Run \
+        "{\"id\":\"$id\",\"argv\":[\"sh\",\"-c\",\"cat /tmp/vlcopy/hello.txt; stat -c %a /tmp/vlcopy/sub/tool\"],\"stdin\":0,\"stdout\":1,\"stderr\":2}"
+assert_eq "copied over varlink
+755" "$(pyj '[x["data"] for x in L if x.get("pipe") == "out"][0].strip()')" "  inside: the file's contents and the tool's mode" ||
+        diag "$OUT"
+: >"$work/out.tar"
+capture "${client[@]}" --fd "$work/out.tar" "$sock" org.chrootd.Manager.CopyOut "{\"id\":\"$id\",\"path\":\"/tmp/vlcopy\",\"tar\":0}"
+assert_eq "0|{}" "$RC|$(pyj 'L[0]["parameters"]')" "CopyOut of it: {}" || diag "$OUT" "$ERR"
+listing=$(tar_listing "$work/in.tar")
+if [ -n "$listing" ] && [ "$listing" = "$(tar_listing "$work/out.tar")" ]; then
+        ok "  the stream out has the names, types, modes and contents that went in"
+else
+        not_ok "  the stream out has the names, types, modes and contents that went in" \
+                "$(diff -u <(printf '%s\n' "$listing") <(tar_listing "$work/out.tar"))"
+fi
+capture "${client[@]}" --fd "$work/out.tar" "$sock" org.chrootd.Manager.CopyOut "{\"id\":\"$id\",\"path\":\"/no/such/vlcopy\",\"tar\":0}"
+assert_eq "1|org.chrootd.Manager.NoSuchFile" "$RC|$(pyj 'L[0]["error"]')" "CopyOut of a missing path: NoSuchFile" ||
+        diag "$OUT" "$ERR"
+capture "${client[@]}" "$sock" org.chrootd.Manager.CopyIn "{\"id\":\"$id\",\"path\":\"/tmp\",\"tar\":0}"
+assert_eq "org.chrootd.Manager.InvalidArgument" "$(pyj 'L[0]["error"]')" "CopyIn without a descriptor: InvalidArgument"
+
 capture manager_call EndSession s "$id"
 assert_eq "0" "$RC" "EndSession over D-Bus" || diag "$ERR"
 vcall GetSession "{\"id\":\"$id\"}"
