@@ -1041,6 +1041,8 @@ static void help(void) {
                "  run SESSION [--] CMD...     Run a command in a session\n"
                "  shell SESSION               Run the user's login shell in a session, on a\n"
                "                              terminal of its own (as run -t)\n"
+               "  cp SRC SESSION:DST          Copy files or a directory into a session, or\n"
+               "  cp SESSION:SRC DST          out of it (\"-\": a tar stream on stdin/stdout)\n"
                "  kill SESSION [SIGNAL]       Signal every command running in a session (TERM)\n"
                "  end SESSION                 End a session and remove its tree\n"
                "  info SESSION                Show the properties of a session\n"
