@@ -22,6 +22,7 @@
 #include "client.h"
 #include "terminal.h"
 #include "config.h"
+#include "create.h"
 #include "init-copy.h"
 #include "process-util.h"
 #include "tar-copy.h"
@@ -50,13 +51,18 @@ enum {
         OPT_LIMITS = 1 << 13,
         OPT_BOOT = 1 << 14,
         OPT_TTY = 1 << 15,
+        OPT_DISCARD = 1 << 16,
+        OPT_SUITE = 1 << 17,
+        OPT_VARIANT = 1 << 18,
+        OPT_INCLUDE = 1 << 19,
+        OPT_MIRROR = 1 << 20,
 };
 
 /* Indexed by the bit number of OPT_*. */
 static const char *const option_names[] = {
         "name", "user", "directory", "network", "preserve-environment", "no-legend", "timeout", "union-type",
         "add-login", "hold", "error-status", "add-account", "package-cache", "memory-max/tasks-max/cpu-weight",
-        "boot", "tty",
+        "boot", "tty", "discard", "suite", "variant", "include", "mirror",
 };
 
 enum {
@@ -74,6 +80,11 @@ enum {
         ARG_TASKS_MAX,
         ARG_CPU_WEIGHT,
         ARG_BOOT,
+        ARG_DISCARD,
+        ARG_SUITE,
+        ARG_VARIANT,
+        ARG_INCLUDE,
+        ARG_MIRROR,
 };
 
 static struct {
@@ -90,6 +101,9 @@ static struct {
         bool package_cache;
         bool boot;
         bool tty;
+        bool discard;
+        bool write_back;      /* update's session (not an option) */
+        CreateOptions create; /* create's --suite, --variant, --include, --mirror */
         uint64_t memory_max, tasks_max, cpu_weight; /* begin's limits; 0: none */
         const char *accounts[8 + 1]; /* --add-account, NULL-terminated */
         size_t n_accounts;
@@ -125,6 +139,11 @@ static const struct option options[] = {
         { "cpu-weight", required_argument, NULL, ARG_CPU_WEIGHT },
         { "boot", no_argument, NULL, ARG_BOOT },
         { "tty", no_argument, NULL, 't' },
+        { "discard", no_argument, NULL, ARG_DISCARD },
+        { "suite", required_argument, NULL, ARG_SUITE },
+        { "variant", required_argument, NULL, ARG_VARIANT },
+        { "include", required_argument, NULL, ARG_INCLUDE },
+        { "mirror", required_argument, NULL, ARG_MIRROR },
         {}
 };
 
@@ -358,7 +377,10 @@ static int append_begin_call(sd_bus_message *m, const char *chroot) {
                 r = sd_bus_message_append(m, "{sv}", "tasks-max", "t", arg.tasks_max);
         if (r >= 0 && arg.cpu_weight)
                 r = sd_bus_message_append(m, "{sv}", "cpu-weight", "t", arg.cpu_weight);
-        if (r >= 0 && arg.hold)
+        if (r >= 0 && arg.write_back)
+                r = sd_bus_message_append(m, "{sv}", "write-back", "b", 1);
+        /* update's too: a session whose updater died is discarded, not written back. */
+        if (r >= 0 && (arg.hold || arg.write_back))
                 r = sd_bus_message_append(m, "{sv}", "end-with-caller", "b", 1);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
@@ -507,11 +529,20 @@ static int verb_gc(sd_bus *bus, char **args) {
         return 0;
 }
 
+static int get_session(sd_bus *bus, const char *id, char **ret);
+
 static int verb_end(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = NULL;
         int r;
 
-        r = call_manager(bus, "EndSession", &error, NULL, "s", args[1]);
+        if (arg.discard) {
+                r = get_session(bus, args[1], &path);
+                if (r < 0)
+                        return r;
+                r = call(bus, path, SESSION_IFACE, "Discard", &error, NULL, NULL);
+        } else
+                r = call_manager(bus, "EndSession", &error, NULL, "s", args[1]);
         if (r < 0)
                 return log_failure(&error, r, "Failed to end session '%s'", args[1]);
         return 0;
@@ -880,6 +911,67 @@ static int verb_log(sd_bus *bus, char **args) {
         }
 }
 
+static int verb_create(sd_bus *bus, char **args) {
+        arg.create.name = args[1];
+        return chroot_create(&arg.create);
+}
+
+/* update NAME: upgrade a tarball chroot in place through a write-back session: apt-get
+ * update and dist-upgrade as root inside, then End, whose repack the service renames
+ * over the tarball when whole. A failed upgrade is discarded, and so is the session
+ * when we die meanwhile (end-with-caller): the tarball stays as it was. */
+static int verb_update(sd_bus *bus, char **args) {
+        static const char *const script =
+                "apt-get update && apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
+                "dist-upgrade && apt-get -y autoremove && apt-get clean";
+        char *argv[] = { (char *) "sh", (char *) "-c", (char *) script, NULL };
+        char *setenv[] = { (char *) "DEBIAN_FRONTEND=noninteractive", NULL };
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *m = NULL, *run = NULL;
+        const char *id, *path, *result;
+        int32_t value;
+        int r;
+
+        arg.write_back = true;
+        r = call_begin(bus, args[1], &error, &reply);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to update chroot '%s'", args[1]);
+        r = sd_bus_message_read(reply, "so", &id, &path);
+        if (r < 0)
+                return log_parse_failure(r);
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, path, SESSION_IFACE, "Run");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, argv);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = append_stdio_options(m);
+        if (r >= 0)
+                r = append_strv_option(m, "setenv", setenv);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return log_failure(NULL, r, "Failed to build the Run request");
+        r = call_run_forwarding_signals(bus, m, path, &error, &run);
+        if (r >= 0)
+                r = sd_bus_message_read(run, "si", &result, &value);
+        if (r < 0 || !streq(result, "exited") || value != 0) {
+                _cleanup_(sd_bus_error_free) sd_bus_error discard_error = SD_BUS_ERROR_NULL;
+
+                if (call(bus, path, SESSION_IFACE, "Discard", &discard_error, NULL, NULL) < 0)
+                        log_failure(&discard_error, -EIO, "Failed to discard session '%s'", id);
+                if (r < 0)
+                        return log_failure(&error, r, "Failed to update chroot '%s'", args[1]);
+                fprintf(stderr, "chrootctl: Failed to update chroot '%s': the upgrade %s %d; the chroot is as it was\n",
+                        args[1], streq(result, "exited") ? "exited with status" : "was killed by signal", value);
+                return -EIO;
+        }
+        r = call_manager(bus, "EndSession", &error, NULL, "s", id);
+        if (r < 0)
+                return log_failure(&error, r, "Failed to write the upgraded chroot '%s' back", args[1]);
+        return 0;
+}
+
 /* "SESSION:PATH" names a path in a session: what precedes the first ':' holds no '/'
  * (so "./a:b" is a host path, as for podman cp). *ret_path points into arg. */
 static int split_session_path(const char *spec, char **ret_id, const char **ret_path) {
@@ -1008,6 +1100,7 @@ static const struct verb {
         unsigned options;          /* OPT_* that make sense with it */
         const char *usage;
         int (*run)(sd_bus *bus, char **args);
+        bool no_bus; /* needs no service */
 } verbs[] = {
         { "list", 1, 1, OPT_NO_LEGEND, "list", verb_list },
         { "sessions", 1, 1, OPT_NO_LEGEND, "sessions", verb_sessions },
@@ -1022,7 +1115,9 @@ static const struct verb {
           "shell SESSION", verb_shell },
         { "cp", 3, 3, 0, "cp SRC SESSION:DST | cp SESSION:SRC DST", verb_cp },
         { "kill", 2, 3, 0, "kill SESSION [SIGNAL]", verb_kill },
-        { "end", 2, 2, 0, "end SESSION", verb_end },
+        { "end", 2, 2, OPT_DISCARD, "end SESSION", verb_end },
+        { "create", 1, 2, OPT_SUITE | OPT_VARIANT | OPT_INCLUDE | OPT_MIRROR, "create [NAME]", verb_create, true },
+        { "update", 2, 2, 0, "update NAME", verb_update },
         { "info", 2, 2, 0, "info SESSION", verb_info },
         { "reboot", 2, 2, 0, "reboot SESSION", verb_reboot },
         { "log", 2, 2, 0, "log SESSION", verb_log },
@@ -1045,6 +1140,10 @@ static void help(void) {
                "  cp SESSION:SRC DST          out of it (\"-\": a tar stream on stdin/stdout)\n"
                "  kill SESSION [SIGNAL]       Signal every command running in a session (TERM)\n"
                "  end SESSION                 End a session and remove its tree\n"
+               "  create [NAME]               Make a Debian chroot tarball with mmdebstrap\n"
+               "                              (default NAME: SUITE-ARCH, as sbuild names them)\n"
+               "  update NAME                 Upgrade a chroot tarball in place (apt-get\n"
+               "                              dist-upgrade), keeping it as it was on failure\n"
                "  info SESSION                Show the properties of a session\n"
                "  reboot SESSION              Reboot a booted session's system (or boot it)\n"
                "  log SESSION                 Print a booted session's console log\n"
@@ -1069,6 +1168,11 @@ static void help(void) {
                "                              of input or SIGTERM, then end it\n"
                "     --boot                   begin: boot the tree's own init (systemd) as\n"
                "                              PID 1 of a container\n"
+               "     --discard                end: do not write a write-back session back\n"
+               "     --suite=SUITE            create: the Debian suite (the host's)\n"
+               "     --variant=buildd|minbase create: mmdebstrap's variant (buildd)\n"
+               "     --include=PKG,...        create: more packages to install\n"
+               "     --mirror=URL             create: the mirror (mmdebstrap's default)\n"
                "  -u --user=USER              run: user name or uid in the chroot (root)\n"
                "  -d --directory=DIR          run: working directory in the chroot (/)\n"
                "     --network=host|none      run: share the host's network or only\n"
@@ -1219,6 +1323,23 @@ static int parse_argv(int argc, char *argv[], char ***ret_args) {
                         arg.boot = true;
                         arg.seen |= OPT_BOOT;
                         break;
+                case ARG_DISCARD:
+                        arg.discard = true;
+                        arg.seen |= OPT_DISCARD;
+                        break;
+                case ARG_SUITE:
+                case ARG_VARIANT:
+                case ARG_INCLUDE:
+                case ARG_MIRROR:
+                        *(c == ARG_SUITE     ? &arg.create.suite
+                          : c == ARG_VARIANT ? &arg.create.variant
+                          : c == ARG_INCLUDE ? &arg.create.include
+                                             : &arg.create.mirror) = optarg;
+                        arg.seen |= c == ARG_SUITE     ? OPT_SUITE
+                                    : c == ARG_VARIANT ? OPT_VARIANT
+                                    : c == ARG_INCLUDE ? OPT_INCLUDE
+                                                       : OPT_MIRROR;
+                        break;
                 case ARG_ERROR_STATUS: {
                         char *end;
                         errno = 0;
@@ -1292,7 +1413,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_USAGE;
         }
 
-        r = bus_connect(&bus);
+        r = verb->no_bus ? 0 : bus_connect(&bus);
         if (r < 0)
                 return arg.error_status;
 

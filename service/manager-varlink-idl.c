@@ -113,6 +113,10 @@ static SD_VARLINK_DEFINE_METHOD(
                 SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0));
 
 static SD_VARLINK_DEFINE_METHOD(
+                DiscardSession,
+                SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0));
+
+static SD_VARLINK_DEFINE_METHOD(
                 GetSession,
                 SD_VARLINK_DEFINE_INPUT(id, SD_VARLINK_STRING, 0),
                 SD_VARLINK_DEFINE_OUTPUT_BY_TYPE(session, Session, 0));
@@ -311,6 +315,8 @@ SD_VARLINK_DEFINE_INTERFACE(
                 &vl_method_BeginSession,
                 SD_VARLINK_SYMBOL_COMMENT("Kill its commands, remove the tree; the reply comes once it is gone"),
                 &vl_method_EndSession,
+                SD_VARLINK_SYMBOL_COMMENT("As EndSession, without writing a write-back session back"),
+                &vl_method_DiscardSession,
                 &vl_method_GetSession,
                 SD_VARLINK_SYMBOL_COMMENT("Remove cached bases no session uses"),
                 &vl_method_CollectGarbage,

@@ -582,10 +582,10 @@ static const sd_json_dispatch_field id_table[] = {
         {}
 };
 
-static int method_end_session(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
-                              void *userdata) {
+/* EndSession and DiscardSession: answered once the session is gone. */
+static int end_session(VarlinkFrontend *vf, sd_varlink *link, sd_json_variant *parameters,
+                       sd_varlink_method_flags_t flags, bool discard) {
         _cleanup_(error_done) Error e = {};
-        VarlinkFrontend *vf = userdata;
         IdParams p = {};
         Session *s;
         int r;
@@ -596,12 +596,22 @@ static int method_end_session(sd_varlink *link, sd_json_variant *parameters, sd_
         Call call = varlink_call(vf, link, flags);
         if (!call_is_set(&call))
                 return reply_oom(link);
-        r = session_end(s, call, &e);
+        r = discard ? session_discard(s, call, &e) : session_end(s, call, &e);
         if (r < 0) {
                 varlink_call_free(call.data);
                 return reply_error(link, &e);
         }
-        return 0; /* replied once the session is gone */
+        return 0;
+}
+
+static int method_end_session(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                              void *userdata) {
+        return end_session(userdata, link, parameters, flags, false);
+}
+
+static int method_discard_session(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                                  void *userdata) {
+        return end_session(userdata, link, parameters, flags, true);
 }
 
 static int method_get_session(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
@@ -1256,6 +1266,7 @@ int varlink_frontend_new(Manager *m, VarlinkFrontend **ret) {
                                 VARLINK_INTERFACE ".ListSessions", method_list_sessions,
                                 VARLINK_INTERFACE ".BeginSession", method_begin_session,
                                 VARLINK_INTERFACE ".EndSession", method_end_session,
+                                VARLINK_INTERFACE ".DiscardSession", method_discard_session,
                                 VARLINK_INTERFACE ".GetSession", method_get_session,
                                 VARLINK_INTERFACE ".CollectGarbage", method_collect_garbage,
                                 VARLINK_INTERFACE ".Run", method_run,

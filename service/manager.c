@@ -341,8 +341,11 @@ unsigned manager_caller_gone(Manager *m, const char *caller) {
 
                 if (!s)
                         continue;
-                log_info("Session '%s': its caller %s is gone, ending it", *id, caller);
-                if (session_end(s, CALL_NULL, &e) < 0)
+                /* What its caller was doing did not finish: a write-back session is not
+                 * written back. */
+                log_info("Session '%s': its caller %s is gone, %s it", *id, caller,
+                         s->rec.write_back ? "discarding" : "ending");
+                if (session_discard(s, CALL_NULL, &e) < 0)
                         log_warning("Failed to end session '%s': %s", *id, strempty(e.message));
                 else
                         n++;

@@ -258,7 +258,7 @@ int bus_session_end(Session *s, sd_bus_message *m, sd_bus_error *error) {
         Call call = bus_call(bus_frontend_of(m), m);
         int r;
 
-        r = session_end(s, call, &e);
+        r = streq(sd_bus_message_get_member(m), "Discard") ? session_discard(s, call, &e) : session_end(s, call, &e);
         if (r < 0) {
                 sd_bus_message_unref(call.data);
                 return bus_set_error(error, &e);
@@ -649,6 +649,7 @@ const sd_bus_vtable session_vtable[] = {
                                 SD_BUS_NO_RESULT,
                                 method_set_limits, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("End", NULL, NULL, method_end, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Discard", NULL, NULL, method_end, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reboot", NULL, NULL, method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("OpenConsoleLog",
                                 SD_BUS_NO_ARGS,

@@ -51,6 +51,26 @@ int session_end(Session *s, Call call, Error *e) {
         return 0;
 }
 
+int session_discard(Session *s, Call call, Error *e) {
+        int r;
+
+        if (s->rec.write_back) {
+                if (s->rec.state == SESSION_ENDING)
+                        return error_set(e, ERROR_NOT_READY, EBUSY,
+                                         "Session '%s' is ending already, and is written back first", s->rec.id);
+                /* On disk too: a restart of the service must not write it back either. */
+                s->rec.write_back = false;
+                r = store_write(s->manager->sessions_dirfd, &s->rec);
+                if (r < 0) {
+                        s->rec.write_back = true;
+                        return error_set(e, ERROR_FAILED, r, "Cannot record that session '%s' is discarded: %s",
+                                         s->rec.id, strerror(-r));
+                }
+                log_info("Session '%s': discarded, it will not be written back to %s", s->rec.id, s->rec.source);
+        }
+        return session_end(s, call, e);
+}
+
 void session_continue_end(Session *s) {
         Outcome o = {};
         int r;

@@ -241,6 +241,11 @@ int session_kill(Session *s, int sig, Error *e);
  * CALL_NULL) is answered (end_done) when everything is gone. */
 int session_end(Session *s, Call call, Error *e);
 
+/* End the session without writing it back (for a write-back session, whose End would
+ * repack the tree into its tarball first; for others the same as session_end()).
+ * ERROR_NOT_READY for a write-back session that is ending already. */
+int session_discard(Session *s, Call call, Error *e);
+
 /* A booted session's system: "off", "starting", "running", "stopping" ("" for a
  * session that is not booted). */
 const char *session_boot_state(const Session *s);

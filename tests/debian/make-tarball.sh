@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# make-tarball.sh [SUITE] [systemd]: make (once), unprivileged, with mmdebstrap
-# --mode=unshare:
+# make-tarball.sh [SUITE] [systemd]: make (once), unprivileged, with chrootctl create
+# (mmdebstrap --mode=unshare):
 #   SUITE (default bookworm): the buildd tarball sbuild and autopkgtest use through
 #     unschroot, ~/.cache/sbuild/SUITE-ARCH.tar.zst;
 #   SUITE systemd: a tree that boots (minbase, systemd-sysv, dbus, procps) for booted
@@ -17,14 +17,16 @@ dir=${XDG_CACHE_HOME:-$HOME/.cache}/sbuild
 keep=${XDG_CACHE_HOME:-$HOME/.cache}/chrootd-debian
 mkdir -p "$dir" "$keep"
 
-# make_one OUT MMDEBSTRAP-OPTION...: mmdebstrap into a part of this run's own (two runs
-# at once, for two flavours, must not take each other's), renamed to OUT when whole.
+# make_one OUT CREATE-OPTION...: `chrootctl create` (mmdebstrap in unshare mode, as a
+# user makes a chroot) under a name of this run's own (two runs at once, for two
+# flavours, must not take each other's), moved to OUT when whole. So sbuild and
+# autopkgtest in this suite use what chrootctl create makes.
 make_one() {
-        local out=$1 part=$keep/part.$$.tar.zst start=$SECONDS
+        local out=$1 name=chrootd-tests-part-$$ made start=$SECONDS
         shift
-        mmdebstrap --mode=unshare "$@" "$suite" "$part" || { rm -f "$part"; exit 1; }
-        mv "$part" "$out"
-        echo "mmdebstrap: $((SECONDS - start))s" >&2
+        made=$(chrootctl create --suite "$suite" "$@" "$name") || exit 1
+        mv "$made" "$out"
+        echo "chrootctl create: $((SECONDS - start))s" >&2
 }
 
 case $flavour in

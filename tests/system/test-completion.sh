@@ -52,7 +52,10 @@ offers_not() {
         if [ -z "$extra" ]; then ok "$desc"; else not_ok "$desc" "offered all the same:$extra"; fi
 }
 
-offers "every command" "chrootctl " list sessions begin run shell cp kill end info reboot log gc
+offers "every command" "chrootctl " list sessions begin run shell cp kill end info reboot log gc create update
+offers "create's options" "chrootctl create --" --suite --variant --include --mirror
+offers "--variant's values" "chrootctl create --variant " buildd minbase
+offers "end --discard" "chrootctl end --d" --discard
 assert_eq "sessions" "$(offered "chrootctl se")" "a prefix: the one command it starts"
 offers "run's options" "chrootctl run --" --user --directory --network --timeout --tty --preserve-environment
 offers_not "... not begin's" "chrootctl run --" --boot --union-type --hold
@@ -63,6 +66,7 @@ offers "--add-account: host accounts" "chrootctl begin --add-account " "$(id -un
 
 install_test_chroot comp-bb || bail_out "could not install the test chroot"
 offers "begin: the chroots" "chrootctl begin comp" comp-bb
+offers "update: the chroots" "chrootctl update comp" comp-bb
 offers "... also after an option and its value" "chrootctl begin --union-type none comp" comp-bb
 session=$(chrootctl begin --name comp-live comp-bb) || bail_out "could not begin a session"
 for verb in run shell end info kill reboot log; do

@@ -69,6 +69,46 @@ assert_eq 0 "$RC" "End succeeds once the tarball can be written" || diag "$ERR"
 capture tar -xzOf "$sbuild/wb-fail.tar.gz" etc/marker
 assert_eq keep "$OUT" "and writes the tree back"
 
+# Discard: a write-back session ended without being written back, by chrootctl end
+# --discard and by Session.Discard; and when the caller of an end-with-caller write-back
+# session goes away (chrootctl update's, killed), it is discarded too.
+install_test_chroot wb-discard tar.gz
+before=$(sha256sum <"$sbuild/wb-discard.tar.gz")
+begin_wb wb-discard wb-d1
+chrootctl run wb-d1 -- sh -c 'echo changed > /etc/marker'
+check "chrootctl end --discard ends a write-back session" chrootctl end --discard wb-d1
+assert_eq "$before" "$(sha256sum <"$sbuild/wb-discard.tar.gz")" "... without writing it back"
+begin_wb wb-discard wb-d2
+chrootctl run wb-d2 -- sh -c 'echo changed > /etc/marker'
+capture busctl --user call org.chrootd1 "$(session_path wb-d2)" org.chrootd1.Session Discard
+assert_eq 0 "$RC" "Session.Discard" || diag "$ERR"
+assert_eq "$before" "$(sha256sum <"$sbuild/wb-discard.tar.gz")" "... leaves the tarball as it was"
+capture list_sessions_tsv
+assert_eq "" "$(grep wb-d <<<"$OUT")" "... and ends the session"
+check "end --discard of a session that is not write-back ends it" bash -c \
+        "id=\$(chrootctl begin wb-discard) && chrootctl end --discard \$id && ! chrootctl info \$id >/dev/null 2>&1"
+if python3 -c 'from gi.repository import Gio' 2>/dev/null; then
+        capture python3 -c "$(cat <<'PY'
+from gi.repository import Gio, GLib
+bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+def call(path, iface, method, args, fds=None):
+    return bus.call_with_unix_fd_list_sync("org.chrootd1", path, iface, method, args, None, 0, -1, fds, None)[0]
+opts = {"write-back": GLib.Variant("b", True), "end-with-caller": GLib.Variant("b", True)}
+_, path = call("/org/chrootd1", "org.chrootd1.Manager", "BeginSession",
+               GLib.Variant("(ssa{sv})", ("wb-discard", "wb-d3", opts))).unpack()
+print(call(path, "org.chrootd1.Session", "Run",
+           GLib.Variant("(asa{sv})", (["sh", "-c", "echo changed > /etc/marker"], {}))).unpack())
+PY
+)"
+        assert_eq "('exited', 0)" "$OUT" "a write-back, end-with-caller session changed by a caller that then goes" ||
+                diag "$ERR"
+        d3_gone() { ! list_sessions_tsv | grep -q wb-d3; }
+        check "... is ended once it has gone" wait_until 20 d3_gone
+        assert_eq "$before" "$(sha256sum <"$sbuild/wb-discard.tar.gz")" "... discarded, not written back"
+else
+        skip "a write-back session whose caller goes is discarded" "python3-gi is not installed"
+fi
+
 # Only tarballs can be written back.
 mkdir -p "${XDG_CONFIG_HOME:-$HOME/.config}/chrootd/chroots.d"
 cat >"${XDG_CONFIG_HOME:-$HOME/.config}/chrootd/chroots.d/wb.conf" <<CONF
