@@ -10,7 +10,7 @@ CT_DEB_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev
                  xz-utils bzip2 gzip tar dbus-daemon dbus-bin dbus-user-session systemd
                  iproute2 util-linux python3 passwd procps
                  mmdebstrap sbuild schroot autopkgtest dpkg-dev
-                 tmux python3-gi scdoc man-db)
+                 tmux python3-gi scdoc man-db build-essential debhelper lintian)
 
 # The unprivileged user the harness runs everything as when started by root.
 CT_TEST_USER=${CHROOTD_TEST_USER:-chrootd-test}

@@ -35,6 +35,14 @@ chrootd_prefix() {
         printf '%s\n' "${p:-$HOME/.local}"
 }
 
+# chrootd_user_unit_dir: where the installed user units are (a /usr install, as the
+# Debian package's: /usr/lib/systemd/user; any other prefix: PREFIX/share/systemd/user).
+chrootd_user_unit_dir() {
+        local p
+        p=$(chrootd_prefix)
+        if [ "$p" = /usr ]; then echo /usr/lib/systemd/user; else echo "$p/share/systemd/user"; fi
+}
+
 # chrootd_state: the ActiveState of chrootd.service ("active", "inactive", ...).
 chrootd_state() {
         systemctl --user show -p ActiveState --value chrootd.service 2>/dev/null

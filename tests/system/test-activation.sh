@@ -9,7 +9,7 @@ plan 11
 
 prefix=$(chrootd_prefix)
 data=$prefix/share
-unit=$data/systemd/user/chrootd.service
+unit=$(chrootd_user_unit_dir)/chrootd.service
 activation=$data/dbus-1/services/org.chrootd1.service
 
 # What meson install put in place.

@@ -18,7 +18,7 @@ command -v python3 >/dev/null || skip_all "python3 is not installed"
 require_user_manager
 
 prefix=$(chrootd_prefix)
-socket_unit=$prefix/share/systemd/user/chrootd.socket
+socket_unit=$(chrootd_user_unit_dir)/chrootd.socket
 sock=$XDG_RUNTIME_DIR/chrootd/org.chrootd.Manager
 client=(python3 "$CHROOTD_SOURCE_ROOT/tests/helpers/varlink-client.py")
 id=vlsys-$$
