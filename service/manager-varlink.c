@@ -904,13 +904,14 @@ static Session *read_run(VarlinkFrontend *vf, sd_varlink *link, sd_json_variant 
         return s;
 }
 
-static int method_run(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
-                      void *userdata) {
-        static const sd_json_dispatch_field table[] = { VL_RUN_FIELDS, {} };
+/* Run and Start after their parameters: Run is answered (continues, then finally) as
+ * the command starts and ends, Start once it has started (with more: continues, then
+ * once it has ended). */
+static int run_or_start(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                        VarlinkFrontend *vf, const sd_json_dispatch_field table[], bool start) {
         _cleanup_(run_call_params_done) RunCallParams p = {};
         _cleanup_(passed_fds_done) PassedFds passed = {};
         _cleanup_(error_done) Error e = {};
-        VarlinkFrontend *vf = userdata;
         RunParams rp;
         Session *s;
         int r;
@@ -922,12 +923,19 @@ static int method_run(sd_varlink *link, sd_json_variant *parameters, sd_varlink_
         if (!call_is_set(&call))
                 return reply_oom(link);
         /* The core takes copies of the stdio descriptors; ours close on return. */
-        r = session_run(s, &rp, call, &e);
+        r = start ? session_start(s, &rp, call, &e) : session_run(s, &rp, call, &e);
         if (r < 0) {
                 varlink_call_free(call.data);
                 return reply_error(link, &e);
         }
-        return 0; /* replied (continues, then finally) as the command starts and ends */
+        return 0;
+}
+
+static int method_run(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
+                      void *userdata) {
+        static const sd_json_dispatch_field table[] = { VL_RUN_FIELDS, {} };
+
+        return run_or_start(link, parameters, flags, userdata, table, false);
 }
 
 static int method_start(sd_varlink *link, sd_json_variant *parameters, sd_varlink_method_flags_t flags,
@@ -941,26 +949,8 @@ static int method_start(sd_varlink *link, sd_json_variant *parameters, sd_varlin
                   offsetof(RunCallParams, pty_size[1]), 0 },
                 {}
         };
-        _cleanup_(run_call_params_done) RunCallParams p = {};
-        _cleanup_(passed_fds_done) PassedFds passed = {};
-        _cleanup_(error_done) Error e = {};
-        VarlinkFrontend *vf = userdata;
-        RunParams rp;
-        Session *s;
-        int r;
 
-        s = read_run(vf, link, parameters, table, &p, &passed, &rp, &r);
-        if (!s)
-                return r;
-        Call call = varlink_call(vf, link, flags);
-        if (!call_is_set(&call))
-                return reply_oom(link);
-        r = session_start(s, &rp, call, &e);
-        if (r < 0) {
-                varlink_call_free(call.data);
-                return reply_error(link, &e);
-        }
-        return 0; /* replied once it has started (with more: continues, then once it has ended) */
+        return run_or_start(link, parameters, flags, userdata, table, true);
 }
 
 typedef struct CommandParams {

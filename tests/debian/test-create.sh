@@ -56,6 +56,19 @@ capture chrootctl create --suite "$DEB_SUITE" --variant minbase --mirror http://
 assert_eq 1 "$RC" "with a mirror that cannot be reached, create fails"
 assert_contains "the mirror 127.0.0.1 cannot be reached" "$(tail -n 1 <<<"$ERR")" "... saying so, last"
 check "... and leaves nothing in ~/.cache/sbuild" test -z "$(leftovers unreachable)"
+# Without subordinate ids (empty /etc/subuid and /etc/subgid bound over the real ones
+# in a user and mount namespace of our own uid).
+: >"$sbuild_dir/.empty-subids-$$"
+capture unshare --map-current-user --keep-caps --mount -- sh -c \
+        'mount --bind "$0" /etc/subuid && mount --bind "$0" /etc/subgid && exec "$@"' "$sbuild_dir/.empty-subids-$$" \
+        chrootctl create --suite "$DEB_SUITE" nosubids
+rm -f "$sbuild_dir/.empty-subids-$$"
+if [[ $ERR == *"mount"*"ermission"* || $ERR == *"unshare: "* ]]; then
+        skip "without subordinate ids, create fails" "no user and mount namespace to hide them in: $ERR"
+else
+        assert_eq 1 "$RC" "without subordinate ids, create fails" || diag "$ERR"
+        assert_contains "has no 65536 subordinate ids" "$ERR" "... saying so, and how to get them"
+fi
 capture chrootctl create --variant nonsense x
 assert_eq 1 "$RC" "a variant mmdebstrap has not is refused"
 capture chrootctl create 'no/slash'
