@@ -72,7 +72,7 @@ const Chroot *catalog_find(const Catalog *c, const char *name_or_alias) {
         return NULL;
 }
 
-static const Chroot *catalog_find_any(const Catalog *c, const char *s) {
+static Chroot *catalog_find_any(const Catalog *c, const char *s) {
         for (size_t i = 0; i < c->n; i++)
                 if (chroot_has_name(c->chroots[i], s))
                         return c->chroots[i];
@@ -115,16 +115,20 @@ static Chroot *chroot_new(const char *name, ChrootType type, const char *path) {
 static int catalog_add(Catalog *cat, Chroot *c, const char *where) {
         _cleanup_(chroot_freep) Chroot *owned = c;
         _cleanup_strv_free_ char **kept = NULL;
-        const Chroot *other;
-        Chroot **l;
+        Chroot *other, **l;
         int r;
 
         other = catalog_find_any(cat, c->name);
         if (other) {
                 /* A keyfile that describes a tarball of the sbuild directory (to give it
-                 * a description or union-type) is not a clash worth telling about. */
-                if (c->type == other->type && streq(c->path, other->path))
+                 * a description or union-type) is not a clash worth telling about, and
+                 * the tarball keeps its NAME-sbuild alias, which sbuild looks for. */
+                if (c->type == other->type && streq(c->path, other->path)) {
+                        for (char **a = c->aliases; *a; a++)
+                                if (!catalog_find_any(cat, *a) && (r = strv_extend(&other->aliases, *a)) < 0)
+                                        return r;
                         return 0;
+                }
                 return catalog_warn(cat, "%s: name '%s' is already used by chroot '%s', skipped",
                                     where, c->name, other->name);
         }

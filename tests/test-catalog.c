@@ -442,6 +442,7 @@ static void test_precedence(Fixture *f, gconstpointer data) {
          * is how a tarball of the sbuild directory gets a max-size. */
         ch = catalog_find(c, "same");
         g_assert_cmpstr(ch->description, ==, "described");
+        g_assert_true(catalog_find(c, "same-sbuild") == ch); /* and it keeps the tarball's alias */
         g_assert_cmpuint(ch->max_size, ==, UINT64_C(2) << 30);
         g_assert_false(has_warning(c, "same.tar.gz"));
 
