@@ -1165,7 +1165,7 @@ static void help(void) {
                "     --tasks-max=N            begin: the most tasks of the session at once\n"
                "     --cpu-weight=1..10000    begin: the session's share of CPU time\n"
                "     --hold                   begin: print the id, keep the session until end\n"
-               "                              of input or SIGTERM, then end it\n"
+               "                              of input or SIGTERM, SIGINT, SIGHUP; then end it\n"
                "     --boot                   begin: boot the tree's own init (systemd) as\n"
                "                              PID 1 of a container\n"
                "     --discard                end: do not write a write-back session back\n"

@@ -46,7 +46,7 @@ static int parse_argv(int argc, char *argv[]) {
                         printf("chrootd %s\n", VERSION);
                         return 0;
                 case 'h':
-                        printf("Usage: %s [--idle-timeout SEC] [--debug]\n"
+                        printf("Usage: %s [--idle-timeout SEC] [--debug] [--version]\n"
                                "The chrootd service; started by D-Bus activation on the user bus.\n"
                                "Exits after SEC seconds (default %d, 0: never) with nothing running.\n",
                                program_invocation_short_name, DEFAULT_IDLE_SEC);
