@@ -129,6 +129,16 @@ check "... writes nothing into the home" test ! -e "$HOME/secret"
 assert_eq "host secret" "$(cat "$secret")" "... and the host file is untouched"
 check "the link is still there inside" chrootctl run "$session" -- test -L /tmp/to-home
 
+# What root inside leaves where a copy reads: a fifo is copied as a fifo, never read;
+# a device (the session's /dev/zero) is never read either, and the host refuses it.
+chrootctl run "$session" -- mkfifo /tmp/planted-fifo
+capture timeout 30 chrootctl cp "$session:/tmp/planted-fifo" "$work/fifo"
+assert_eq 0 "$RC" "cp of a fifo planted inside does not block on it" || diag "$ERR"
+check "... and gives a fifo" test -p "$work/fifo"
+capture timeout 30 chrootctl cp "$session:/dev/zero" "$work/zero"
+assert_eq 1 "$RC" "cp of a device inside fails at once, without reading it (not 124: timed out)"
+check "... and leaves no device on the host" test ! -e "$work/zero"
+
 # A copy is a command of the session: End waits for none left.
 check "end" chrootctl end "$session"
 session=
