@@ -102,6 +102,8 @@ static void run_fail(Run *run, int r, const char *what, const char *why) {
         run_signal(run, SIGKILL);
 }
 
+static void run_on_started(Run *run);
+
 /* The init has reported the command's status (after killing whatever else ran in its
  * pid namespace), or it has exited. */
 static void run_finish(Run *run) {
@@ -112,6 +114,10 @@ static void run_finish(Run *run) {
 
         if (run->report_fd >= 0)
                 (void) report_read_more(run->report_fd, &run->report);
+        /* A command that started and ended at once (its init's exit seen before its
+         * report): it is told as started first, with its pid and scope. */
+        if (run->report.started && !run->started && !run->report.have_error)
+                run_on_started(run);
         /* Where a Run's time goes (docs/performance.md): --debug shows it. */
         log_debug("Run %d in '%s' (%s init): waited %.2f ms for its scope, %.2f ms from the request to the "
                   "command, %.2f ms to the exit",
